@@ -1,0 +1,216 @@
+//! The protocol-neutral signaling vocabulary.
+//!
+//! Every adapter (native, and later Janus, WHIP/WHEP, PeerJS) decodes its wire dialect into
+//! [`SignalIn`] and encodes [`SignalOut`] into it. These types carry only what the room and the
+//! call driver need; wire details (transaction ids, handle ids, versions) stay in the adapter.
+
+use crate::chat::ChatMessage;
+use crate::ids::{ParticipantId, RoomName, TrackId};
+use crate::link::Secret;
+use crate::room::LeaveReason;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Audio or video.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaKind {
+    /// An Opus audio track.
+    Audio,
+    /// An H.264 video track.
+    Video,
+}
+
+/// One published track as the room knows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrackInfo {
+    /// The track's id, unique within its publisher.
+    pub id: TrackId,
+    /// Audio or video.
+    pub kind: MediaKind,
+    /// Whether the publisher has muted it.
+    pub muted: bool,
+}
+
+/// A participant as announced by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParticipantInfo {
+    /// Their session id.
+    pub id: ParticipantId,
+    /// Their display name.
+    pub name: String,
+    /// Tracks they publish.
+    pub tracks: Vec<TrackInfo>,
+}
+
+/// Offer or answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SdpKind {
+    /// An SDP offer.
+    Offer,
+    /// An SDP answer.
+    Answer,
+}
+
+/// An SDP offer or answer.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionDescription {
+    /// Offer or answer.
+    pub kind: SdpKind,
+    /// The SDP text.
+    pub sdp: String,
+}
+
+impl fmt::Debug for SessionDescription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // SDP carries ICE passwords and DTLS fingerprints; show its size only.
+        write!(f, "SessionDescription({:?}, {} bytes)", self.kind, self.sdp.len())
+    }
+}
+
+/// A trickled ICE candidate.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IceCandidate {
+    /// The `candidate:` attribute text.
+    pub candidate: String,
+    /// The m-line's `mid`, if known.
+    pub sdp_mid: Option<String>,
+    /// The m-line index, if known.
+    pub sdp_mline_index: Option<u16>,
+}
+
+/// Error codes a server (or an adapter on its behalf) reports. Stable strings on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum SignalErrorCode {
+    /// The frame was not valid JSON / not valid for the protocol.
+    BadMessage,
+    /// The message type is unknown.
+    UnknownMessage,
+    /// The message is not allowed in the current state (e.g. chat before join).
+    WrongState,
+    /// The frame exceeded the size limit.
+    TooLarge,
+    /// The join token was refused.
+    BadToken,
+    /// The protocol version is not supported.
+    UnsupportedVersion,
+    /// A named participant is not in the room.
+    UnknownParticipant,
+    /// The room is full.
+    RoomFull,
+    /// Negotiating media failed on the server.
+    MediaFailed,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+impl SignalErrorCode {
+    /// Whether the session is over after this error (the server closes the connection).
+    pub fn is_fatal(self) -> bool {
+        matches!(
+            self,
+            Self::BadToken | Self::UnsupportedVersion | Self::RoomFull | Self::ServerShutdown
+        )
+    }
+
+    /// A sentence a user can act on.
+    pub fn user_message(self) -> &'static str {
+        match self {
+            Self::BadToken => "The server refused this link's token; ask the host for a fresh link.",
+            Self::UnsupportedVersion => "This server speaks a different Confab version; update Confab.",
+            Self::RoomFull => "The room is full; try again later.",
+            Self::ServerShutdown => "The meeting server shut down.",
+            Self::UnknownParticipant => "That participant is no longer in the room.",
+            Self::MediaFailed => "The server could not set up audio and video for this call.",
+            Self::BadMessage | Self::UnknownMessage | Self::WrongState | Self::TooLarge => {
+                "The server rejected a message from this client; this is a bug in Confab."
+            }
+        }
+    }
+}
+
+/// What arrives from the signaling server, in Confab's terms.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SignalIn {
+    /// We were admitted: our own id and everyone already present.
+    Joined {
+        /// Our session id.
+        local: ParticipantId,
+        /// Participants already present (not including us).
+        participants: Vec<ParticipantInfo>,
+    },
+    /// Someone joined.
+    ParticipantJoined(ParticipantInfo),
+    /// Someone left.
+    ParticipantLeft {
+        /// Who left.
+        id: ParticipantId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// Someone published a track.
+    TrackPublished {
+        /// The publisher.
+        participant: ParticipantId,
+        /// The track.
+        track: TrackInfo,
+    },
+    /// Someone muted or unmuted a track.
+    TrackMuted {
+        /// The publisher.
+        participant: ParticipantId,
+        /// The track.
+        track: TrackId,
+        /// New mute state.
+        muted: bool,
+    },
+    /// A chat message for us.
+    Chat(ChatMessage),
+    /// The remote side's SDP.
+    Description(SessionDescription),
+    /// A remote ICE candidate.
+    Candidate(IceCandidate),
+    /// The server reported an error.
+    Error {
+        /// Machine-readable code.
+        code: SignalErrorCode,
+        /// The server's explanation.
+        message: String,
+    },
+}
+
+/// What we ask the signaling server to do, in Confab's terms.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum SignalOut {
+    /// Ask to join a room.
+    Join {
+        /// The room.
+        room: RoomName,
+        /// Our display name.
+        name: String,
+        /// The room's token.
+        token: Secret,
+    },
+    /// Our SDP.
+    Description(SessionDescription),
+    /// One of our ICE candidates.
+    Candidate(IceCandidate),
+    /// Announce a track we publish.
+    Publish(TrackInfo),
+    /// Mute or unmute one of our tracks.
+    Mute {
+        /// Which track.
+        track: TrackId,
+        /// New state.
+        muted: bool,
+    },
+    /// Send a chat message.
+    Chat(ChatMessage),
+    /// We are leaving.
+    Leave,
+}
