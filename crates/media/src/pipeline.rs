@@ -1,0 +1,349 @@
+//! Media threads: capture → encode on the sending side, decode on the receiving side.
+//!
+//! Every stage is one OS thread. Stages are joined by [`crate::queue`] (drop-oldest, counted).
+//! Results leave through a sink closure the caller provides, so this crate needs no async
+//! runtime; the engine's sink forwards into its own channels. Dropping a pipeline stops and
+//! joins its threads.
+
+use crate::frame::{AudioFrame, EncodedAudio, EncodedVideo, VideoFrame};
+use crate::h264::{CodecError, H264Decoder, H264Encoder, VideoEncoderConfig};
+use crate::opus_codec::{OpusDecoder, OpusEncoder};
+use crate::queue::{drop_oldest, QueueReceiver, QueueSender};
+use crate::source::{AudioSource, SourceError, VideoSource};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+const POLL: Duration = Duration::from_millis(100);
+const RAW_QUEUE: usize = 2;
+const ENCODED_QUEUE: usize = 8;
+
+/// A media stage failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MediaError {
+    /// The device or generator failed.
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    /// The codec failed.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+}
+
+/// Threads that stop together when dropped.
+struct Threads {
+    stop: Arc<AtomicBool>,
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Threads {
+    fn new() -> Self {
+        Self {
+            stop: Arc::new(AtomicBool::new(false)),
+            handles: Vec::new(),
+        }
+    }
+
+    fn spawn(&mut self, name: &str, body: impl FnOnce(Arc<AtomicBool>) + Send + 'static) {
+        let stop = self.stop.clone();
+        let handle = std::thread::Builder::new()
+            .name(name.to_owned())
+            .spawn(move || body(stop));
+        match handle {
+            Ok(h) => self.handles.push(h),
+            Err(e) => tracing::error!(thread = name, error = %e, "could not start media thread"),
+        }
+    }
+}
+
+impl Drop for Threads {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for handle in self.handles.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+fn capture_loop<T: Send + 'static>(
+    stop: &AtomicBool,
+    mut next: impl FnMut() -> Result<T, SourceError>,
+    queue: QueueSender<T>,
+    on_error: impl FnOnce(SourceError),
+) {
+    while !stop.load(Ordering::Relaxed) {
+        match next() {
+            Ok(item) => {
+                if queue.push(item).is_err() {
+                    return;
+                }
+            }
+            Err(e) => {
+                on_error(e);
+                return;
+            }
+        }
+    }
+}
+
+fn consume_loop<T>(stop: &AtomicBool, queue: QueueReceiver<T>, mut each: impl FnMut(T) -> bool) {
+    while !stop.load(Ordering::Relaxed) {
+        match queue.recv_timeout(POLL) {
+            Ok(Some(item)) => {
+                if !each(item) {
+                    return;
+                }
+            }
+            Ok(None) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Encoder timing, for benchmarks.
+#[derive(Debug, Default)]
+pub struct EncodeStats {
+    frames: AtomicU64,
+    micros: AtomicU64,
+}
+
+impl EncodeStats {
+    /// Frames encoded so far.
+    pub fn frames(&self) -> u64 {
+        self.frames.load(Ordering::Relaxed)
+    }
+
+    /// Mean encode time per frame in milliseconds.
+    pub fn mean_ms(&self) -> f64 {
+        let frames = self.frames();
+        if frames == 0 {
+            return 0.0;
+        }
+        self.micros.load(Ordering::Relaxed) as f64 / frames as f64 / 1000.0
+    }
+}
+
+/// Camera (or pattern) thread → H.264 encoder thread → `sink`.
+pub struct VideoSender {
+    keyframe: Arc<AtomicBool>,
+    stats: Arc<EncodeStats>,
+    captured_dropped: Arc<dyn Fn() -> u64 + Send + Sync>,
+    _threads: Threads,
+}
+
+impl VideoSender {
+    /// Starts capturing from `source` and encoding. `sink` returns `false` to stop.
+    pub fn start(
+        mut source: Box<dyn VideoSource>,
+        bitrate_bps: Option<u32>,
+        mut sink: impl FnMut(Result<EncodedVideo, MediaError>) -> bool + Send + 'static,
+    ) -> Result<Self, CodecError> {
+        let (width, height) = source.size();
+        let fps = (1.0 / source.frame_interval().as_secs_f64()).round() as u32;
+        let mut config = VideoEncoderConfig::for_size(width, height, fps);
+        if let Some(bps) = bitrate_bps {
+            config.bitrate_bps = bps;
+        }
+        let mut encoder = H264Encoder::new(config)?;
+        let (raw_tx, raw_rx) = drop_oldest::<VideoFrame>(RAW_QUEUE);
+        let dropped_probe = raw_tx.clone();
+        let keyframe = Arc::new(AtomicBool::new(false));
+        let stats = Arc::new(EncodeStats::default());
+        let (error_tx, error_rx) = drop_oldest::<SourceError>(1);
+        let mut threads = Threads::new();
+        threads.spawn("video-capture", move |stop| {
+            capture_loop(&stop, || source.next_frame(), raw_tx, |e| {
+                let _ = error_tx.push(e);
+            });
+        });
+        let (kf, st) = (keyframe.clone(), stats.clone());
+        threads.spawn("video-encode", move |stop| {
+            let mut source_done = false;
+            while !stop.load(Ordering::Relaxed) {
+                if !source_done {
+                    if let Ok(Some(e)) = error_rx.recv_timeout(Duration::ZERO) {
+                        source_done = true;
+                        if !sink(Err(e.into())) {
+                            return;
+                        }
+                    }
+                }
+                let frame = match raw_rx.recv_timeout(POLL) {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => continue,
+                    Err(_) => return,
+                };
+                let result = encoder.encode(&frame, kf.swap(false, Ordering::Relaxed));
+                if let Ok(encoded) = &result {
+                    st.frames.fetch_add(1, Ordering::Relaxed);
+                    st.micros.fetch_add(
+                        u64::try_from(encoded.encode_time.as_micros()).unwrap_or(u64::MAX),
+                        Ordering::Relaxed,
+                    );
+                }
+                if !sink(result.map_err(MediaError::from)) {
+                    return;
+                }
+            }
+        });
+        Ok(Self {
+            keyframe,
+            stats,
+            captured_dropped: Arc::new(move || dropped_probe.dropped()),
+            _threads: threads,
+        })
+    }
+
+    /// Makes the next encoded frame an IDR (answer to a PLI/FIR).
+    pub fn request_keyframe(&self) {
+        self.keyframe.store(true, Ordering::Relaxed);
+    }
+
+    /// Encoder timing.
+    pub fn stats(&self) -> &EncodeStats {
+        &self.stats
+    }
+
+    /// Raw frames dropped because the encoder fell behind.
+    pub fn frames_dropped(&self) -> u64 {
+        (self.captured_dropped)()
+    }
+}
+
+/// Microphone (or tone) thread → Opus encoder thread → `sink`.
+pub struct AudioSender {
+    _threads: Threads,
+}
+
+impl AudioSender {
+    /// Starts capturing from `source` and encoding. `sink` returns `false` to stop.
+    pub fn start(
+        mut source: Box<dyn AudioSource>,
+        mut sink: impl FnMut(Result<EncodedAudio, MediaError>) -> bool + Send + 'static,
+    ) -> Result<Self, CodecError> {
+        let mut encoder = OpusEncoder::new()?;
+        let (raw_tx, raw_rx) = drop_oldest::<Result<AudioFrame, SourceError>>(ENCODED_QUEUE);
+        let mut threads = Threads::new();
+        let error_tx = raw_tx.clone();
+        threads.spawn("audio-capture", move |stop| {
+            capture_loop(&stop, || source.next_frame().map(Ok), raw_tx, |e| {
+                let _ = error_tx.push(Err(e));
+            });
+        });
+        threads.spawn("audio-encode", move |stop| {
+            consume_loop(&stop, raw_rx, |frame| {
+                let result = match frame {
+                    Ok(frame) => encoder.encode(&frame).map_err(MediaError::from),
+                    Err(e) => Err(MediaError::from(e)),
+                };
+                sink(result)
+            });
+        });
+        Ok(Self { _threads: threads })
+    }
+}
+
+/// Encoded access units in → H.264 decoder thread → `sink`.
+pub struct VideoReceiver {
+    input: QueueSender<Vec<u8>>,
+    _threads: Threads,
+}
+
+impl VideoReceiver {
+    /// Starts a decoder thread. `sink` gets every picture or decode error.
+    pub fn start(
+        mut sink: impl FnMut(Result<VideoFrame, CodecError>) + Send + 'static,
+    ) -> Result<Self, CodecError> {
+        let mut decoder = H264Decoder::new()?;
+        let (input, rx) = drop_oldest::<Vec<u8>>(ENCODED_QUEUE);
+        let mut threads = Threads::new();
+        threads.spawn("video-decode", move |stop| {
+            consume_loop(&stop, rx, |unit| {
+                match decoder.decode(&unit) {
+                    Ok(Some(frame)) => sink(Ok(frame)),
+                    Ok(None) => {}
+                    Err(e) => sink(Err(e)),
+                }
+                true
+            });
+        });
+        Ok(Self {
+            input,
+            _threads: threads,
+        })
+    }
+
+    /// Queues one access unit (never blocks; drops the oldest if the decoder is behind).
+    pub fn push(&self, access_unit: Vec<u8>) {
+        let _ = self.input.push(access_unit);
+    }
+
+    /// Access units dropped because the decoder fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.input.dropped()
+    }
+}
+
+/// Opus packets in → decoder thread → `sink`.
+pub struct AudioReceiver {
+    input: QueueSender<Vec<u8>>,
+    _threads: Threads,
+}
+
+impl AudioReceiver {
+    /// Starts a decoder thread. `sink` gets every decoded frame or error.
+    pub fn start(
+        mut sink: impl FnMut(Result<AudioFrame, CodecError>) + Send + 'static,
+    ) -> Result<Self, CodecError> {
+        let mut decoder = OpusDecoder::new()?;
+        let (input, rx) = drop_oldest::<Vec<u8>>(ENCODED_QUEUE * 2);
+        let mut threads = Threads::new();
+        threads.spawn("audio-decode", move |stop| {
+            consume_loop(&stop, rx, |packet| {
+                sink(decoder.decode(&packet));
+                true
+            });
+        });
+        Ok(Self {
+            input,
+            _threads: threads,
+        })
+    }
+
+    /// Queues one packet.
+    pub fn push(&self, packet: Vec<u8>) {
+        let _ = self.input.push(packet);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::{inspect, TestPattern};
+    use std::sync::mpsc;
+
+    #[test]
+    fn pattern_flows_through_encoder_and_decoder_threads() {
+        let (tx, rx) = mpsc::channel();
+        let receiver = VideoReceiver::start(move |frame| {
+            let _ = tx.send(frame.map(|f| inspect(&f)));
+        })
+        .unwrap();
+        let (etx, erx) = mpsc::channel();
+        let source = TestPattern::new(320, 240, 30).unwrap();
+        let sender = VideoSender::start(Box::new(source), None, move |encoded| {
+            etx.send(encoded).is_ok()
+        })
+        .unwrap();
+        for _ in 0..10 {
+            let unit = erx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap();
+            receiver.push(unit.data);
+        }
+        let stamps: Vec<_> = (0..10)
+            .map(|_| rx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap().unwrap())
+            .collect();
+        assert!(stamps.windows(2).all(|w| w[1].frame_number == w[0].frame_number + 1));
+        assert!(sender.stats().frames() >= 10);
+        drop(sender);
+    }
+}
