@@ -1,1 +1,20 @@
-//! placeholder
+//! # confab-rtc — Confab's only door to the `webrtc` crate
+//!
+//! What it owns: [`PeerSession`], one WebRTC PeerConnection with Confab's codec set (H.264
+//! constrained baseline, packetization-mode 1, and Opus), local tracks fed with encoded frames
+//! ([`LocalMediaTrack`]) or with forwarded RTP ([`ForwardTrack`], for the SFU), remote tracks
+//! ([`RemoteTrack`]) with depacketizing ([`FrameAssembler`]), keyframe requests in both
+//! directions, a data channel, stats and close.
+//!
+//! Nothing above this crate names a `webrtc`/`rtc` type. Library callbacks only send
+//! [`PeerEvent`]s into a channel; the task that owns the session does the work.
+
+mod codecs;
+mod error;
+mod keyframe;
+mod session;
+mod track;
+
+pub use error::RtcError;
+pub use session::{PeerConfig, PeerEvent, PeerSession, PeerState, PeerStats};
+pub use track::{AssembledFrame, Assembly, ForwardTrack, FrameAssembler, LocalMediaTrack, RemoteTrack, RtpPacket};

@@ -1,0 +1,31 @@
+//! Errors of the WebRTC layer.
+
+/// A PeerConnection operation failed. Each variant says whether retrying can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RtcError {
+    /// The PeerConnection could not be created (e.g. no address to bind). Retrying cannot help
+    /// until the network configuration changes.
+    #[error("could not set up a media connection: {0}")]
+    Setup(String),
+    /// The remote SDP was malformed or incompatible. Retrying the same SDP cannot help.
+    #[error("the other side's media description was not acceptable: {0}")]
+    BadRemoteDescription(String),
+    /// Creating or applying our own SDP failed. Retrying cannot help.
+    #[error("could not describe our media: {0}")]
+    LocalDescription(String),
+    /// A remote ICE candidate was malformed. Skipping it is fine; the call can go on.
+    #[error("ignored a malformed network candidate: {0}")]
+    BadCandidate(String),
+    /// Media cannot flow on this track yet (negotiation unfinished) or any more (closed).
+    /// Retrying after negotiation completes helps.
+    #[error("the media track is not connected")]
+    NotConnected,
+    /// The session is closed. Retrying cannot help.
+    #[error("the media connection is closed")]
+    Closed,
+}
+
+pub(crate) fn setup(e: impl std::fmt::Display) -> RtcError {
+    RtcError::Setup(e.to_string())
+}

@@ -1,0 +1,456 @@
+//! [`PeerSession`]: one PeerConnection, its tracks, negotiation, events, stats and close.
+
+use crate::codecs::media_setup;
+use crate::error::{setup, RtcError};
+use crate::keyframe::is_keyframe_request;
+use crate::track::{stream_track, to_rtc_kind, ForwardTrack, LocalMediaTrack, RemoteTrack};
+use bytes::BytesMut;
+use confab_core::{IceCandidate, MediaKind, SdpKind, SessionDescription, TrackId};
+use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use webrtc::data_channel::{DataChannel, DataChannelEvent};
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_remote::TrackRemote;
+use webrtc::peer_connection::{
+    PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
+    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, StatsSelector,
+};
+use webrtc::rtp_transceiver::RtpSender;
+
+/// How a PeerSession binds its sockets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerConfig {
+    /// UDP addresses to gather host candidates on, e.g. `127.0.0.1:0`. Name explicit addresses:
+    /// a wildcard binds per interface and skips loopback.
+    pub udp_addrs: Vec<String>,
+}
+
+impl Default for PeerConfig {
+    fn default() -> Self {
+        Self {
+            udp_addrs: vec!["127.0.0.1:0".to_owned()],
+        }
+    }
+}
+
+/// Connection state, as Confab reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PeerState {
+    /// ICE/DTLS in progress.
+    Connecting,
+    /// Media can flow.
+    Connected,
+    /// Connectivity lost; may come back.
+    Disconnected,
+    /// Connectivity failed for good.
+    Failed,
+    /// Closed.
+    Closed,
+}
+
+/// Something that happened on a PeerSession. Sent by library callbacks; handled by the owner.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PeerEvent {
+    /// A local ICE candidate to trickle to the other side.
+    LocalCandidate(IceCandidate),
+    /// The connection state changed.
+    StateChanged(PeerState),
+    /// The remote side started sending a track.
+    TrackReceived(RemoteTrack),
+    /// The remote side asked one of our tracks for a keyframe (PLI/FIR).
+    KeyframeRequested(TrackId),
+    /// A data channel opened.
+    DataChannelOpened(String),
+    /// A data channel message arrived.
+    DataMessage {
+        /// The channel's label.
+        label: String,
+        /// The payload.
+        data: Vec<u8>,
+    },
+}
+
+/// Transport counters for one session.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    /// Bytes sent over the selected candidate pair.
+    pub bytes_sent: u64,
+    /// Bytes received over the selected candidate pair.
+    pub bytes_received: u64,
+}
+
+type Events = mpsc::UnboundedSender<PeerEvent>;
+
+struct Callbacks {
+    events: Events,
+}
+
+fn convert_state(state: RTCPeerConnectionState) -> Option<PeerState> {
+    Some(match state {
+        RTCPeerConnectionState::New | RTCPeerConnectionState::Connecting => PeerState::Connecting,
+        RTCPeerConnectionState::Connected => PeerState::Connected,
+        RTCPeerConnectionState::Disconnected => PeerState::Disconnected,
+        RTCPeerConnectionState::Failed => PeerState::Failed,
+        RTCPeerConnectionState::Closed => PeerState::Closed,
+        _ => return None,
+    })
+}
+
+fn spawn_data_channel_reader(channel: Arc<dyn DataChannel>, events: Events) {
+    tokio::spawn(async move {
+        let label = channel.label().await.unwrap_or_default();
+        while let Some(event) = channel.poll().await {
+            let sent = match event {
+                DataChannelEvent::OnOpen => events.send(PeerEvent::DataChannelOpened(label.clone())),
+                DataChannelEvent::OnMessage(message) => events.send(PeerEvent::DataMessage {
+                    label: label.clone(),
+                    data: message.data.to_vec(),
+                }),
+                DataChannelEvent::OnClose => break,
+                _ => Ok(()),
+            };
+            if sent.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+#[async_trait::async_trait]
+impl PeerConnectionEventHandler for Callbacks {
+    async fn on_ice_candidate(&self, event: RTCPeerConnectionIceEvent) {
+        if let Ok(init) = event.candidate.to_json() {
+            let _ = self.events.send(PeerEvent::LocalCandidate(IceCandidate {
+                candidate: init.candidate,
+                sdp_mid: init.sdp_mid,
+                sdp_mline_index: init.sdp_mline_index,
+            }));
+        }
+    }
+
+    async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
+        if let Some(state) = convert_state(state) {
+            let _ = self.events.send(PeerEvent::StateChanged(state));
+        }
+    }
+
+    async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        spawn_data_channel_reader(channel, self.events.clone());
+    }
+
+    async fn on_track(&self, track: Arc<dyn TrackRemote>) {
+        let kind = match track.kind().await {
+            RtpCodecKind::Audio => MediaKind::Audio,
+            RtpCodecKind::Video => MediaKind::Video,
+            _ => return,
+        };
+        let remote = RemoteTrack {
+            kind,
+            stream_id: track.stream_id().await.to_string(),
+            track_id: track.track_id().await.to_string(),
+            ssrc: track.ssrcs().await.first().copied().unwrap_or_default(),
+            track,
+        };
+        let _ = self.events.send(PeerEvent::TrackReceived(remote));
+    }
+}
+
+enum LocalTrack {
+    Media(Arc<LocalMediaTrack>),
+    Forward(Arc<ForwardTrack>),
+}
+
+impl LocalTrack {
+    fn renegotiated(&self) {
+        match self {
+            LocalTrack::Media(t) => t.renegotiated(),
+            LocalTrack::Forward(t) => t.renegotiated(),
+        }
+    }
+}
+
+/// One WebRTC PeerConnection with Confab's codecs.
+pub struct PeerSession {
+    pc: Arc<dyn PeerConnection>,
+    events: Events,
+    closed: Arc<AtomicBool>,
+    local_tracks: Mutex<Vec<(LocalTrack, Arc<dyn RtpSender>)>>,
+    pending_candidates: Mutex<Vec<IceCandidate>>,
+    data_channels: Mutex<HashMap<String, Arc<dyn DataChannel>>>,
+}
+
+impl PeerSession {
+    /// Creates a session; its events arrive on the returned receiver.
+    pub async fn new(
+        config: &PeerConfig,
+    ) -> Result<(Self, mpsc::UnboundedReceiver<PeerEvent>), RtcError> {
+        let (events, rx) = mpsc::unbounded_channel();
+        let (engine, registry) = media_setup()?;
+        let pc = PeerConnectionBuilder::new()
+            .with_media_engine(engine)
+            .with_interceptor_registry(registry)
+            .with_handler(Arc::new(Callbacks {
+                events: events.clone(),
+            }))
+            .with_udp_addrs(config.udp_addrs.clone())
+            .build()
+            .await
+            .map_err(setup)?;
+        Ok((
+            Self {
+                pc: Arc::new(pc),
+                events,
+                closed: Arc::new(AtomicBool::new(false)),
+                local_tracks: Mutex::new(Vec::new()),
+                pending_candidates: Mutex::new(Vec::new()),
+                data_channels: Mutex::new(HashMap::new()),
+            },
+            rx,
+        ))
+    }
+
+    async fn add_sendonly(&self, track: Arc<dyn TrackLocal>) -> Result<Arc<dyn RtpSender>, RtcError> {
+        let transceiver = self
+            .pc
+            .add_transceiver_from_track(
+                track,
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Sendonly,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map_err(setup)?;
+        transceiver
+            .sender()
+            .await
+            .map_err(setup)?
+            .ok_or_else(|| RtcError::Setup("transceiver has no sender".into()))
+    }
+
+    fn watch_keyframe_requests(&self, id: TrackId, track: Arc<dyn TrackLocal>) {
+        let (events, closed) = (self.events.clone(), self.closed.clone());
+        tokio::spawn(async move {
+            while !closed.load(Ordering::Relaxed) {
+                match track.poll().await {
+                    Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                        if packets.iter().any(|p| is_keyframe_request(p.as_ref()))
+                            && events.send(PeerEvent::KeyframeRequested(id.clone())).is_err()
+                        {
+                            return;
+                        }
+                    }
+                    Some(_) => {}
+                    // Not bound yet (negotiation pending) or unbound: look again shortly.
+                    None => tokio::time::sleep(Duration::from_millis(200)).await,
+                }
+            }
+        });
+    }
+
+    /// Adds a send-only track fed with encoded frames. `stream` groups tracks (the participant).
+    pub async fn add_media_track(
+        &self,
+        stream: &str,
+        id: TrackId,
+        kind: MediaKind,
+    ) -> Result<Arc<LocalMediaTrack>, RtcError> {
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(
+            TrackLocalStaticSample::new(Instant::now(), stream_track(stream, &id, kind, ssrc))
+                .map_err(setup)?,
+        );
+        let sender = self.add_sendonly(track.clone()).await?;
+        let local = Arc::new(LocalMediaTrack::new(id.clone(), kind, ssrc, track, sender.clone()));
+        self.watch_keyframe_requests(id, local.as_track_local());
+        self.lock_tracks().push((LocalTrack::Media(local.clone()), sender));
+        Ok(local)
+    }
+
+    /// Adds a send-only track fed with RTP forwarded from elsewhere (SFU use).
+    pub async fn add_forward_track(
+        &self,
+        stream: &str,
+        id: TrackId,
+        kind: MediaKind,
+    ) -> Result<Arc<ForwardTrack>, RtcError> {
+        let ssrc = rand::random::<u32>();
+        let track = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
+        let sender = self.add_sendonly(track.clone()).await?;
+        let forward = Arc::new(ForwardTrack::new(id.clone(), kind, ssrc, track, sender.clone()));
+        self.watch_keyframe_requests(id, forward.as_track_local());
+        self.lock_tracks().push((LocalTrack::Forward(forward.clone()), sender));
+        Ok(forward)
+    }
+
+    /// Stops sending a forwarded track (takes effect with the next offer).
+    pub async fn remove_forward_track(&self, track: &Arc<ForwardTrack>) -> Result<(), RtcError> {
+        let sender = {
+            let mut tracks = self.lock_tracks();
+            let at = tracks.iter().position(
+                |(t, _)| matches!(t, LocalTrack::Forward(f) if Arc::ptr_eq(f, track)),
+            );
+            at.map(|i| tracks.remove(i).1)
+        };
+        if let Some(sender) = sender {
+            self.pc.remove_track(&sender).await.map_err(setup)?;
+        }
+        Ok(())
+    }
+
+    /// Adds a receive-only transceiver so an offer asks the other side for `kind`.
+    pub async fn add_receiver(&self, kind: MediaKind) -> Result<(), RtcError> {
+        self.pc
+            .add_transceiver_from_kind(
+                to_rtc_kind(kind),
+                Some(RTCRtpTransceiverInit {
+                    direction: RTCRtpTransceiverDirection::Recvonly,
+                    ..Default::default()
+                }),
+            )
+            .await
+            .map(|_| ())
+            .map_err(setup)
+    }
+
+    /// Opens a reliable, ordered data channel; its messages arrive as [`PeerEvent::DataMessage`].
+    pub async fn open_data_channel(&self, label: &str) -> Result<(), RtcError> {
+        let channel = self
+            .pc
+            .create_data_channel(label, None)
+            .await
+            .map_err(setup)?;
+        spawn_data_channel_reader(channel.clone(), self.events.clone());
+        self.data_channels
+            .lock()
+            .map_err(|_| RtcError::Closed)?
+            .insert(label.to_owned(), channel);
+        Ok(())
+    }
+
+    /// Sends on a data channel this side opened.
+    pub async fn send_data(&self, label: &str, data: &[u8]) -> Result<(), RtcError> {
+        let channel = self
+            .data_channels
+            .lock()
+            .map_err(|_| RtcError::Closed)?
+            .get(label)
+            .cloned()
+            .ok_or(RtcError::NotConnected)?;
+        channel
+            .send(BytesMut::from(data))
+            .await
+            .map_err(|_| RtcError::NotConnected)
+    }
+
+    /// Creates an offer and applies it locally. Candidates follow as [`PeerEvent::LocalCandidate`].
+    pub async fn create_offer(&self) -> Result<SessionDescription, RtcError> {
+        let local = |e: webrtc::error::Error| RtcError::LocalDescription(e.to_string());
+        let offer = self.pc.create_offer(None).await.map_err(local)?;
+        let sdp = offer.sdp.clone();
+        self.pc.set_local_description(offer).await.map_err(local)?;
+        Ok(SessionDescription {
+            kind: SdpKind::Offer,
+            sdp,
+        })
+    }
+
+    /// Applies the remote SDP. For an offer, returns our answer (already applied locally).
+    pub async fn apply_remote(
+        &self,
+        desc: SessionDescription,
+    ) -> Result<Option<SessionDescription>, RtcError> {
+        let bad = |e: webrtc::error::Error| RtcError::BadRemoteDescription(e.to_string());
+        let remote = match desc.kind {
+            SdpKind::Offer => RTCSessionDescription::offer(desc.sdp),
+            SdpKind::Answer => RTCSessionDescription::answer(desc.sdp),
+        }
+        .map_err(bad)?;
+        self.pc.set_remote_description(remote).await.map_err(bad)?;
+        let pending = std::mem::take(&mut *self.pending_candidates.lock().map_err(|_| RtcError::Closed)?);
+        for candidate in pending {
+            self.add_ice(candidate).await?;
+        }
+        let answer = if desc.kind == SdpKind::Offer {
+            let local = |e: webrtc::error::Error| RtcError::LocalDescription(e.to_string());
+            let answer = self.pc.create_answer(None).await.map_err(local)?;
+            let sdp = answer.sdp.clone();
+            self.pc.set_local_description(answer).await.map_err(local)?;
+            Some(SessionDescription {
+                kind: SdpKind::Answer,
+                sdp,
+            })
+        } else {
+            None
+        };
+        for (track, _) in self.lock_tracks().iter() {
+            track.renegotiated();
+        }
+        Ok(answer)
+    }
+
+    /// Adds a remote candidate; queued until a remote description is set.
+    pub async fn add_remote_candidate(&self, candidate: IceCandidate) -> Result<(), RtcError> {
+        if self.pc.remote_description().await.is_none() {
+            self.pending_candidates
+                .lock()
+                .map_err(|_| RtcError::Closed)?
+                .push(candidate);
+            return Ok(());
+        }
+        self.add_ice(candidate).await
+    }
+
+    async fn add_ice(&self, candidate: IceCandidate) -> Result<(), RtcError> {
+        self.pc
+            .add_ice_candidate(RTCIceCandidateInit {
+                candidate: candidate.candidate,
+                sdp_mid: candidate.sdp_mid,
+                sdp_mline_index: candidate.sdp_mline_index,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| RtcError::BadCandidate(e.to_string()))
+    }
+
+    /// Transport byte counters.
+    pub async fn stats(&self) -> PeerStats {
+        let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
+        let mut stats = PeerStats::default();
+        for pair in report.candidate_pairs() {
+            stats.bytes_sent = stats.bytes_sent.max(pair.bytes_sent);
+            stats.bytes_received = stats.bytes_received.max(pair.bytes_received);
+        }
+        stats
+    }
+
+    /// Closes the connection (idempotent). Pending track reads end.
+    pub async fn close(&self) {
+        if self.closed.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        if let Err(e) = self.pc.close().await {
+            tracing::debug!(error = %e, "peer connection close reported an error");
+        }
+    }
+
+    fn lock_tracks(&self) -> std::sync::MutexGuard<'_, Vec<(LocalTrack, Arc<dyn RtpSender>)>> {
+        self.local_tracks
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Drop for PeerSession {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+}

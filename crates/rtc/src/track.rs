@@ -1,0 +1,474 @@
+//! Tracks: local ones fed with encoded frames or forwarded RTP, remote ones read as RTP, and the
+//! assembler that turns remote RTP back into whole encoded frames.
+
+use crate::codecs;
+use crate::error::RtcError;
+use bytes::Bytes;
+use confab_core::{MediaKind, TrackId};
+use rtc::media::Sample;
+use rtc::media_stream::MediaStreamTrack;
+use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
+use rtc::rtp::codec::h264::H264Packet;
+use rtc::rtp::packetizer::Depacketizer;
+use rtc::rtp_transceiver::rtp_sender::{
+    RTCRtpCodec, RTCRtpCodingParameters, RTCRtpEncodingParameters, RtpCodecKind,
+};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
+use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::TrackLocal;
+use webrtc::media_stream::track_remote::{TrackRemote, TrackRemoteEvent};
+use webrtc::rtp_transceiver::RtpSender;
+
+/// One RTP packet, opaque above this crate except for what forwarding and stats need.
+#[derive(Debug, Clone)]
+pub struct RtpPacket(pub(crate) rtc::rtp::Packet);
+
+impl RtpPacket {
+    /// RTP sequence number.
+    pub fn sequence_number(&self) -> u16 {
+        self.0.header.sequence_number
+    }
+
+    /// RTP timestamp.
+    pub fn timestamp(&self) -> u32 {
+        self.0.header.timestamp
+    }
+
+    /// Payload size in bytes.
+    pub fn payload_len(&self) -> usize {
+        self.0.payload.len()
+    }
+}
+
+pub(crate) fn to_rtc_kind(kind: MediaKind) -> RtpCodecKind {
+    match kind {
+        MediaKind::Audio => RtpCodecKind::Audio,
+        MediaKind::Video => RtpCodecKind::Video,
+    }
+}
+
+pub(crate) fn codec_for(kind: MediaKind) -> RTCRtpCodec {
+    match kind {
+        MediaKind::Audio => codecs::opus(),
+        MediaKind::Video => codecs::h264(),
+    }
+}
+
+pub(crate) fn stream_track(stream: &str, id: &TrackId, kind: MediaKind, ssrc: u32) -> MediaStreamTrack {
+    MediaStreamTrack::new(
+        stream.to_owned(),
+        id.to_string(),
+        format!("{stream}-{id}"),
+        to_rtc_kind(kind),
+        vec![RTCRtpEncodingParameters {
+            rtp_coding_parameters: RTCRtpCodingParameters {
+                ssrc: Some(ssrc),
+                ..Default::default()
+            },
+            codec: codec_for(kind),
+            ..Default::default()
+        }],
+    )
+}
+
+/// The negotiated payload type of a sender, looked up once negotiation has produced one.
+struct NegotiatedPayloadType {
+    sender: Arc<dyn RtpSender>,
+    mime: String,
+    cached: AtomicU16,
+}
+
+impl NegotiatedPayloadType {
+    const UNKNOWN: u16 = u16::MAX;
+
+    fn new(sender: Arc<dyn RtpSender>, kind: MediaKind) -> Self {
+        Self {
+            sender,
+            mime: codec_for(kind).mime_type,
+            cached: AtomicU16::new(Self::UNKNOWN),
+        }
+    }
+
+    async fn get(&self) -> Result<u8, RtcError> {
+        let cached = self.cached.load(Ordering::Relaxed);
+        if cached != Self::UNKNOWN {
+            return Ok(cached as u8);
+        }
+        let params = self
+            .sender
+            .get_parameters()
+            .await
+            .map_err(|_| RtcError::NotConnected)?;
+        let pt = params
+            .rtp_parameters
+            .codecs
+            .iter()
+            .find(|c| c.rtp_codec.mime_type.eq_ignore_ascii_case(&self.mime))
+            .map(|c| c.payload_type)
+            .ok_or(RtcError::NotConnected)?;
+        self.cached.store(u16::from(pt), Ordering::Relaxed);
+        Ok(pt)
+    }
+
+    fn forget(&self) {
+        self.cached.store(Self::UNKNOWN, Ordering::Relaxed);
+    }
+}
+
+/// A local track fed with encoded frames (H.264 access units or Opus packets).
+pub struct LocalMediaTrack {
+    id: TrackId,
+    kind: MediaKind,
+    ssrc: u32,
+    track: Arc<TrackLocalStaticSample>,
+    payload_type: NegotiatedPayloadType,
+}
+
+impl LocalMediaTrack {
+    pub(crate) fn new(
+        id: TrackId,
+        kind: MediaKind,
+        ssrc: u32,
+        track: Arc<TrackLocalStaticSample>,
+        sender: Arc<dyn RtpSender>,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            ssrc,
+            track,
+            payload_type: NegotiatedPayloadType::new(sender, kind),
+        }
+    }
+
+    /// The track's id.
+    pub fn id(&self) -> &TrackId {
+        &self.id
+    }
+
+    /// Audio or video.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+
+    pub(crate) fn as_track_local(&self) -> Arc<dyn TrackLocal> {
+        self.track.clone()
+    }
+
+    pub(crate) fn renegotiated(&self) {
+        self.payload_type.forget();
+    }
+
+    /// Sends one encoded frame. Fails with [`RtcError::NotConnected`] until negotiation is done.
+    pub async fn write(&self, data: Vec<u8>, duration: Duration) -> Result<(), RtcError> {
+        let pt = self.payload_type.get().await?;
+        let sample = Sample {
+            data: Bytes::from(data),
+            duration,
+            ..Sample::new(Instant::now())
+        };
+        self.track
+            .write_sample(self.ssrc, pt, &sample, &[])
+            .await
+            .map_err(|_| RtcError::NotConnected)
+    }
+}
+
+/// A local track fed with RTP packets from another PeerConnection (SFU forwarding).
+pub struct ForwardTrack {
+    id: TrackId,
+    kind: MediaKind,
+    ssrc: u32,
+    track: Arc<TrackLocalStaticRTP>,
+    payload_type: NegotiatedPayloadType,
+}
+
+impl ForwardTrack {
+    pub(crate) fn new(
+        id: TrackId,
+        kind: MediaKind,
+        ssrc: u32,
+        track: Arc<TrackLocalStaticRTP>,
+        sender: Arc<dyn RtpSender>,
+    ) -> Self {
+        Self {
+            id,
+            kind,
+            ssrc,
+            track,
+            payload_type: NegotiatedPayloadType::new(sender, kind),
+        }
+    }
+
+    /// The track's id.
+    pub fn id(&self) -> &TrackId {
+        &self.id
+    }
+
+    /// Audio or video.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+
+    pub(crate) fn as_track_local(&self) -> Arc<dyn TrackLocal> {
+        self.track.clone()
+    }
+
+    pub(crate) fn renegotiated(&self) {
+        self.payload_type.forget();
+    }
+
+    /// Forwards one packet, rewritten to this track's SSRC and negotiated payload type.
+    pub async fn write(&self, packet: &RtpPacket) -> Result<(), RtcError> {
+        let pt = self.payload_type.get().await?;
+        let mut packet = packet.0.clone();
+        packet.header.ssrc = self.ssrc;
+        packet.header.payload_type = pt;
+        self.track
+            .write_rtp(packet)
+            .await
+            .map_err(|_| RtcError::NotConnected)
+    }
+}
+
+/// A track the remote side sends us.
+pub struct RemoteTrack {
+    pub(crate) track: Arc<dyn TrackRemote>,
+    pub(crate) kind: MediaKind,
+    pub(crate) stream_id: String,
+    pub(crate) track_id: String,
+    pub(crate) ssrc: u32,
+}
+
+impl std::fmt::Debug for RemoteTrack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "RemoteTrack({:?} {}/{})", self.kind, self.stream_id, self.track_id)
+    }
+}
+
+impl RemoteTrack {
+    /// Audio or video.
+    pub fn kind(&self) -> MediaKind {
+        self.kind
+    }
+
+    /// The sender's stream id (`msid` stream): the publisher's participant id on Confab servers.
+    pub fn stream_id(&self) -> &str {
+        &self.stream_id
+    }
+
+    /// The sender's track id.
+    pub fn track_id(&self) -> &str {
+        &self.track_id
+    }
+
+    /// The next RTP packet; `None` once the track has ended.
+    pub async fn next_packet(&self) -> Option<RtpPacket> {
+        loop {
+            match self.track.poll().await? {
+                TrackRemoteEvent::OnRtpPacket(packet) => return Some(RtpPacket(packet)),
+                TrackRemoteEvent::OnEnded => return None,
+                _ => {}
+            }
+        }
+    }
+
+    /// Asks the sender for a keyframe (RTCP PLI).
+    pub async fn request_keyframe(&self) -> Result<(), RtcError> {
+        self.track
+            .write_rtcp(vec![Box::new(PictureLossIndication {
+                sender_ssrc: 0,
+                media_ssrc: self.ssrc,
+            })])
+            .await
+            .map_err(|_| RtcError::NotConnected)
+    }
+}
+
+/// One whole encoded frame rebuilt from RTP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssembledFrame {
+    /// H.264 Annex B access unit, or one Opus packet.
+    pub data: Vec<u8>,
+    /// Whether the frame can be decoded on its own (H.264 IDR; always true for Opus).
+    pub keyframe: bool,
+}
+
+/// What one packet did to the frame being assembled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Assembly {
+    /// The frame is not complete yet.
+    Pending,
+    /// A whole frame.
+    Frame(AssembledFrame),
+    /// Packets were lost; the frame in progress was dropped. Ask for a keyframe.
+    Lost,
+}
+
+/// Rebuilds encoded frames from one track's RTP packets, in arrival order.
+///
+/// A sequence gap drops the frame in progress and reports [`Assembly::Lost`], so a decoder is
+/// never fed a frame with holes in it.
+pub struct FrameAssembler {
+    kind: MediaKind,
+    depacketizer: H264Packet,
+    last_sequence: Option<u16>,
+    timestamp: Option<u32>,
+    buffer: Vec<u8>,
+    damaged: bool,
+}
+
+impl FrameAssembler {
+    /// An assembler for `kind`.
+    pub fn new(kind: MediaKind) -> Self {
+        Self {
+            kind,
+            depacketizer: H264Packet::default(),
+            last_sequence: None,
+            timestamp: None,
+            buffer: Vec::new(),
+            damaged: false,
+        }
+    }
+
+    /// Feeds one packet.
+    pub fn push(&mut self, packet: &RtpPacket) -> Assembly {
+        let header = &packet.0.header;
+        let gap = self
+            .last_sequence
+            .is_some_and(|last| header.sequence_number != last.wrapping_add(1));
+        self.last_sequence = Some(header.sequence_number);
+        if self.kind == MediaKind::Audio {
+            if packet.0.payload.is_empty() {
+                return Assembly::Pending;
+            }
+            return Assembly::Frame(AssembledFrame {
+                data: packet.0.payload.to_vec(),
+                keyframe: true,
+            });
+        }
+        let mut lost = false;
+        if gap {
+            lost = true;
+            self.reset();
+            self.damaged = true;
+        }
+        if self.timestamp != Some(header.timestamp) {
+            if !self.buffer.is_empty() {
+                lost = true; // previous frame never saw its marker bit
+            }
+            self.reset();
+            self.timestamp = Some(header.timestamp);
+            self.damaged = gap;
+        }
+        let payload = &packet.0.payload;
+        if !stap_a_is_well_formed(payload) {
+            self.damaged = true;
+        } else {
+            match self.depacketizer.depacketize(payload) {
+                Ok(bytes) => self.buffer.extend_from_slice(&bytes),
+                Err(_) => self.damaged = true,
+            }
+        }
+        if header.marker {
+            let complete = !self.damaged && !self.buffer.is_empty();
+            let data = std::mem::take(&mut self.buffer);
+            self.reset();
+            if complete {
+                return Assembly::Frame(AssembledFrame {
+                    keyframe: contains_idr(&data),
+                    data,
+                });
+            }
+            lost = true;
+        }
+        if lost {
+            Assembly::Lost
+        } else {
+            Assembly::Pending
+        }
+    }
+
+    fn reset(&mut self) {
+        self.buffer.clear();
+        self.depacketizer = H264Packet::default();
+        self.timestamp = None;
+        self.damaged = false;
+    }
+}
+
+/// STAP-A (NAL type 24) aggregates length-prefixed NAL units. The `rtc` depacketizer indexes
+/// past the end on a truncated length field, so hostile framing is rejected here first.
+fn stap_a_is_well_formed(payload: &[u8]) -> bool {
+    if payload.first().map(|b| b & 0x1f) != Some(24) {
+        return true;
+    }
+    let mut at = 1;
+    while at < payload.len() {
+        let Some(len) = payload.get(at..at + 2) else {
+            return false;
+        };
+        at += 2 + (usize::from(len[0]) << 8 | usize::from(len[1]));
+    }
+    at == payload.len()
+}
+
+/// Whether an Annex B access unit contains an IDR slice (NAL type 5).
+fn contains_idr(annex_b: &[u8]) -> bool {
+    annex_b
+        .windows(4)
+        .any(|w| w[0] == 0 && w[1] == 0 && w[2] == 1 && w[3] & 0x1f == 5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(seq: u16, ts: u32, marker: bool, payload: &[u8]) -> RtpPacket {
+        let mut p = rtc::rtp::Packet::default();
+        p.header.sequence_number = seq;
+        p.header.timestamp = ts;
+        p.header.marker = marker;
+        p.payload = Bytes::copy_from_slice(payload);
+        RtpPacket(p)
+    }
+
+    #[test]
+    fn single_nal_frames_assemble_and_idr_is_detected() {
+        let mut a = FrameAssembler::new(MediaKind::Video);
+        assert_eq!(a.push(&packet(1, 100, false, &[0x67, 1, 2])), Assembly::Pending);
+        match a.push(&packet(2, 100, true, &[0x65, 9, 9])) {
+            Assembly::Frame(f) => {
+                assert!(f.keyframe);
+                assert_eq!(f.data, vec![0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x65, 9, 9]);
+            }
+            other => panic!("{other:?}"),
+        }
+        match a.push(&packet(3, 200, true, &[0x41, 7, 7])) {
+            Assembly::Frame(f) => assert!(!f.keyframe),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_gap_drops_the_frame_and_says_so() {
+        let mut a = FrameAssembler::new(MediaKind::Video);
+        assert_eq!(a.push(&packet(1, 100, false, &[0x41, 1, 1])), Assembly::Pending);
+        assert_eq!(a.push(&packet(3, 100, true, &[0x41, 2, 2])), Assembly::Lost);
+        assert!(matches!(a.push(&packet(4, 200, true, &[0x41, 3, 3])), Assembly::Frame(_)));
+    }
+
+    #[test]
+    fn garbage_payloads_do_not_panic() {
+        let mut a = FrameAssembler::new(MediaKind::Video);
+        for (i, payload) in [&[][..], &[0x7c][..], &[0x7c, 0x85][..], &[0x78, 0, 5][..], &[0x78, 0, 1, 0xaa, 0][..], &[0xff; 9][..]]
+            .iter()
+            .enumerate()
+        {
+            let _ = a.push(&packet(i as u16, 1, true, payload));
+        }
+    }
+}
