@@ -1,1 +1,16 @@
-//! placeholder
+//! # confab-signal — signaling adapters and the transports they ride on
+//!
+//! A [`SignalingAdapter`] is a codec plus a small state machine: it turns Confab's
+//! protocol-neutral [`SignalOut`](confab_core::SignalOut) into wire frames and wire frames into
+//! [`SignalIn`](confab_core::SignalIn). It owns no socket; a [`Transport`] carries its frames.
+//! The adapter also says which PeerConnection [`Topology`] its SFU needs.
+//!
+//! Adapters: [`native`] (Confab's own versioned JSON over WebSocket). Janus, WHIP/WHEP and PeerJS
+//! adapters plug into the same seam.
+
+pub mod adapter;
+pub mod native;
+pub mod transport;
+
+pub use adapter::{AdapterError, SignalingAdapter, Topology};
+pub use transport::{Transport, TransportError, WebSocketTransport};

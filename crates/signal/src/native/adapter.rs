@@ -1,0 +1,144 @@
+//! [`NativeAdapter`]: maps the native wire protocol to Confab's signal vocabulary.
+
+use super::wire::{ClientMessage, ServerMessage};
+use crate::adapter::{AdapterError, SignalingAdapter, Topology};
+use confab_core::{
+    ChatMessage, IceCandidate, SessionDescription, SignalIn, SignalOut,
+};
+
+/// The client side of Confab's native protocol. Stateless beyond the codec.
+#[derive(Debug, Default)]
+pub struct NativeAdapter;
+
+impl SignalingAdapter for NativeAdapter {
+    fn topology(&self) -> Topology {
+        Topology::SinglePeer
+    }
+
+    fn encode(&mut self, out: SignalOut) -> Result<Vec<String>, AdapterError> {
+        let message = match out {
+            SignalOut::Join { room, name, token } => ClientMessage::Join {
+                room,
+                token: token.expose().to_owned(),
+                name,
+            },
+            SignalOut::Description(SessionDescription { kind, sdp }) => {
+                ClientMessage::Sdp { kind, sdp }
+            }
+            SignalOut::Candidate(c) => ClientMessage::Candidate {
+                candidate: c.candidate,
+                sdp_mid: c.sdp_mid,
+                sdp_mline_index: c.sdp_mline_index,
+            },
+            SignalOut::Publish(track) => ClientMessage::Publish { track },
+            SignalOut::Mute { track, muted } => ClientMessage::Mute { track, muted },
+            SignalOut::Chat(message) => ClientMessage::Chat {
+                id: message.id,
+                conversation: message.conversation,
+                text: message.text,
+            },
+            SignalOut::Leave => ClientMessage::Leave {},
+            _ => return Err(AdapterError::Unsupported("carry this request")),
+        };
+        Ok(vec![message.encode()])
+    }
+
+    fn decode(&mut self, frame: &str) -> Result<Vec<SignalIn>, AdapterError> {
+        let message = ServerMessage::decode(frame).map_err(|e| AdapterError::Protocol {
+            code: e.code,
+            message: e.message,
+        })?;
+        let signal = match message {
+            ServerMessage::Welcome {
+                participant_id,
+                participants,
+            } => SignalIn::Joined {
+                local: participant_id,
+                participants,
+            },
+            ServerMessage::ParticipantJoined { participant } => {
+                SignalIn::ParticipantJoined(participant)
+            }
+            ServerMessage::ParticipantLeft { id, reason } => SignalIn::ParticipantLeft { id, reason },
+            ServerMessage::TrackPublished { participant, track } => {
+                SignalIn::TrackPublished { participant, track }
+            }
+            ServerMessage::TrackMuted {
+                participant,
+                track,
+                muted,
+            } => SignalIn::TrackMuted {
+                participant,
+                track,
+                muted,
+            },
+            ServerMessage::Sdp { kind, sdp } => {
+                SignalIn::Description(SessionDescription { kind, sdp })
+            }
+            ServerMessage::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => SignalIn::Candidate(IceCandidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            }),
+            ServerMessage::Chat {
+                id,
+                from,
+                from_name,
+                conversation,
+                text,
+            } => SignalIn::Chat(ChatMessage {
+                id,
+                from,
+                from_name,
+                conversation,
+                text,
+            }),
+            ServerMessage::Error { code, message } => SignalIn::Error { code, message },
+        };
+        Ok(vec![signal])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confab_core::{ParticipantId, RoomName, Secret, SignalErrorCode};
+
+    #[test]
+    fn join_carries_the_token_only_on_the_wire() {
+        let mut adapter = NativeAdapter;
+        let frames = adapter
+            .encode(SignalOut::Join {
+                room: RoomName::new("r").unwrap(),
+                name: "Ann".into(),
+                token: Secret::new("tok"),
+            })
+            .unwrap();
+        assert!(frames[0].contains("\"token\":\"tok\""));
+    }
+
+    #[test]
+    fn server_frames_become_signals_and_garbage_becomes_typed_errors() {
+        let mut adapter = NativeAdapter;
+        let welcome = ServerMessage::Welcome {
+            participant_id: ParticipantId::new("p1").unwrap(),
+            participants: vec![],
+        }
+        .encode();
+        assert_eq!(
+            adapter.decode(&welcome).unwrap(),
+            vec![SignalIn::Joined {
+                local: ParticipantId::new("p1").unwrap(),
+                participants: vec![]
+            }]
+        );
+        assert_eq!(
+            adapter.decode("not json").unwrap_err().code(),
+            SignalErrorCode::BadMessage
+        );
+    }
+}

@@ -1,0 +1,337 @@
+//! The native wire protocol, version 1. Every frame is one JSON object: `{"v":1,"type":…,…}`.
+//!
+//! | direction | `type` | fields |
+//! | --- | --- | --- |
+//! | client → server | `join` | `room`, `token`, `name` |
+//! | both | `sdp` | `kind` (`offer`/`answer`), `sdp` |
+//! | both | `candidate` | `candidate`, `sdp_mid`, `sdp_mline_index` |
+//! | client → server | `publish` | `track` {`id`,`kind`,`muted`} |
+//! | client → server | `mute` | `track`, `muted` |
+//! | client → server | `chat` | `id`, `conversation`, `text` |
+//! | client → server | `leave` | |
+//! | server → client | `welcome` | `participant_id`, `participants` |
+//! | server → client | `participant_joined` | `participant` |
+//! | server → client | `participant_left` | `id`, `reason` |
+//! | server → client | `track_published` | `participant`, `track` |
+//! | server → client | `track_muted` | `participant`, `track`, `muted` |
+//! | server → client | `chat` | `id`, `from`, `from_name`, `conversation`, `text` |
+//! | server → client | `error` | `code`, `message` |
+//!
+//! Decoding is strict and bounded: frames over [`MAX_FRAME_BYTES`], bad JSON, a wrong `v`, an
+//! unknown `type` or a malformed known message each give a distinct [`SignalErrorCode`].
+
+use confab_core::{
+    ConversationId, LeaveReason, MessageId, ParticipantId, ParticipantInfo, RoomName, SdpKind,
+    SignalErrorCode, TrackId, TrackInfo,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+/// Protocol version spoken here.
+pub const VERSION: u32 = 1;
+/// Largest frame either side accepts.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// A frame that could not be decoded: the code to report and a short reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct WireError {
+    /// The code to report to the peer.
+    pub code: SignalErrorCode,
+    /// A short reason (no secrets, no chat text).
+    pub message: String,
+}
+
+impl WireError {
+    fn new(code: SignalErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+/// Messages a client sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ClientMessage {
+    /// Ask to join.
+    Join {
+        /// Room name.
+        room: RoomName,
+        /// Join token.
+        token: String,
+        /// Display name.
+        name: String,
+    },
+    /// SDP offer or answer.
+    Sdp {
+        /// Offer or answer.
+        kind: SdpKind,
+        /// SDP text.
+        sdp: String,
+    },
+    /// ICE candidate.
+    Candidate {
+        /// Candidate attribute.
+        candidate: String,
+        /// m-line mid.
+        sdp_mid: Option<String>,
+        /// m-line index.
+        sdp_mline_index: Option<u16>,
+    },
+    /// Announce a published track.
+    Publish {
+        /// The track.
+        track: TrackInfo,
+    },
+    /// Mute or unmute a track.
+    Mute {
+        /// The track.
+        track: TrackId,
+        /// New state.
+        muted: bool,
+    },
+    /// A chat message.
+    Chat {
+        /// Sender-chosen id.
+        id: MessageId,
+        /// Conversation.
+        conversation: ConversationId,
+        /// Text.
+        text: String,
+    },
+    /// Leaving.
+    Leave {},
+}
+
+/// Messages the server sends.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ServerMessage {
+    /// Admitted.
+    Welcome {
+        /// Our id.
+        participant_id: ParticipantId,
+        /// Everyone else present.
+        participants: Vec<ParticipantInfo>,
+    },
+    /// Someone joined.
+    ParticipantJoined {
+        /// Who.
+        participant: ParticipantInfo,
+    },
+    /// Someone left.
+    ParticipantLeft {
+        /// Who.
+        id: ParticipantId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// Someone published a track.
+    TrackPublished {
+        /// Publisher.
+        participant: ParticipantId,
+        /// Track.
+        track: TrackInfo,
+    },
+    /// Someone muted or unmuted.
+    TrackMuted {
+        /// Publisher.
+        participant: ParticipantId,
+        /// Track.
+        track: TrackId,
+        /// New state.
+        muted: bool,
+    },
+    /// SDP offer or answer.
+    Sdp {
+        /// Offer or answer.
+        kind: SdpKind,
+        /// SDP text.
+        sdp: String,
+    },
+    /// ICE candidate.
+    Candidate {
+        /// Candidate attribute.
+        candidate: String,
+        /// m-line mid.
+        sdp_mid: Option<String>,
+        /// m-line index.
+        sdp_mline_index: Option<u16>,
+    },
+    /// A chat message.
+    Chat {
+        /// Sender-chosen id.
+        id: MessageId,
+        /// Sender (set by the server).
+        from: ParticipantId,
+        /// Sender's display name.
+        from_name: String,
+        /// Conversation.
+        conversation: ConversationId,
+        /// Text.
+        text: String,
+    },
+    /// Something went wrong.
+    Error {
+        /// Machine-readable code.
+        code: SignalErrorCode,
+        /// Human-readable explanation.
+        message: String,
+    },
+}
+
+const CLIENT_TYPES: &[&str] = &["join", "sdp", "candidate", "publish", "mute", "chat", "leave"];
+const SERVER_TYPES: &[&str] = &[
+    "welcome",
+    "participant_joined",
+    "participant_left",
+    "track_published",
+    "track_muted",
+    "sdp",
+    "candidate",
+    "chat",
+    "error",
+];
+
+fn decode<T: DeserializeOwned>(frame: &str, known: &[&str]) -> Result<T, WireError> {
+    if frame.len() > MAX_FRAME_BYTES {
+        return Err(WireError::new(
+            SignalErrorCode::TooLarge,
+            format!("frame of {} bytes exceeds {MAX_FRAME_BYTES}", frame.len()),
+        ));
+    }
+    let mut value: serde_json::Value = serde_json::from_str(frame)
+        .map_err(|_| WireError::new(SignalErrorCode::BadMessage, "frame is not valid JSON"))?;
+    let object = value
+        .as_object_mut()
+        .ok_or_else(|| WireError::new(SignalErrorCode::BadMessage, "frame is not a JSON object"))?;
+    match object.remove("v").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(VERSION) => {}
+        Some(v) => {
+            return Err(WireError::new(
+                SignalErrorCode::UnsupportedVersion,
+                format!("protocol version {v} is not supported (this side speaks {VERSION})"),
+            ))
+        }
+        None => return Err(WireError::new(SignalErrorCode::BadMessage, "frame has no version")),
+    }
+    let kind = object
+        .get("type")
+        .and_then(|t| t.as_str())
+        .ok_or_else(|| WireError::new(SignalErrorCode::BadMessage, "frame has no type"))?;
+    if !known.contains(&kind) {
+        let shown: String = kind.chars().take(32).collect();
+        return Err(WireError::new(
+            SignalErrorCode::UnknownMessage,
+            format!("unknown message type '{shown}'"),
+        ));
+    }
+    let kind = kind.to_owned();
+    // serde's own message can quote field values (chat text, tokens), so it is not passed on.
+    serde_json::from_value(value).map_err(|_| {
+        WireError::new(
+            SignalErrorCode::BadMessage,
+            format!("malformed '{kind}' message: a field is missing, unknown or of the wrong type"),
+        )
+    })
+}
+
+fn encode<T: Serialize>(message: &T) -> String {
+    let mut value = serde_json::to_value(message).unwrap_or_default();
+    if let Some(object) = value.as_object_mut() {
+        object.insert("v".into(), VERSION.into());
+    }
+    value.to_string()
+}
+
+impl ClientMessage {
+    /// Decodes a client frame.
+    pub fn decode(frame: &str) -> Result<Self, WireError> {
+        decode(frame, CLIENT_TYPES)
+    }
+
+    /// Encodes to a frame.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+}
+
+impl ServerMessage {
+    /// Decodes a server frame.
+    pub fn decode(frame: &str) -> Result<Self, WireError> {
+        decode(frame, SERVER_TYPES)
+    }
+
+    /// Encodes to a frame.
+    pub fn encode(&self) -> String {
+        encode(self)
+    }
+
+    /// An error frame.
+    pub fn error(code: SignalErrorCode, message: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confab_core::MediaKind;
+
+    #[test]
+    fn messages_round_trip_with_version() {
+        let msgs = vec![
+            ClientMessage::Join {
+                room: RoomName::new("r").unwrap(),
+                token: "t".into(),
+                name: "Ann".into(),
+            },
+            ClientMessage::Publish {
+                track: TrackInfo {
+                    id: TrackId::new("cam").unwrap(),
+                    kind: MediaKind::Video,
+                    muted: false,
+                },
+            },
+            ClientMessage::Leave {},
+        ];
+        for m in msgs {
+            let frame = m.encode();
+            assert!(frame.contains("\"v\":1"), "{frame}");
+            assert_eq!(ClientMessage::decode(&frame), Ok(m));
+        }
+        let welcome = ServerMessage::Welcome {
+            participant_id: ParticipantId::new("p1").unwrap(),
+            participants: vec![],
+        };
+        assert_eq!(ServerMessage::decode(&welcome.encode()), Ok(welcome));
+    }
+
+    #[test]
+    fn each_kind_of_bad_frame_has_its_own_code() {
+        let code = |f: &str| ClientMessage::decode(f).unwrap_err().code;
+        assert_eq!(code("{nope"), SignalErrorCode::BadMessage);
+        assert_eq!(code("[1]"), SignalErrorCode::BadMessage);
+        assert_eq!(code(r#"{"type":"leave"}"#), SignalErrorCode::BadMessage);
+        assert_eq!(code(r#"{"v":2,"type":"leave"}"#), SignalErrorCode::UnsupportedVersion);
+        assert_eq!(code(r#"{"v":1,"type":"dance"}"#), SignalErrorCode::UnknownMessage);
+        assert_eq!(code(r#"{"v":1,"type":"join","room":"a b"}"#), SignalErrorCode::BadMessage);
+        let huge = format!(r#"{{"v":1,"type":"chat","text":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert_eq!(code(&huge), SignalErrorCode::TooLarge);
+    }
+
+    #[test]
+    fn malformed_message_errors_do_not_echo_values() {
+        let err = ClientMessage::decode(
+            r#"{"v":1,"type":"join","room":"r","token":"hunter2","name":7}"#,
+        )
+        .unwrap_err();
+        assert_eq!(err.code, SignalErrorCode::BadMessage);
+        assert!(!err.message.contains("hunter2"), "{}", err.message);
+    }
+}

@@ -1,0 +1,87 @@
+//! Transports carry an adapter's frames. [`WebSocketTransport`] is the one the native, Janus and
+//! PeerJS dialects ride on.
+
+use crate::native::wire::MAX_FRAME_BYTES;
+use futures_util::{SinkExt, StreamExt};
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The transport failed. Each variant says whether retrying can help.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// Could not reach the server. Retrying may help once the server is up or reachable.
+    #[error("could not reach the meeting server at {address}: {reason}")]
+    Connect {
+        /// Where we tried (no secrets: links carry tokens in the join message, not the URL).
+        address: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// The connection dropped. Reconnecting may help.
+    #[error("the connection to the meeting server was lost: {0}")]
+    Lost(String),
+}
+
+/// A bidirectional, ordered channel of text frames.
+#[async_trait::async_trait]
+pub trait Transport: Send {
+    /// Sends one frame.
+    async fn send(&mut self, frame: String) -> Result<(), TransportError>;
+    /// The next frame; `None` once the other side closed cleanly. Cancel-safe.
+    async fn recv(&mut self) -> Option<Result<String, TransportError>>;
+    /// Closes the connection politely.
+    async fn close(&mut self);
+}
+
+/// A WebSocket client connection.
+pub struct WebSocketTransport {
+    socket: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl WebSocketTransport {
+    /// Connects to `url` (`ws://` or `wss://`), giving up after `timeout`.
+    pub async fn connect(url: &str, timeout: Duration) -> Result<Self, TransportError> {
+        let error = |reason: String| TransportError::Connect {
+            address: url.to_owned(),
+            reason,
+        };
+        let config = WebSocketConfig::default()
+            .max_message_size(Some(MAX_FRAME_BYTES * 2))
+            .max_frame_size(Some(MAX_FRAME_BYTES * 2));
+        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+        let (socket, _) = tokio::time::timeout(timeout, connecting)
+            .await
+            .map_err(|_| error(format!("no answer within {} s", timeout.as_secs())))?
+            .map_err(|e| error(e.to_string()))?;
+        Ok(Self { socket })
+    }
+}
+
+#[async_trait::async_trait]
+impl Transport for WebSocketTransport {
+    async fn send(&mut self, frame: String) -> Result<(), TransportError> {
+        self.socket
+            .send(Message::text(frame))
+            .await
+            .map_err(|e| TransportError::Lost(e.to_string()))
+    }
+
+    async fn recv(&mut self) -> Option<Result<String, TransportError>> {
+        loop {
+            match self.socket.next().await? {
+                Ok(Message::Text(text)) => return Some(Ok(text.to_string())),
+                Ok(Message::Close(_)) => return None,
+                Ok(_) => {} // binary, ping, pong: not part of any text dialect
+                Err(e) => return Some(Err(TransportError::Lost(e.to_string()))),
+            }
+        }
+    }
+
+    async fn close(&mut self) {
+        let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.close(None)).await;
+    }
+}
