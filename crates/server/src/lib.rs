@@ -1,1 +1,91 @@
-//! placeholder
+//! # confab-server — the embedded room server
+//!
+//! Serves Confab's native signaling on `GET /ws` and forwards media as an SFU: each participant
+//! publishes once over its own PeerConnection, and the server adds every other participant's
+//! tracks to it (renegotiating as people come and go), relays keyframe requests to the
+//! publisher, and routes chat.
+//!
+//! Rooms are created on demand: a room exists while someone is in it, and its join token is
+//! derived from the server's secret ([`tokens`]), so [`Server::link_for`] can mint a link for any
+//! room name. The server binds the listener it is given and stops when the caller's shutdown
+//! future resolves (see [`Server::run`]). It is meant for one machine on a LAN; bigger rooms
+//! belong on a real SFU through the signaling adapters.
+
+mod connection;
+mod forward;
+mod room;
+pub mod tokens;
+
+use confab_core::link::NativeLink;
+use confab_core::{JoinLink, RoomName, Secret};
+use confab_rtc::PeerConfig;
+use room::Rooms;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// The server could not start. Neither variant is helped by retrying unchanged.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The listener is on a wildcard address, which cannot go into a join link.
+    #[error("listen on a concrete address that others can reach (for example --listen 192.168.1.20:7878), not {0}")]
+    WildcardAddress(IpAddr),
+    /// The listener failed.
+    #[error("the server's network listener failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running (or ready to run) embedded room server.
+#[derive(Clone)]
+pub struct Server {
+    address: SocketAddr,
+    secret: Arc<tokens::ServerSecret>,
+    rooms: Rooms,
+}
+
+impl Server {
+    /// Prepares a server for `listener`. Media sockets bind the listener's IP.
+    pub fn new(listener: &TcpListener) -> Result<Self, ServerError> {
+        let address = listener.local_addr()?;
+        if address.ip().is_unspecified() {
+            return Err(ServerError::WildcardAddress(address.ip()));
+        }
+        let peer = PeerConfig {
+            udp_addrs: vec![SocketAddr::new(address.ip(), 0).to_string()],
+        };
+        Ok(Self {
+            address,
+            secret: Arc::new(tokens::ServerSecret::random()),
+            rooms: Rooms::new(peer),
+        })
+    }
+
+    /// The join link for `room` on this server.
+    pub fn link_for(&self, room: &RoomName) -> JoinLink {
+        JoinLink::Native(NativeLink {
+            host: self.address.ip().to_string(),
+            port: self.address.port(),
+            tls: false,
+            room: room.clone(),
+            token: Secret::new(self.secret.token_for(room)),
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then tells every participant and closes their calls.
+    pub async fn run(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ServerError> {
+        let rooms = self.rooms.clone();
+        let app = connection::router(self.secret.clone(), self.rooms.clone());
+        let served = axum::serve(listener, app).with_graceful_shutdown(async move {
+            shutdown.await;
+            rooms.shut_down().await;
+        });
+        served.await?;
+        Ok(())
+    }
+}

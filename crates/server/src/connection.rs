@@ -1,0 +1,118 @@
+//! One WebSocket connection: decode frames, answer protocol errors to this client only, and hand
+//! valid messages to the room actor. A connection that breaks the protocol gets an error frame
+//! with a code and keeps its place; only a refused token or version ends it.
+
+use crate::room::{MemberHandle, Rooms};
+use crate::tokens::ServerSecret;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use confab_core::{LeaveReason, SignalErrorCode};
+use confab_signal::native::wire::{ClientMessage, ServerMessage, MAX_FRAME_BYTES};
+use futures_util::{SinkExt, StreamExt};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// Frames larger than this are cut off by the WebSocket layer itself; between
+/// [`MAX_FRAME_BYTES`] and this the decoder answers `too_large` and the session goes on.
+const SOCKET_LIMIT: usize = 16 * MAX_FRAME_BYTES;
+const MAX_NAME_CHARS: usize = 64;
+
+#[derive(Clone)]
+struct AppState {
+    secret: Arc<ServerSecret>,
+    rooms: Rooms,
+}
+
+pub(crate) fn router(secret: Arc<ServerSecret>, rooms: Rooms) -> Router {
+    Router::new()
+        .route("/ws", get(upgrade))
+        .with_state(AppState { secret, rooms })
+}
+
+async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+    ws.max_message_size(SOCKET_LIMIT)
+        .max_frame_size(SOCKET_LIMIT)
+        .on_upgrade(move |socket| serve(socket, state))
+}
+
+fn valid_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let ok = !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control);
+    ok.then(|| name.to_owned())
+}
+
+async fn serve(socket: WebSocket, state: AppState) {
+    let (mut sink, mut stream) = socket.split();
+    let (out, mut outgoing) = mpsc::unbounded_channel::<ServerMessage>();
+    let writer = tokio::spawn(async move {
+        while let Some(message) = outgoing.recv().await {
+            let fatal = matches!(&message, ServerMessage::Error { code, .. } if code.is_fatal());
+            if sink.send(Message::Text(message.encode().into())).await.is_err() || fatal {
+                break;
+            }
+        }
+        let _ = sink.close().await;
+    });
+    let reject = |code: SignalErrorCode, message: &str| {
+        let _ = out.send(ServerMessage::error(code, message.to_owned()));
+    };
+    let mut member: Option<MemberHandle> = None;
+    let mut reason = LeaveReason::ConnectionLost;
+    while let Some(frame) = stream.next().await {
+        let text = match frame {
+            Ok(Message::Text(text)) => text,
+            Ok(Message::Binary(_)) => {
+                reject(SignalErrorCode::BadMessage, "binary frames are not part of the protocol");
+                continue;
+            }
+            Ok(Message::Close(_)) | Err(_) => break,
+            Ok(_) => continue,
+        };
+        let message = match ClientMessage::decode(text.as_str()) {
+            Ok(message) => message,
+            Err(e) => {
+                tracing::debug!(code = ?e.code, "rejected a frame");
+                reject(e.code, &e.message);
+                if e.code.is_fatal() {
+                    break;
+                }
+                continue;
+            }
+        };
+        match (message, &member) {
+            (ClientMessage::Join { room, token, name }, None) => {
+                if !state.secret.admits(&room, &token) {
+                    reject(SignalErrorCode::BadToken, "this link's token is not valid for this room");
+                    break;
+                }
+                let Some(name) = valid_name(&name) else {
+                    reject(SignalErrorCode::BadMessage, "the display name must be 1 to 64 printable characters");
+                    continue;
+                };
+                match state.rooms.join(room, name, out.clone()).await {
+                    Ok(handle) => member = Some(handle),
+                    Err(code) => {
+                        reject(code, code.user_message());
+                        break;
+                    }
+                }
+            }
+            (ClientMessage::Join { .. }, Some(_)) => reject(SignalErrorCode::WrongState, "already joined"),
+            (ClientMessage::Leave {}, _) => {
+                reason = LeaveReason::Hangup;
+                break;
+            }
+            (_, None) => reject(SignalErrorCode::WrongState, "join a room first"),
+            (message, Some(handle)) => handle.send(message),
+        }
+    }
+    if let Some(handle) = member {
+        handle.leave(reason);
+    }
+    drop(out);
+    let _ = tokio::time::timeout(Duration::from_secs(2), writer).await;
+}

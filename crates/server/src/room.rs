@@ -1,0 +1,527 @@
+//! The room actor: one task per room owns its members, their PeerSessions, the published tracks
+//! and the negotiation state. Connections and PeerSession callbacks only send [`RoomInput`]s.
+
+use crate::forward::Fanout;
+use confab_core::{
+    ConversationId, LeaveReason, MediaKind, ParticipantId, ParticipantInfo, RoomName, SdpKind,
+    SessionDescription, SignalErrorCode, TrackId, TrackInfo,
+};
+use confab_rtc::{ForwardTrack, PeerConfig, PeerEvent, PeerSession, PeerState, RemoteTrack};
+use confab_signal::native::wire::{ClientMessage, ServerMessage};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most participants one room admits.
+pub(crate) const MAX_PARTICIPANTS: usize = 16;
+/// Fewest milliseconds between two keyframe requests relayed to one publisher track.
+const PLI_INTERVAL: Duration = Duration::from_millis(300);
+
+pub(crate) type Outbox = mpsc::UnboundedSender<ServerMessage>;
+
+/// What a room actor is told.
+pub(crate) enum RoomInput {
+    Join {
+        name: String,
+        out: Outbox,
+        reply: oneshot::Sender<Result<ParticipantId, SignalErrorCode>>,
+    },
+    Client(ParticipantId, ClientMessage),
+    Leave(ParticipantId, LeaveReason),
+    Peer(ParticipantId, PeerEvent),
+    Shutdown,
+}
+
+type Registry = Arc<Mutex<HashMap<RoomName, mpsc::UnboundedSender<RoomInput>>>>;
+
+/// All rooms of one server.
+#[derive(Clone)]
+pub(crate) struct Rooms {
+    registry: Registry,
+    peer: PeerConfig,
+}
+
+/// A joined participant's handle on its room.
+pub(crate) struct MemberHandle {
+    room: mpsc::UnboundedSender<RoomInput>,
+    id: ParticipantId,
+}
+
+impl MemberHandle {
+    pub(crate) fn send(&self, message: ClientMessage) {
+        let _ = self.room.send(RoomInput::Client(self.id.clone(), message));
+    }
+
+    pub(crate) fn leave(self, reason: LeaveReason) {
+        let _ = self.room.send(RoomInput::Leave(self.id, reason));
+    }
+}
+
+impl Rooms {
+    pub(crate) fn new(peer: PeerConfig) -> Self {
+        Self {
+            registry: Arc::new(Mutex::new(HashMap::new())),
+            peer,
+        }
+    }
+
+    /// Joins `room` (creating it if needed).
+    pub(crate) async fn join(
+        &self,
+        room: RoomName,
+        name: String,
+        out: Outbox,
+    ) -> Result<MemberHandle, SignalErrorCode> {
+        let (reply, answer) = oneshot::channel();
+        let sender = {
+            let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+            let sender = registry
+                .entry(room.clone())
+                .or_insert_with(|| RoomActor::spawn(room, self.peer.clone(), self.registry.clone()))
+                .clone();
+            // Sent under the registry lock: an actor only retires while holding it with an
+            // empty queue, so this join is never lost.
+            sender
+                .send(RoomInput::Join { name, out, reply })
+                .map_err(|_| SignalErrorCode::ServerShutdown)?;
+            sender
+        };
+        let id = answer.await.map_err(|_| SignalErrorCode::ServerShutdown)??;
+        Ok(MemberHandle { room: sender, id })
+    }
+
+    /// Tells every room to end its calls.
+    pub(crate) async fn shut_down(&self) {
+        let senders: Vec<_> = self
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        for sender in &senders {
+            let _ = sender.send(RoomInput::Shutdown);
+        }
+        for sender in senders {
+            let _ = tokio::time::timeout(Duration::from_secs(2), sender.closed()).await;
+        }
+    }
+}
+
+enum Negotiation {
+    /// Waiting for the client's first offer; `then_offer` if tracks were added meanwhile.
+    AwaitingClientOffer { then_offer: bool },
+    Stable,
+    /// Our offer is out; `again` if more changes came while waiting.
+    AwaitingAnswer { again: bool },
+}
+
+struct Member {
+    name: String,
+    out: Outbox,
+    peer: Arc<PeerSession>,
+    tracks: BTreeMap<TrackId, TrackInfo>,
+    negotiation: Negotiation,
+    /// Forward track id in this member's PeerConnection → (publisher, publisher's track id).
+    forwards: HashMap<TrackId, (ParticipantId, TrackId, Arc<ForwardTrack>)>,
+}
+
+impl Member {
+    fn send(&self, message: ServerMessage) {
+        let _ = self.out.send(message);
+    }
+
+    fn info(&self, id: &ParticipantId) -> ParticipantInfo {
+        ParticipantInfo {
+            id: id.clone(),
+            name: self.name.clone(),
+            tracks: self.tracks.values().cloned().collect(),
+        }
+    }
+}
+
+struct Published {
+    kind: MediaKind,
+    remote: Arc<RemoteTrack>,
+    fanout: Fanout,
+    last_keyframe_request: Option<Instant>,
+}
+
+struct RoomActor {
+    name: RoomName,
+    peer_config: PeerConfig,
+    registry: Registry,
+    input: mpsc::UnboundedSender<RoomInput>,
+    members: BTreeMap<ParticipantId, Member>,
+    published: BTreeMap<(ParticipantId, TrackId), Published>,
+    next_id: u64,
+}
+
+fn forward_id(publisher: &ParticipantId, track: &TrackId) -> Option<TrackId> {
+    TrackId::new(format!("{publisher}.{track}")).ok()
+}
+
+impl RoomActor {
+    fn spawn(name: RoomName, peer_config: PeerConfig, registry: Registry) -> mpsc::UnboundedSender<RoomInput> {
+        let (input, rx) = mpsc::unbounded_channel();
+        let actor = RoomActor {
+            name,
+            peer_config,
+            registry,
+            input: input.clone(),
+            members: BTreeMap::new(),
+            published: BTreeMap::new(),
+            next_id: 1,
+        };
+        tokio::spawn(actor.run(rx));
+        input
+    }
+
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<RoomInput>) {
+        tracing::info!(room = %self.name, "room opened");
+        while let Some(input) = rx.recv().await {
+            match input {
+                RoomInput::Join { name, out, reply } => {
+                    let _ = reply.send(self.join(name, out).await);
+                }
+                RoomInput::Client(id, message) => self.client(&id, message).await,
+                RoomInput::Peer(id, event) => self.peer_event(&id, event).await,
+                RoomInput::Leave(id, reason) => self.leave(&id, reason).await,
+                RoomInput::Shutdown => {
+                    for member in self.members.values() {
+                        member.send(ServerMessage::error(
+                            SignalErrorCode::ServerShutdown,
+                            "the server is shutting down",
+                        ));
+                        member.peer.close().await;
+                    }
+                    self.members.clear();
+                    self.published.clear();
+                    break;
+                }
+            }
+            if self.members.is_empty() && self.retire(&rx) {
+                break;
+            }
+        }
+        tracing::info!(room = %self.name, "room closed");
+    }
+
+    /// Removes this room from the registry if nothing is queued. Joins are sent under the same
+    /// lock, so a join is either already queued (and we stay) or goes to a fresh actor.
+    fn retire(&self, rx: &mpsc::UnboundedReceiver<RoomInput>) -> bool {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        if !rx.is_empty() {
+            return false;
+        }
+        if registry.get(&self.name).is_some_and(|s| s.same_channel(&self.input)) {
+            registry.remove(&self.name);
+        }
+        true
+    }
+
+    async fn join(&mut self, name: String, out: Outbox) -> Result<ParticipantId, SignalErrorCode> {
+        if self.members.len() >= MAX_PARTICIPANTS {
+            return Err(SignalErrorCode::RoomFull);
+        }
+        let id = ParticipantId::new(format!("p{}", self.next_id)).map_err(|_| SignalErrorCode::RoomFull)?;
+        self.next_id += 1;
+        let (peer, mut events) = PeerSession::new(&self.peer_config).await.map_err(|e| {
+            tracing::warn!(error = %e, "could not create a PeerConnection for a joiner");
+            SignalErrorCode::MediaFailed
+        })?;
+        let input = self.input.clone();
+        let event_owner = id.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if input.send(RoomInput::Peer(event_owner.clone(), event)).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut member = Member {
+            name,
+            out,
+            peer: Arc::new(peer),
+            tracks: BTreeMap::new(),
+            negotiation: Negotiation::AwaitingClientOffer { then_offer: false },
+            forwards: HashMap::new(),
+        };
+        let others: Vec<ParticipantInfo> = self.members.iter().map(|(pid, m)| m.info(pid)).collect();
+        member.send(ServerMessage::Welcome {
+            participant_id: id.clone(),
+            participants: others,
+        });
+        for other in self.members.values() {
+            other.send(ServerMessage::ParticipantJoined {
+                participant: member.info(&id),
+            });
+        }
+        let existing: Vec<_> = self
+            .published
+            .iter()
+            .map(|((publisher, track), p)| (publisher.clone(), track.clone(), p.kind))
+            .collect();
+        for (publisher, track, kind) in existing {
+            self.subscribe(&mut member, &publisher, &track, kind).await;
+        }
+        tracing::info!(room = %self.name, participant = %id, "participant joined");
+        self.members.insert(id.clone(), member);
+        Ok(id)
+    }
+
+    /// Adds `publisher`'s `track` to `member`'s PeerConnection.
+    async fn subscribe(&mut self, member: &mut Member, publisher: &ParticipantId, track: &TrackId, kind: MediaKind) {
+        let Some(fid) = forward_id(publisher, track) else {
+            return;
+        };
+        match member.peer.add_forward_track(publisher.as_str(), fid.clone(), kind).await {
+            Ok(forward) => {
+                if let Some(published) = self.published.get(&(publisher.clone(), track.clone())) {
+                    published.fanout.add(forward.clone());
+                }
+                member.forwards.insert(fid, (publisher.clone(), track.clone(), forward));
+                Self::renegotiate(member).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not add a forwarded track"),
+        }
+    }
+
+    async fn renegotiate(member: &mut Member) {
+        match &mut member.negotiation {
+            Negotiation::AwaitingClientOffer { then_offer } => *then_offer = true,
+            Negotiation::AwaitingAnswer { again } => *again = true,
+            Negotiation::Stable => match member.peer.create_offer().await {
+                Ok(offer) => {
+                    member.send(ServerMessage::Sdp {
+                        kind: offer.kind,
+                        sdp: offer.sdp,
+                    });
+                    member.negotiation = Negotiation::AwaitingAnswer { again: false };
+                }
+                Err(e) => member.send(ServerMessage::error(SignalErrorCode::MediaFailed, e.to_string())),
+            },
+        }
+    }
+
+    async fn client(&mut self, id: &ParticipantId, message: ClientMessage) {
+        let Some(mut member) = self.members.remove(id) else {
+            return;
+        };
+        self.client_message(id, &mut member, message).await;
+        self.members.insert(id.clone(), member);
+    }
+
+    async fn client_message(&mut self, id: &ParticipantId, member: &mut Member, message: ClientMessage) {
+        match message {
+            ClientMessage::Sdp { kind, sdp } => self.description(member, SessionDescription { kind, sdp }).await,
+            ClientMessage::Candidate {
+                candidate,
+                sdp_mid,
+                sdp_mline_index,
+            } => {
+                let candidate = confab_core::IceCandidate {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                };
+                if let Err(e) = member.peer.add_remote_candidate(candidate).await {
+                    tracing::debug!(participant = %id, error = %e, "ignored a remote candidate");
+                }
+            }
+            ClientMessage::Publish { track } => {
+                member.tracks.insert(track.id.clone(), track.clone());
+                self.broadcast_except(id, ServerMessage::TrackPublished {
+                    participant: id.clone(),
+                    track,
+                });
+            }
+            ClientMessage::Mute { track, muted } => match member.tracks.get_mut(&track) {
+                Some(info) => {
+                    info.muted = muted;
+                    self.broadcast_except(id, ServerMessage::TrackMuted {
+                        participant: id.clone(),
+                        track,
+                        muted,
+                    });
+                }
+                None => member.send(ServerMessage::error(
+                    SignalErrorCode::BadMessage,
+                    "mute names a track that was never published",
+                )),
+            },
+            ClientMessage::Chat {
+                id: message_id,
+                conversation,
+                text,
+            } => match conversation {
+                ConversationId::Public => self.broadcast_except(id, ServerMessage::Chat {
+                    id: message_id,
+                    from: id.clone(),
+                    from_name: member.name.clone(),
+                    conversation,
+                    text,
+                }),
+                // Never broadcast a conversation this server cannot route.
+                _ => member.send(ServerMessage::error(
+                    SignalErrorCode::BadMessage,
+                    "this server routes only the public conversation",
+                )),
+            },
+            ClientMessage::Join { .. } | ClientMessage::Leave {} => member.send(ServerMessage::error(
+                SignalErrorCode::WrongState,
+                "already joined",
+            )),
+        }
+    }
+
+    async fn description(&mut self, member: &mut Member, desc: SessionDescription) {
+        let wrong_state = |what: &str| ServerMessage::error(SignalErrorCode::WrongState, what.to_owned());
+        match (desc.kind, &member.negotiation) {
+            (SdpKind::Offer, Negotiation::AwaitingAnswer { .. }) => {
+                return member.send(wrong_state("an offer arrived while the server's offer is pending"));
+            }
+            (SdpKind::Answer, Negotiation::AwaitingClientOffer { .. } | Negotiation::Stable) => {
+                return member.send(wrong_state("an answer arrived but no offer is pending"));
+            }
+            _ => {}
+        }
+        let offer_after = match member.negotiation {
+            Negotiation::AwaitingClientOffer { then_offer } => then_offer,
+            Negotiation::AwaitingAnswer { again } => again,
+            Negotiation::Stable => false,
+        };
+        match member.peer.apply_remote(desc).await {
+            Ok(answer) => {
+                if let Some(answer) = answer {
+                    member.send(ServerMessage::Sdp {
+                        kind: answer.kind,
+                        sdp: answer.sdp,
+                    });
+                }
+                member.negotiation = Negotiation::Stable;
+                if offer_after {
+                    Self::renegotiate(member).await;
+                }
+            }
+            Err(e) => member.send(ServerMessage::error(SignalErrorCode::MediaFailed, e.to_string())),
+        }
+    }
+
+    async fn peer_event(&mut self, id: &ParticipantId, event: PeerEvent) {
+        match event {
+            PeerEvent::LocalCandidate(c) => {
+                if let Some(member) = self.members.get(id) {
+                    member.send(ServerMessage::Candidate {
+                        candidate: c.candidate,
+                        sdp_mid: c.sdp_mid,
+                        sdp_mline_index: c.sdp_mline_index,
+                    });
+                }
+            }
+            PeerEvent::TrackReceived(remote) => self.track_received(id, remote).await,
+            PeerEvent::KeyframeRequested(forward) => self.relay_keyframe_request(id, &forward),
+            PeerEvent::StateChanged(PeerState::Failed) => {
+                self.leave(id, LeaveReason::ConnectionLost).await;
+            }
+            _ => {}
+        }
+    }
+
+    async fn track_received(&mut self, publisher: &ParticipantId, remote: RemoteTrack) {
+        let Ok(track) = TrackId::new(remote.track_id()) else {
+            tracing::warn!(participant = %publisher, "ignored a track with an invalid id");
+            return;
+        };
+        let kind = remote.kind();
+        let key = (publisher.clone(), track.clone());
+        if self.published.contains_key(&key) || !self.members.contains_key(publisher) {
+            return;
+        }
+        let remote = Arc::new(remote);
+        self.published.insert(
+            key,
+            Published {
+                kind,
+                fanout: Fanout::start(remote.clone()),
+                remote,
+                last_keyframe_request: None,
+            },
+        );
+        let subscribers: Vec<_> = self.members.keys().filter(|m| *m != publisher).cloned().collect();
+        for subscriber in subscribers {
+            if let Some(mut member) = self.members.remove(&subscriber) {
+                self.subscribe(&mut member, publisher, &track, kind).await;
+                self.members.insert(subscriber, member);
+            }
+        }
+    }
+
+    fn relay_keyframe_request(&mut self, subscriber: &ParticipantId, forward: &TrackId) {
+        let Some((publisher, track, _)) = self.members.get(subscriber).and_then(|m| m.forwards.get(forward)) else {
+            return;
+        };
+        let Some(published) = self.published.get_mut(&(publisher.clone(), track.clone())) else {
+            return;
+        };
+        let now = Instant::now();
+        if published.last_keyframe_request.is_some_and(|at| now - at < PLI_INTERVAL) {
+            return;
+        }
+        published.last_keyframe_request = Some(now);
+        let remote = published.remote.clone();
+        tokio::spawn(async move {
+            let _ = remote.request_keyframe().await;
+        });
+    }
+
+    async fn leave(&mut self, id: &ParticipantId, reason: LeaveReason) {
+        let Some(member) = self.members.remove(id) else {
+            return;
+        };
+        let peer = member.peer.clone();
+        tokio::spawn(async move { peer.close().await });
+        // Stop forwarding what they published, and what was forwarded to them.
+        self.published.retain(|(publisher, _), _| publisher != id);
+        for (_, (publisher, track, forward)) in &member.forwards {
+            if let Some(published) = self.published.get(&(publisher.clone(), track.clone())) {
+                published.fanout.remove(forward);
+            }
+        }
+        let subscribers: Vec<_> = self.members.keys().cloned().collect();
+        for subscriber in subscribers {
+            let Some(mut other) = self.members.remove(&subscriber) else {
+                continue;
+            };
+            let gone: Vec<_> = other
+                .forwards
+                .iter()
+                .filter(|(_, (publisher, _, _))| publisher == id)
+                .map(|(fid, _)| fid.clone())
+                .collect();
+            for fid in &gone {
+                if let Some((_, _, forward)) = other.forwards.remove(fid) {
+                    let _ = other.peer.remove_forward_track(&forward).await;
+                }
+            }
+            if !gone.is_empty() {
+                Self::renegotiate(&mut other).await;
+            }
+            other.send(ServerMessage::ParticipantLeft {
+                id: id.clone(),
+                reason,
+            });
+            self.members.insert(subscriber, other);
+        }
+        tracing::info!(room = %self.name, participant = %id, ?reason, "participant left");
+    }
+
+    fn broadcast_except(&self, sender: &ParticipantId, message: ServerMessage) {
+        for (id, member) in &self.members {
+            if id != sender {
+                member.send(message.clone());
+            }
+        }
+    }
+}
