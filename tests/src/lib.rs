@@ -1,1 +1,99 @@
-//! End-to-end tests live in `tests/tests/`.
+//! Helpers shared by the end-to-end tests in `tests/tests/`: an in-process server on loopback
+//! and engine clients with synthetic media. Every wait is bounded and says what it waited for.
+
+use confab_core::{JoinLink, ParticipantId, RoomName};
+use confab_engine::{Call, CallConfig, CallEvent};
+use confab_media::pattern::TestPattern;
+use confab_media::tone::Tone;
+use confab_rtc::PeerConfig;
+use confab_server::Server;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+
+/// A server running in this process on `127.0.0.1:0`.
+pub struct TestServer {
+    /// The server (for minting links).
+    pub server: Server,
+    stop: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Starts a server.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+        let server = Server::new(&listener).expect("server");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let running = server.clone();
+        let task = tokio::spawn(async move {
+            let _ = running
+                .run(listener, async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        });
+        Self {
+            server,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// A link to `room`.
+    pub fn link(&self, room: &str) -> JoinLink {
+        self.server.link_for(&RoomName::new(room).expect("room name"))
+    }
+
+    /// Stops the server and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
+    }
+}
+
+/// Joins `link` as `name` with a synthetic pattern and tone.
+pub fn join_synthetic(link: &JoinLink, name: &str, size: (usize, usize), tone_hz: f32) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
+    Call::start(CallConfig {
+        link: link.clone(),
+        name: name.to_owned(),
+        video: Some(Box::new(TestPattern::new(size.0, size.1, 30).expect("pattern size"))),
+        audio: Some(Box::new(Tone::new(tone_hz))),
+        peer: PeerConfig::default(),
+    })
+}
+
+/// Waits for the first event `pick` accepts, failing after `within` with `what`.
+pub async fn wait_for<T>(
+    events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    within: Duration,
+    what: &str,
+    mut pick: impl FnMut(&CallEvent) -> Option<T>,
+) -> T {
+    let found = tokio::time::timeout(within, async {
+        while let Some(event) = events.recv().await {
+            if let Some(found) = pick(&event) {
+                return Some(found);
+            }
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(found)) => found,
+        Ok(None) => panic!("call ended while waiting for {what}"),
+        Err(_) => panic!("gave up after {within:?} waiting for {what}"),
+    }
+}
+
+/// Waits until `Joined` and returns our id.
+pub async fn wait_joined(events: &mut mpsc::UnboundedReceiver<CallEvent>) -> ParticipantId {
+    wait_for(events, Duration::from_secs(10), "the join", |e| match e {
+        CallEvent::Joined { local } => Some(local.clone()),
+        CallEvent::Ended { error, .. } => panic!("join failed: {error:?}"),
+        _ => None,
+    })
+    .await
+}

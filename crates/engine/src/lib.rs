@@ -1,1 +1,18 @@
-//! placeholder
+//! # confab-engine — the call driver
+//!
+//! [`Call`] is one tokio task that alone owns the [`Room`](confab_core::Room), the signaling
+//! adapter and transport, and the PeerSession. It `select!`s over transport frames, peer events,
+//! commands and the room's next timeout; the room decides, the task does the I/O. Media runs on
+//! [`confab_media`] threads; remote tracks are read by one small task each ([`receive`]), which
+//! updates shared counters instead of flooding the call task.
+//!
+//! Consumers (the CLI, the desktop shell) send [`CallCommand`]s, read [`CallEvent`]s (small
+//! deltas with ids) and ask for a [`CallSnapshot`] when they need the whole picture.
+
+mod api;
+mod call;
+mod receive;
+mod send;
+
+pub use api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot};
+pub use call::{Call, CallConfig};

@@ -1,0 +1,125 @@
+//! The engine's public vocabulary: commands in, events out, snapshots on demand, typed errors.
+
+use confab_core::{ChatMessage, LeaveReason, LinkError, ParticipantId, RoomError};
+use confab_media::pipeline::MediaError;
+use confab_rtc::RtcError;
+use confab_signal::{AdapterError, TransportError};
+use serde::Serialize;
+use tokio::sync::oneshot;
+
+/// A call failed or degraded. Each variant says whether retrying can help.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum CallError {
+    /// The link cannot be used. Retrying the same link cannot help.
+    #[error(transparent)]
+    Link(#[from] LinkError),
+    /// The server could not be reached or the connection dropped. Retrying may help.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The room refused or ended the call. See the inner error.
+    #[error(transparent)]
+    Room(#[from] RoomError),
+    /// The server sent something this client could not understand. The call goes on.
+    #[error("the server sent a message this client could not read: {0}")]
+    Signal(#[from] AdapterError),
+    /// Audio or video setup failed; the call goes on without that medium.
+    #[error(transparent)]
+    Media(#[from] MediaError),
+    /// The media connection failed. Rejoining may help.
+    #[error(transparent)]
+    Rtc(#[from] RtcError),
+}
+
+/// Something the user asked for.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CallCommand {
+    /// Send a public chat message.
+    SendChat(String),
+    /// Leave the call.
+    Leave,
+    /// Report the whole picture.
+    Snapshot(oneshot::Sender<CallSnapshot>),
+}
+
+/// Something that happened in the call.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CallEvent {
+    /// We are in the room.
+    Joined {
+        /// Our session id.
+        local: ParticipantId,
+    },
+    /// Someone joined.
+    ParticipantJoined(ParticipantId),
+    /// Someone left.
+    ParticipantLeft {
+        /// Who.
+        id: ParticipantId,
+        /// Why.
+        reason: LeaveReason,
+    },
+    /// The first picture from a participant was decoded.
+    FirstFrameDecoded(ParticipantId),
+    /// A chat message arrived.
+    ChatReceived(ChatMessage),
+    /// Something went wrong but the call goes on.
+    Problem(CallError),
+    /// The call is over.
+    Ended {
+        /// Why.
+        reason: LeaveReason,
+        /// The error behind it, if any.
+        error: Option<CallError>,
+    },
+}
+
+/// What we know about one remote participant.
+#[derive(Debug, Clone, Serialize)]
+pub struct RemoteSnapshot {
+    /// Session id.
+    pub id: ParticipantId,
+    /// Display name.
+    pub name: String,
+    /// Milliseconds from the join call to their first decoded frame.
+    pub first_frame_ms: Option<u64>,
+    /// Video frames decoded.
+    pub frames_decoded: u64,
+    /// Decoded frames whose test-pattern stamp, bars or box did not check out.
+    pub frames_corrupt: u64,
+    /// Frames the sender stamped between the first and last one we decoded.
+    pub frames_expected: u64,
+    /// Access units the decoder rejected.
+    pub decode_errors: u64,
+    /// Audio frames decoded.
+    pub audio_frames_decoded: u64,
+    /// Audio frames with an audible signal.
+    pub audio_frames_audible: u64,
+    /// How they left, if they did.
+    pub left: Option<LeaveReason>,
+    /// Milliseconds from the join call to when we learned they left.
+    pub left_ms: Option<u64>,
+}
+
+/// The whole picture of a call at one moment.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallSnapshot {
+    /// Our session id, once joined.
+    pub local: Option<ParticipantId>,
+    /// Milliseconds from the join call to being admitted.
+    pub joined_ms: Option<u64>,
+    /// Everyone we have seen.
+    pub participants: Vec<RemoteSnapshot>,
+    /// Every chat message received (not our own).
+    pub chat: Vec<ChatMessage>,
+    /// Video frames we sent.
+    pub frames_sent: u64,
+    /// Mean encode time per frame, milliseconds.
+    pub encode_ms_per_frame: f64,
+    /// User-facing sentences for everything that went wrong.
+    pub errors: Vec<String>,
+    /// How the call ended, if it has.
+    pub ended: Option<LeaveReason>,
+}

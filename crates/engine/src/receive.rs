@@ -1,0 +1,168 @@
+//! Receiving one remote track: RTP → frame assembly → decoder thread → counters.
+//!
+//! Video frames are only fed to the decoder from a keyframe on, so a lost packet never turns
+//! into a corrupt picture: after a loss the task asks for a keyframe and waits for it.
+
+use crate::api::CallEvent;
+use confab_core::{MediaKind, ParticipantId};
+use confab_media::pattern::inspect;
+use confab_media::pipeline::{AudioReceiver, VideoReceiver};
+use confab_media::tone::rms;
+use confab_rtc::{Assembly, FrameAssembler, RemoteTrack};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedSender;
+
+const NONE: u64 = u64::MAX;
+const KEYFRAME_RETRY: Duration = Duration::from_millis(500);
+/// RMS above which an audio frame counts as audible (the synthetic tone is ~0.18).
+const AUDIBLE_RMS: f32 = 0.02;
+
+/// Counters for one remote participant, shared between receive tasks and the call task.
+#[derive(Debug)]
+pub(crate) struct RemoteStats {
+    pub first_frame_ms: AtomicU64,
+    pub frames_decoded: AtomicU64,
+    pub frames_corrupt: AtomicU64,
+    pub decode_errors: AtomicU64,
+    pub audio_frames_decoded: AtomicU64,
+    pub audio_frames_audible: AtomicU64,
+    stamp_range: Mutex<Option<(u32, u32)>>,
+}
+
+impl Default for RemoteStats {
+    fn default() -> Self {
+        Self {
+            first_frame_ms: AtomicU64::new(NONE),
+            frames_decoded: AtomicU64::new(0),
+            frames_corrupt: AtomicU64::new(0),
+            decode_errors: AtomicU64::new(0),
+            audio_frames_decoded: AtomicU64::new(0),
+            audio_frames_audible: AtomicU64::new(0),
+            stamp_range: Mutex::new(None),
+        }
+    }
+}
+
+impl RemoteStats {
+    pub(crate) fn first_frame_ms(&self) -> Option<u64> {
+        Some(self.first_frame_ms.load(Ordering::Relaxed)).filter(|&v| v != NONE)
+    }
+
+    /// Frames stamped from the first to the last one decoded.
+    pub(crate) fn frames_expected(&self) -> u64 {
+        self.stamp_range
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .map_or(0, |(first, last)| u64::from(last.saturating_sub(first)) + 1)
+    }
+
+    fn saw_stamp(&self, number: u32) {
+        let mut range = self.stamp_range.lock().unwrap_or_else(PoisonError::into_inner);
+        *range = Some(match *range {
+            None => (number, number),
+            Some((first, last)) => (first.min(number), last.max(number)),
+        });
+    }
+}
+
+/// Reads `track` until it ends, decoding into `stats`.
+pub(crate) async fn receive_track(
+    track: RemoteTrack,
+    participant: ParticipantId,
+    stats: Arc<RemoteStats>,
+    started: Instant,
+    events: UnboundedSender<CallEvent>,
+) {
+    match track.kind() {
+        MediaKind::Video => receive_video(track, participant, stats, started, events).await,
+        MediaKind::Audio => receive_audio(track, stats).await,
+    }
+}
+
+async fn receive_video(
+    track: RemoteTrack,
+    participant: ParticipantId,
+    stats: Arc<RemoteStats>,
+    started: Instant,
+    events: UnboundedSender<CallEvent>,
+) {
+    let sink_stats = stats.clone();
+    let decoder = VideoReceiver::start(move |result| match result {
+        Ok(frame) => {
+            let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(NONE - 1);
+            if sink_stats
+                .first_frame_ms
+                .compare_exchange(NONE, elapsed, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+            {
+                let _ = events.send(CallEvent::FirstFrameDecoded(participant.clone()));
+            }
+            sink_stats.frames_decoded.fetch_add(1, Ordering::Relaxed);
+            match inspect(&frame) {
+                Ok(stamp) => sink_stats.saw_stamp(stamp.frame_number),
+                Err(_) => {
+                    sink_stats.frames_corrupt.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        Err(_) => {
+            sink_stats.decode_errors.fetch_add(1, Ordering::Relaxed);
+        }
+    });
+    let decoder = match decoder {
+        Ok(decoder) => decoder,
+        Err(e) => {
+            tracing::warn!(error = %e, "no video decoder; this participant's video will not show");
+            return;
+        }
+    };
+    let mut assembler = FrameAssembler::new(MediaKind::Video);
+    let mut need_keyframe = true;
+    let mut last_request: Option<Instant> = None;
+    while let Some(packet) = track.next_packet().await {
+        match assembler.push(&packet) {
+            Assembly::Pending => continue,
+            Assembly::Lost => need_keyframe = true,
+            Assembly::Frame(frame) => {
+                if frame.keyframe {
+                    need_keyframe = false;
+                }
+                if !need_keyframe {
+                    decoder.push(frame.data);
+                    continue;
+                }
+            }
+        }
+        if last_request.is_none_or(|at| at.elapsed() >= KEYFRAME_RETRY) {
+            last_request = Some(Instant::now());
+            let _ = track.request_keyframe().await;
+        }
+    }
+}
+
+async fn receive_audio(track: RemoteTrack, stats: Arc<RemoteStats>) {
+    let sink_stats = stats.clone();
+    let decoder = AudioReceiver::start(move |result| {
+        if let Ok(frame) = result {
+            sink_stats.audio_frames_decoded.fetch_add(1, Ordering::Relaxed);
+            if rms(&frame.samples) > AUDIBLE_RMS {
+                sink_stats.audio_frames_audible.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    });
+    let decoder = match decoder {
+        Ok(decoder) => decoder,
+        Err(e) => {
+            tracing::warn!(error = %e, "no audio decoder; this participant will not be heard");
+            return;
+        }
+    };
+    let mut assembler = FrameAssembler::new(MediaKind::Audio);
+    while let Some(packet) = track.next_packet().await {
+        if let Assembly::Frame(frame) = assembler.push(&packet) {
+            decoder.push(frame.data);
+        }
+    }
+}
