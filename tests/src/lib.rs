@@ -61,7 +61,7 @@ pub fn join_synthetic(link: &JoinLink, name: &str, size: (usize, usize), tone_hz
         name: name.to_owned(),
         video: Some(Box::new(TestPattern::new(size.0, size.1, 30).expect("pattern size"))),
         audio: Some(Box::new(Tone::new(tone_hz))),
-        peer: PeerConfig::default(),
+        peer: Some(PeerConfig::default()),
     })
 }
 

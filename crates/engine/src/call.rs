@@ -34,8 +34,9 @@ pub struct CallConfig {
     pub video: Option<Box<dyn VideoSource>>,
     /// Microphone or synthetic audio; `None` joins without audio.
     pub audio: Option<Box<dyn AudioSource>>,
-    /// Where media sockets bind.
-    pub peer: PeerConfig,
+    /// Where media sockets bind; `None` binds the local address the signaling connection uses,
+    /// which is the interface that reaches the server.
+    pub peer: Option<PeerConfig>,
 }
 
 /// A running call. Drop the handle's command sender (or send `Leave`) to end it.
@@ -104,6 +105,8 @@ struct Driver {
     joined_ms: Option<u64>,
     errors: Vec<String>,
     ended: Option<LeaveReason>,
+    /// (frames sent, mean encode ms) frozen when local media stops.
+    sent_totals: (u64, f64),
 }
 
 async fn run(
@@ -134,6 +137,9 @@ async fn run(
             };
         }
     };
+    let peer_config = config.peer.unwrap_or_else(|| PeerConfig {
+        udp_addrs: vec![std::net::SocketAddr::new(transport.local_ip(), 0).to_string()],
+    });
     let (problems, mut problem_rx) = mpsc::unbounded_channel();
     let mut driver = Driver {
         started,
@@ -143,7 +149,7 @@ async fn run(
         events,
         peer: None,
         sources: (config.video, config.audio),
-        peer_config: config.peer,
+        peer_config,
         media: None,
         problems,
         local: None,
@@ -152,6 +158,7 @@ async fn run(
         joined_ms: None,
         errors: Vec::new(),
         ended: None,
+        sent_totals: (0, 0.0),
     };
     let join = RoomCommand::Join {
         room: link.room.clone(),
@@ -383,10 +390,19 @@ impl Driver {
 
     async fn shut_down(&mut self) {
         self.transport.close().await;
+        self.sent_totals = self.sent_totals();
         self.media = None;
         if let Some(peer) = self.peer.take() {
             peer.close().await;
         }
+    }
+
+    fn sent_totals(&self) -> (u64, f64) {
+        let Some(media) = &self.media else {
+            return self.sent_totals;
+        };
+        let encode_ms = media.video.as_ref().map_or(0.0, |v| v.stats().mean_ms());
+        (media.frames_sent.load(std::sync::atomic::Ordering::Relaxed), encode_ms)
     }
 
     fn snapshot(&self) -> CallSnapshot {
@@ -412,7 +428,7 @@ impl Driver {
                 }
             })
             .collect();
-        let video = self.media.as_ref().and_then(|m| m.video.as_ref());
+        let (frames_sent, encode_ms_per_frame) = self.sent_totals();
         CallSnapshot {
             local: self.local.clone(),
             joined_ms: self.joined_ms,
@@ -425,8 +441,8 @@ impl Driver {
                 .filter(|m| Some(&m.from) != self.local.as_ref())
                 .cloned()
                 .collect(),
-            frames_sent: self.media.as_ref().map_or(0, |m| m.frames_sent.load(Relaxed)),
-            encode_ms_per_frame: video.map_or(0.0, |v| v.stats().mean_ms()),
+            frames_sent,
+            encode_ms_per_frame,
             errors: self.errors.clone(),
             ended: self.ended,
         }

@@ -59,6 +59,16 @@ impl WebSocketTransport {
             .map_err(|e| error(e.to_string()))?;
         Ok(Self { socket })
     }
+
+    /// The local IP address of the connection: the interface that reaches the server.
+    pub fn local_ip(&self) -> std::net::IpAddr {
+        let tcp = match self.socket.get_ref() {
+            MaybeTlsStream::Plain(tcp) => Some(tcp),
+            _ => None,
+        };
+        tcp.and_then(|t| t.local_addr().ok())
+            .map_or(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), |a| a.ip())
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,0 +1,144 @@
+//! `confab-cli join`: join, talk, leave cleanly, report.
+
+use crate::report::Report;
+use confab_core::JoinLink;
+use confab_engine::{Call, CallCommand, CallConfig, CallEvent};
+use confab_media::pattern::TestPattern;
+use confab_media::tone::Tone;
+use confab_media::{AudioSource, VideoSource};
+use std::time::Duration;
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum VideoChoice {
+    Synthetic,
+    Camera,
+    None,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum AudioChoice {
+    Synthetic,
+    Mic,
+    None,
+}
+
+/// Arguments of `join`.
+#[derive(clap::Args)]
+pub(crate) struct JoinArgs {
+    /// The join link (confab://host:port/room?token=…).
+    link: String,
+    /// Display name.
+    #[arg(long)]
+    name: String,
+    /// Video source.
+    #[arg(long, value_enum, default_value = "synthetic")]
+    video: VideoChoice,
+    /// Audio source.
+    #[arg(long, value_enum, default_value = "synthetic")]
+    audio: AudioChoice,
+    /// Synthetic video size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x720", value_parser = parse_size)]
+    size: (usize, usize),
+    /// Synthetic video frame rate.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=60))]
+    fps: u32,
+    /// Seconds to stay; without it, stay until the room ends or SIGINT/SIGTERM.
+    #[arg(long)]
+    duration: Option<f64>,
+    /// Public chat message to send after joining (repeatable).
+    #[arg(long = "say")]
+    say: Vec<String>,
+    /// Where to write the JSON report (`-` for stdout).
+    #[arg(long)]
+    report: Option<String>,
+}
+
+fn parse_size(text: &str) -> Result<(usize, usize), String> {
+    let (w, h) = text
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("'{text}' is not WIDTHxHEIGHT"))?;
+    let w = w.parse().map_err(|_| format!("bad width in '{text}'"))?;
+    let h = h.parse().map_err(|_| format!("bad height in '{text}'"))?;
+    Ok((w, h))
+}
+
+/// Device capture arrives with the desktop app; until then the call goes on without it.
+const NO_DEVICES: &str = "this build of confab-cli has no device capture yet (use synthetic)";
+
+pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
+    let link = JoinLink::parse(&args.link).map_err(|e| format!("bad link: {e}"))?;
+    let mut notes = Vec::new();
+    let video: Option<Box<dyn VideoSource>> = match args.video {
+        VideoChoice::Synthetic => Some(Box::new(
+            TestPattern::new(args.size.0, args.size.1, args.fps).map_err(|e| e.to_string())?,
+        )),
+        VideoChoice::Camera => {
+            notes.push(format!("camera: {NO_DEVICES}; joined without video"));
+            None
+        }
+        VideoChoice::None => None,
+    };
+    let audio: Option<Box<dyn AudioSource>> = match args.audio {
+        AudioChoice::Synthetic => Some(Box::new(Tone::new(440.0))),
+        AudioChoice::Mic => {
+            notes.push(format!("microphone: {NO_DEVICES}; joined without audio"));
+            None
+        }
+        AudioChoice::None => None,
+    };
+    for note in &notes {
+        eprintln!("confab-cli: {note}");
+    }
+    tracing::info!(link = %link.redacted(), "joining");
+    let (call, mut events) = Call::start(CallConfig {
+        link,
+        name: args.name,
+        video,
+        audio,
+        peer: None,
+    });
+
+    let joined = loop {
+        match events.recv().await {
+            Some(CallEvent::Joined { .. }) => break Ok(()),
+            Some(CallEvent::Ended { error, .. }) => {
+                break Err(error.map_or_else(|| "the call ended before the join finished".to_owned(), |e| e.to_string()))
+            }
+            Some(_) => {}
+            None => break Err("the call ended before the join finished".to_owned()),
+        }
+    };
+    if let Err(message) = joined {
+        let snapshot = call.finished().await;
+        if let Some(target) = &args.report {
+            Report::new(snapshot, notes).write(target)?;
+        }
+        return Err(message);
+    }
+    for text in args.say {
+        call.command(CallCommand::SendChat(text));
+    }
+    let stay = async {
+        match args.duration {
+            Some(seconds) => tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await,
+            None => std::future::pending().await,
+        }
+    };
+    let room_ended = async {
+        while let Some(event) = events.recv().await {
+            if let CallEvent::Ended { .. } = event {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        () = stay => {}
+        () = crate::shutdown::signal() => {}
+        () = room_ended => {}
+    }
+    let snapshot = call.leave().await;
+    if let Some(target) = &args.report {
+        Report::new(snapshot, notes).write(target)?;
+    }
+    Ok(())
+}
