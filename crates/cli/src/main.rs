@@ -8,6 +8,7 @@
 //! logged. Exit status is 0 only when the command did its job (for `join`: the join succeeded).
 
 mod join;
+mod logging;
 mod report;
 mod serve;
 mod shutdown;
@@ -31,10 +32,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_writer(std::io::stderr)
-        .init();
+    logging::init();
     let cli = Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
