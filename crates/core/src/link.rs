@@ -4,8 +4,10 @@
 //!
 //! | form | adapter | example |
 //! | --- | --- | --- |
-//! | `confab://HOST:PORT/ROOM?token=TOKEN` | native (Confab's embedded server), plain WebSocket | `confab://192.168.1.20:7878/standup?token=k3y` |
-//! | `confabs://HOST:PORT/ROOM?token=TOKEN` | native over TLS (`wss://`) | `confabs://meet.example.org/standup?token=k3y` |
+//! | `confab://HOST[:PORT]/ROOM?token=TOKEN` | native (Confab's embedded server), WebSocket | `confab://192.168.1.20:7878/standup?token=k3y` |
+//!
+//! The port defaults to [`DEFAULT_NATIVE_PORT`]. The embedded server is a LAN service and speaks
+//! no TLS, so there is no TLS form yet.
 //!
 //! [`JoinLink`] round-trips: `JoinLink::parse(&link.to_string()) == Ok(link)`.
 
@@ -42,7 +44,7 @@ pub enum LinkError {
     #[error("this is not a meeting link (expected something like confab://host:port/room?token=…)")]
     NotAUrl,
     /// A URL whose scheme no adapter speaks.
-    #[error("Confab cannot open '{0}:' links; expected confab:// or confabs://")]
+    #[error("Confab cannot open '{0}:' links; expected confab://")]
     UnsupportedScheme(String),
     /// No host in the URL.
     #[error("the link names no server")]
@@ -69,8 +71,6 @@ pub struct NativeLink {
     pub host: String,
     /// TCP port of the server's signaling endpoint.
     pub port: u16,
-    /// Whether to use TLS (`wss://`).
-    pub tls: bool,
     /// The room to join.
     pub room: RoomName,
     /// The room's join token.
@@ -84,11 +84,9 @@ impl JoinLink {
     /// Parses a link a user clicked or pasted. Surrounding whitespace is ignored.
     pub fn parse(text: &str) -> Result<Self, LinkError> {
         let url = Url::parse(text.trim()).map_err(|_| LinkError::NotAUrl)?;
-        let tls = match url.scheme() {
-            "confab" => false,
-            "confabs" => true,
-            other => return Err(LinkError::UnsupportedScheme(other.to_owned())),
-        };
+        if url.scheme() != "confab" {
+            return Err(LinkError::UnsupportedScheme(url.scheme().to_owned()));
+        }
         let host = url
             .host_str()
             .filter(|h| !h.is_empty())
@@ -106,7 +104,6 @@ impl JoinLink {
         Ok(JoinLink::Native(NativeLink {
             host,
             port,
-            tls,
             room,
             token,
         }))
@@ -123,8 +120,7 @@ impl JoinLink {
 impl NativeLink {
     /// The WebSocket URL of the server's signaling endpoint (the token travels in the join message).
     pub fn websocket_url(&self) -> String {
-        let scheme = if self.tls { "wss" } else { "ws" };
-        format!("{scheme}://{}/ws", self.authority())
+        format!("ws://{}/ws", self.authority())
     }
 
     fn authority(&self) -> String {
@@ -136,10 +132,9 @@ impl NativeLink {
     }
 
     fn format(&self, token_override: Option<&str>) -> String {
-        let scheme = if self.tls { "confabs" } else { "confab" };
         let token = token_override.unwrap_or(self.token.expose());
         let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-        format!("{scheme}://{}/{}?token={token}", self.authority(), self.room)
+        format!("confab://{}/{}?token={token}", self.authority(), self.room)
     }
 }
 
@@ -166,7 +161,7 @@ mod tests {
     fn native_link_round_trips() {
         for text in [
             "confab://127.0.0.1:7878/standup?token=abc",
-            "confabs://meet.example.org:443/r-1?token=a%2Bb%3D",
+            "confab://meet.example.org:443/r-1?token=a%2Bb%3D",
             "confab://[::1]:9000/room?token=t",
         ] {
             let link = JoinLink::parse(text).expect(text);

@@ -17,6 +17,9 @@ pub enum RtcError {
     /// A remote ICE candidate was malformed. Skipping it is fine; the call can go on.
     #[error("ignored a malformed network candidate: {0}")]
     BadCandidate(String),
+    /// A media packet from the network was malformed. It is dropped; the call goes on.
+    #[error("dropped a malformed media packet: {0}")]
+    BadPacket(String),
     /// Media cannot flow on this track yet (negotiation unfinished) or any more (closed).
     /// Retrying after negotiation completes helps.
     #[error("the media track is not connected")]

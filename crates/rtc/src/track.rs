@@ -27,6 +27,16 @@ use webrtc::rtp_transceiver::RtpSender;
 pub struct RtpPacket(pub(crate) rtc::rtp::Packet);
 
 impl RtpPacket {
+    /// Parses one RTP packet from the wire (used by tests and fuzzing; live packets arrive
+    /// already parsed from the PeerConnection).
+    pub fn parse(bytes: &[u8]) -> Result<Self, RtcError> {
+        use rtc::shared::marshal::Unmarshal;
+        let mut buf = bytes;
+        rtc::rtp::Packet::unmarshal(&mut buf)
+            .map(RtpPacket)
+            .map_err(|e| RtcError::BadPacket(e.to_string()))
+    }
+
     /// RTP sequence number.
     pub fn sequence_number(&self) -> u16 {
         self.0.header.sequence_number

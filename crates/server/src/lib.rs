@@ -67,7 +67,6 @@ impl Server {
         JoinLink::Native(NativeLink {
             host: self.address.ip().to_string(),
             port: self.address.port(),
-            tls: false,
             room: room.clone(),
             token: Secret::new(self.secret.token_for(room)),
         })

@@ -43,7 +43,7 @@ pub struct WebSocketTransport {
 }
 
 impl WebSocketTransport {
-    /// Connects to `url` (`ws://` or `wss://`), giving up after `timeout`.
+    /// Connects to a `ws://` URL, giving up after `timeout`.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self, TransportError> {
         let error = |reason: String| TransportError::Connect {
             address: url.to_owned(),
