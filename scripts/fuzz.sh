@@ -22,7 +22,8 @@ if [ "${1:-smoke}" = smoke ]; then
       echo "fuzz target $target failed; the crashing input is under fuzz/artifacts/$target" >&2
       exit 1
     fi
-    echo "$target: $(grep -E '^stat::number_of_executed_runs' "$log" | tr -s ' ') in ${FUZZ_SECONDS:-20} s, no crash"
+    runs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+    echo "$target: ${runs:-?} runs in ${FUZZ_SECONDS:-20} s, no crash"
   done
   echo "fuzz smoke: all targets ran clean"
 else
