@@ -20,6 +20,6 @@ pub use ids::{IdError, MessageId, ParticipantId, RoomName, TrackId};
 pub use link::{JoinLink, LinkError, Secret};
 pub use room::{LeaveReason, Output, Participant, Room, RoomCommand, RoomError, RoomEvent};
 pub use signal::{
-    IceCandidate, MediaKind, ParticipantInfo, SdpKind, SessionDescription, SignalErrorCode,
+    IceCandidate, MediaKind, ParticipantInfo, PeerSlot, SdpKind, SessionDescription, SignalErrorCode,
     SignalIn, SignalOut, TrackInfo,
 };

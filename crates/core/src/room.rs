@@ -9,7 +9,7 @@ use crate::chat::{Chat, ChatMessage, ConversationId};
 use crate::ids::{MessageId, ParticipantId, RoomName, TrackId};
 use crate::link::Secret;
 use crate::signal::{
-    IceCandidate, ParticipantInfo, SessionDescription, SignalErrorCode, SignalIn, SignalOut,
+    IceCandidate, ParticipantInfo, PeerSlot, SessionDescription, SignalErrorCode, SignalIn, SignalOut,
     TrackInfo,
 };
 use serde::{Deserialize, Serialize};
@@ -96,10 +96,10 @@ pub enum RoomCommand {
         /// The text.
         text: String,
     },
-    /// Send our SDP.
-    SendDescription(SessionDescription),
+    /// Send our SDP for one of our PeerConnections.
+    SendDescription(PeerSlot, SessionDescription),
     /// Send one of our ICE candidates.
-    SendCandidate(IceCandidate),
+    SendCandidate(PeerSlot, IceCandidate),
     /// Leave the room.
     Leave,
 }
@@ -161,10 +161,10 @@ pub enum RoomEvent {
 pub enum Output {
     /// Send this through the signaling adapter.
     Signal(SignalOut),
-    /// Apply the remote SDP to the PeerConnection.
-    RemoteDescription(SessionDescription),
-    /// Add a remote ICE candidate to the PeerConnection.
-    RemoteCandidate(IceCandidate),
+    /// Apply the remote SDP to that PeerConnection.
+    RemoteDescription(PeerSlot, SessionDescription),
+    /// Add a remote ICE candidate to that PeerConnection.
+    RemoteCandidate(PeerSlot, IceCandidate),
     /// Tell the user.
     Event(RoomEvent),
     /// Nothing more for now; wake the room at this instant (if any).
@@ -293,13 +293,13 @@ impl Room {
                 self.chat.record_sent(message.clone());
                 self.signal(SignalOut::Chat(message));
             }
-            RoomCommand::SendDescription(desc) => {
+            RoomCommand::SendDescription(slot, desc) => {
                 self.require_in_room()?;
-                self.signal(SignalOut::Description(desc));
+                self.signal(SignalOut::Description(slot, desc));
             }
-            RoomCommand::SendCandidate(candidate) => {
+            RoomCommand::SendCandidate(slot, candidate) => {
                 self.require_in_room()?;
-                self.signal(SignalOut::Candidate(candidate));
+                self.signal(SignalOut::Candidate(slot, candidate));
             }
             RoomCommand::Leave => {
                 if matches!(self.phase, Phase::Joining { .. } | Phase::Joined { .. }) {
@@ -370,14 +370,14 @@ impl Room {
                     self.event(RoomEvent::ChatReceived(message));
                 }
             }
-            SignalIn::Description(desc) => {
+            SignalIn::Description(slot, desc) => {
                 if !self.has_left() {
-                    self.outputs.push_back(Output::RemoteDescription(desc));
+                    self.outputs.push_back(Output::RemoteDescription(slot, desc));
                 }
             }
-            SignalIn::Candidate(candidate) => {
+            SignalIn::Candidate(slot, candidate) => {
                 if !self.has_left() {
-                    self.outputs.push_back(Output::RemoteCandidate(candidate));
+                    self.outputs.push_back(Output::RemoteCandidate(slot, candidate));
                 }
             }
             SignalIn::Error { code, message } => {

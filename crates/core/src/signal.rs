@@ -69,6 +69,22 @@ impl fmt::Debug for SessionDescription {
     }
 }
 
+/// Which of a call's PeerConnections an SDP or candidate belongs to. Adapters pick the layout
+/// (`Topology` in confab-signal): the native server uses one `Main`
+/// connection; Janus and LiveKit a `Publisher` and a `Subscriber`; WHIP/WHEP one `Stream` each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerSlot {
+    /// The only connection (native server).
+    Main,
+    /// The connection that carries what we publish.
+    Publisher,
+    /// The connection that carries what we receive.
+    Subscriber,
+    /// One connection per published or watched stream.
+    Stream(u16),
+}
+
 /// A trickled ICE candidate.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IceCandidate {
@@ -170,10 +186,10 @@ pub enum SignalIn {
     },
     /// A chat message for us.
     Chat(ChatMessage),
-    /// The remote side's SDP.
-    Description(SessionDescription),
-    /// A remote ICE candidate.
-    Candidate(IceCandidate),
+    /// The remote side's SDP for one of our PeerConnections.
+    Description(PeerSlot, SessionDescription),
+    /// A remote ICE candidate for one of our PeerConnections.
+    Candidate(PeerSlot, IceCandidate),
     /// The server reported an error.
     Error {
         /// Machine-readable code.
@@ -196,10 +212,10 @@ pub enum SignalOut {
         /// The room's token.
         token: Secret,
     },
-    /// Our SDP.
-    Description(SessionDescription),
+    /// Our SDP for one of our PeerConnections.
+    Description(PeerSlot, SessionDescription),
     /// One of our ICE candidates.
-    Candidate(IceCandidate),
+    Candidate(PeerSlot, IceCandidate),
     /// Announce a track we publish.
     Publish(TrackInfo),
     /// Mute or unmute one of our tracks.

@@ -1,6 +1,6 @@
 //! The engine's public vocabulary: commands in, events out, snapshots on demand, typed errors.
 
-use confab_core::{ChatMessage, LeaveReason, LinkError, ParticipantId, RoomError};
+use confab_core::{ChatMessage, LeaveReason, LinkError, MediaKind, ParticipantId, RoomError};
 use confab_media::pipeline::MediaError;
 use confab_rtc::RtcError;
 use confab_signal::{AdapterError, TransportError};
@@ -37,6 +37,13 @@ pub enum CallError {
 pub enum CallCommand {
     /// Send a public chat message.
     SendChat(String),
+    /// Mute or unmute our audio or video. A muted medium sends nothing; others are told.
+    SetMuted {
+        /// Audio or video.
+        kind: MediaKind,
+        /// New state.
+        muted: bool,
+    },
     /// Leave the call.
     Leave,
     /// Report the whole picture.
@@ -60,6 +67,15 @@ pub enum CallEvent {
         id: ParticipantId,
         /// Why.
         reason: LeaveReason,
+    },
+    /// Someone muted or unmuted a track.
+    TrackMuted {
+        /// Publisher.
+        participant: ParticipantId,
+        /// Audio or video.
+        kind: MediaKind,
+        /// New state.
+        muted: bool,
     },
     /// The first picture from a participant was decoded.
     FirstFrameDecoded(ParticipantId),
@@ -116,10 +132,29 @@ pub struct CallSnapshot {
     pub chat: Vec<ChatMessage>,
     /// Video frames we sent.
     pub frames_sent: u64,
+    /// Bytes sent and received over the media connection.
+    pub media_bytes: (u64, u64),
     /// Mean encode time per frame, milliseconds.
     pub encode_ms_per_frame: f64,
     /// User-facing sentences for everything that went wrong.
     pub errors: Vec<String>,
     /// How the call ended, if it has.
     pub ended: Option<LeaveReason>,
+}
+
+impl CallSnapshot {
+    /// The picture of a call that ended before it got anywhere.
+    pub(crate) fn failed(reason: LeaveReason, errors: Vec<String>) -> Self {
+        Self {
+            local: None,
+            joined_ms: None,
+            participants: Vec::new(),
+            chat: Vec::new(),
+            frames_sent: 0,
+            media_bytes: (0, 0),
+            encode_ms_per_frame: 0.0,
+            errors,
+            ended: Some(reason),
+        }
+    }
 }

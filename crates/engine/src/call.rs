@@ -4,7 +4,7 @@ use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot
 use crate::receive::{receive_track, RemoteStats};
 use crate::send::LocalMedia;
 use confab_core::{
-    JoinLink, LeaveReason, MediaKind, Output, ParticipantId, Room, RoomCommand, RoomEvent,
+    JoinLink, LeaveReason, MediaKind, Output, ParticipantId, PeerSlot, Room, RoomCommand, RoomEvent,
     SignalOut, TrackId, TrackInfo,
 };
 use confab_media::pipeline::MediaError;
@@ -75,15 +75,8 @@ impl Call {
     /// Waits for the call to end by itself and returns the final picture.
     pub async fn finished(self) -> CallSnapshot {
         drop(self.commands);
-        self.task.await.unwrap_or_else(|_| CallSnapshot {
-            local: None,
-            joined_ms: None,
-            participants: Vec::new(),
-            chat: Vec::new(),
-            frames_sent: 0,
-            encode_ms_per_frame: 0.0,
-            errors: vec!["the call task stopped unexpectedly".into()],
-            ended: Some(LeaveReason::ConnectionLost),
+        self.task.await.unwrap_or_else(|_| {
+            CallSnapshot::failed(LeaveReason::ConnectionLost, vec!["the call task stopped unexpectedly".into()])
         })
     }
 }
@@ -107,6 +100,8 @@ struct Driver {
     ended: Option<LeaveReason>,
     /// (frames sent, mean encode ms) frozen when local media stops.
     sent_totals: (u64, f64),
+    /// Media bytes (sent, received), refreshed before each snapshot and at the end.
+    media_bytes: (u64, u64),
 }
 
 async fn run(
@@ -125,16 +120,7 @@ async fn run(
                 reason: LeaveReason::ConnectionLost,
                 error: Some(error),
             });
-            return CallSnapshot {
-                local: None,
-                joined_ms: None,
-                participants: Vec::new(),
-                chat: Vec::new(),
-                frames_sent: 0,
-                encode_ms_per_frame: 0.0,
-                errors: vec![message],
-                ended: Some(LeaveReason::ConnectionLost),
-            };
+            return CallSnapshot::failed(LeaveReason::ConnectionLost, vec![message]);
         }
     };
     let peer_config = config.peer.unwrap_or_else(|| PeerConfig {
@@ -159,6 +145,7 @@ async fn run(
         errors: Vec::new(),
         ended: None,
         sent_totals: (0, 0.0),
+        media_bytes: (0, 0),
     };
     let join = RoomCommand::Join {
         room: link.room.clone(),
@@ -187,7 +174,9 @@ async fn run(
                         driver.problem(e.into());
                     }
                 }
+                Some(CallCommand::SetMuted { kind, muted }) => driver.set_muted(kind, muted),
                 Some(CallCommand::Snapshot(reply)) => {
+                    driver.refresh_media_bytes().await;
                     let _ = reply.send(driver.snapshot());
                 }
                 Some(CallCommand::Leave) | None => {
@@ -230,18 +219,19 @@ impl Driver {
             match self.room.poll_output() {
                 Output::Timeout(at) => return at,
                 Output::Signal(out) => self.send_signal(out).await,
-                Output::RemoteDescription(desc) => {
-                    let Some(peer) = self.peer.clone() else { continue };
+                Output::RemoteDescription(slot, desc) => {
+                    let Some(peer) = self.peer_for(slot) else { continue };
                     match peer.apply_remote(desc).await {
                         Ok(Some(answer)) => {
-                            let _ = self.room.handle_command(Instant::now(), RoomCommand::SendDescription(answer));
+                            let send = RoomCommand::SendDescription(slot, answer);
+                            let _ = self.room.handle_command(Instant::now(), send);
                         }
                         Ok(None) => {}
                         Err(e) => self.problem(e.into()),
                     }
                 }
-                Output::RemoteCandidate(candidate) => {
-                    if let Some(peer) = &self.peer {
+                Output::RemoteCandidate(slot, candidate) => {
+                    if let Some(peer) = self.peer_for(slot) {
                         if let Err(e) = peer.add_remote_candidate(candidate).await {
                             tracing::debug!(error = %e, "ignored a remote candidate");
                         }
@@ -250,6 +240,17 @@ impl Driver {
                 Output::Event(event) => self.room_event(event, peer_tx).await,
             }
         }
+    }
+
+    /// The PeerSession for `slot`. This driver runs the single-connection topology of the native
+    /// adapter; a signal for another slot is a server bug, reported and skipped.
+    fn peer_for(&mut self, slot: PeerSlot) -> Option<Arc<PeerSession>> {
+        if slot != PeerSlot::Main {
+            let unsupported = confab_signal::AdapterError::Unsupported("use more than one media connection");
+            self.problem(unsupported.into());
+            return None;
+        }
+        self.peer.clone()
     }
 
     async fn send_signal(&mut self, out: SignalOut) {
@@ -301,7 +302,16 @@ impl Driver {
                     error: error.map(CallError::from),
                 })
             }
-            RoomEvent::TrackPublished { .. } | RoomEvent::TrackMuted { .. } => None,
+            RoomEvent::TrackMuted { participant, track, muted } => {
+                let kind = self
+                    .room
+                    .participants()
+                    .get(&participant)
+                    .and_then(|p| p.tracks.get(&track))
+                    .map(|t| t.kind);
+                kind.map(|kind| CallEvent::TrackMuted { participant, kind, muted })
+            }
+            RoomEvent::TrackPublished { .. } => None,
             _ => None,
         };
         if let Some(event) = out {
@@ -343,7 +353,7 @@ impl Driver {
         }
         let offer = peer.create_offer().await?;
         self.peer = Some(peer);
-        let _ = self.room.handle_command(Instant::now(), RoomCommand::SendDescription(offer));
+        let _ = self.room.handle_command(Instant::now(), RoomCommand::SendDescription(PeerSlot::Main, offer));
         let problems = self.problems.clone();
         self.media = Some(LocalMedia::start(video, audio, problems));
         Ok(())
@@ -366,7 +376,8 @@ impl Driver {
     async fn peer_event(&mut self, event: PeerEvent) {
         match event {
             PeerEvent::LocalCandidate(candidate) => {
-                let _ = self.room.handle_command(Instant::now(), RoomCommand::SendCandidate(candidate));
+                let send = RoomCommand::SendCandidate(PeerSlot::Main, candidate);
+                let _ = self.room.handle_command(Instant::now(), send);
             }
             PeerEvent::TrackReceived(track) => {
                 let Ok(participant) = ParticipantId::new(track.stream_id()) else {
@@ -388,7 +399,35 @@ impl Driver {
         }
     }
 
+    fn set_muted(&mut self, kind: MediaKind, muted: bool) {
+        let track = self.room.local_tracks().values().find(|t| t.kind == kind).map(|t| t.id.clone());
+        let Some(track) = track else {
+            let missing = TrackId::new(if kind == MediaKind::Video { "cam" } else { "mic" });
+            if let Ok(missing) = missing {
+                self.problem(CallError::Room(confab_core::RoomError::UnknownTrack(missing)));
+            }
+            return;
+        };
+        if let Err(e) = self.room.handle_command(Instant::now(), RoomCommand::Mute { track, muted }) {
+            self.problem(e.into());
+        }
+        if let Some(media) = &self.media {
+            match kind {
+                MediaKind::Video => media.video.iter().for_each(|v| v.set_paused(muted)),
+                MediaKind::Audio => media.audio.iter().for_each(|a| a.set_paused(muted)),
+            }
+        }
+    }
+
+    async fn refresh_media_bytes(&mut self) {
+        if let Some(peer) = &self.peer {
+            let stats = peer.stats().await;
+            self.media_bytes = (stats.bytes_sent, stats.bytes_received);
+        }
+    }
+
     async fn shut_down(&mut self) {
+        self.refresh_media_bytes().await;
         self.transport.close().await;
         self.sent_totals = self.sent_totals();
         self.media = None;
@@ -442,6 +481,7 @@ impl Driver {
                 .cloned()
                 .collect(),
             frames_sent,
+            media_bytes: self.media_bytes,
             encode_ms_per_frame,
             errors: self.errors.clone(),
             ended: self.ended,

@@ -12,7 +12,7 @@ const QUEUE: usize = 8;
 /// Running local media for one call. Dropping it stops capture and encoding.
 pub(crate) struct LocalMedia {
     pub video: Option<VideoSender>,
-    _audio: Option<AudioSender>,
+    pub audio: Option<AudioSender>,
     pub frames_sent: Arc<AtomicU64>,
 }
 
@@ -63,7 +63,7 @@ impl LocalMedia {
         });
         Self {
             video,
-            _audio: audio,
+            audio,
             frames_sent,
         }
     }

@@ -126,6 +126,7 @@ impl EncodeStats {
 /// Camera (or pattern) thread → H.264 encoder thread → `sink`.
 pub struct VideoSender {
     keyframe: Arc<AtomicBool>,
+    paused: Arc<AtomicBool>,
     stats: Arc<EncodeStats>,
     captured_dropped: Arc<dyn Fn() -> u64 + Send + Sync>,
     _threads: Threads,
@@ -148,6 +149,7 @@ impl VideoSender {
         let (raw_tx, raw_rx) = drop_oldest::<VideoFrame>(RAW_QUEUE);
         let dropped_probe = raw_tx.clone();
         let keyframe = Arc::new(AtomicBool::new(false));
+        let paused = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(EncodeStats::default());
         let (error_tx, error_rx) = drop_oldest::<SourceError>(1);
         let mut threads = Threads::new();
@@ -156,7 +158,7 @@ impl VideoSender {
                 let _ = error_tx.push(e);
             });
         });
-        let (kf, st) = (keyframe.clone(), stats.clone());
+        let (kf, st, muted) = (keyframe.clone(), stats.clone(), paused.clone());
         threads.spawn("video-encode", move |stop| {
             let mut source_done = false;
             while !stop.load(Ordering::Relaxed) {
@@ -173,6 +175,9 @@ impl VideoSender {
                     Ok(None) => continue,
                     Err(_) => return,
                 };
+                if muted.load(Ordering::Relaxed) {
+                    continue;
+                }
                 let result = encoder.encode(&frame, kf.swap(false, Ordering::Relaxed));
                 if let Ok(encoded) = &result {
                     st.frames.fetch_add(1, Ordering::Relaxed);
@@ -188,6 +193,7 @@ impl VideoSender {
         });
         Ok(Self {
             keyframe,
+            paused,
             stats,
             captured_dropped: Arc::new(move || dropped_probe.dropped()),
             _threads: threads,
@@ -197,6 +203,15 @@ impl VideoSender {
     /// Makes the next encoded frame an IDR (answer to a PLI/FIR).
     pub fn request_keyframe(&self) {
         self.keyframe.store(true, Ordering::Relaxed);
+    }
+
+    /// Stops (or resumes) sending frames. Resuming starts with a keyframe, so receivers never
+    /// decode against a reference they missed.
+    pub fn set_paused(&self, paused: bool) {
+        if !paused {
+            self.keyframe.store(true, Ordering::Relaxed);
+        }
+        self.paused.store(paused, Ordering::Relaxed);
     }
 
     /// Encoder timing.
@@ -212,6 +227,7 @@ impl VideoSender {
 
 /// Microphone (or tone) thread → Opus encoder thread → `sink`.
 pub struct AudioSender {
+    paused: Arc<AtomicBool>,
     _threads: Threads,
 }
 
@@ -230,8 +246,13 @@ impl AudioSender {
                 let _ = error_tx.push(Err(e));
             });
         });
+        let paused = Arc::new(AtomicBool::new(false));
+        let muted = paused.clone();
         threads.spawn("audio-encode", move |stop| {
             consume_loop(&stop, raw_rx, |frame| {
+                if muted.load(Ordering::Relaxed) && frame.is_ok() {
+                    return true;
+                }
                 let result = match frame {
                     Ok(frame) => encoder.encode(&frame).map_err(MediaError::from),
                     Err(e) => Err(MediaError::from(e)),
@@ -239,7 +260,15 @@ impl AudioSender {
                 sink(result)
             });
         });
-        Ok(Self { _threads: threads })
+        Ok(Self {
+            paused,
+            _threads: threads,
+        })
+    }
+
+    /// Stops (or resumes) sending audio.
+    pub fn set_paused(&self, paused: bool) {
+        self.paused.store(paused, Ordering::Relaxed);
     }
 }
 

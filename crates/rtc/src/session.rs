@@ -421,15 +421,13 @@ impl PeerSession {
             .map_err(|e| RtcError::BadCandidate(e.to_string()))
     }
 
-    /// Transport byte counters.
+    /// Transport byte counters (everything DTLS carried: media, RTCP and data channels).
     pub async fn stats(&self) -> PeerStats {
         let report = self.pc.get_stats(Instant::now(), StatsSelector::None).await;
-        let mut stats = PeerStats::default();
-        for pair in report.candidate_pairs() {
-            stats.bytes_sent = stats.bytes_sent.max(pair.bytes_sent);
-            stats.bytes_received = stats.bytes_received.max(pair.bytes_received);
-        }
-        stats
+        report.transport().map_or_else(PeerStats::default, |t| PeerStats {
+            bytes_sent: t.bytes_sent,
+            bytes_received: t.bytes_received,
+        })
     }
 
     /// Closes the connection (idempotent). Pending track reads end.

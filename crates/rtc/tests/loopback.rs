@@ -135,6 +135,11 @@ async fn video_keyframe_requests_and_data_flow_between_two_sessions() {
     .expect("data message arrives");
     assert_eq!(message, ("confab".to_owned(), b"hello".to_vec()));
 
+    // Byte counters cover the media that flowed: 30+ decoded frames are well over 20 kB.
+    let (sent, received) = (a.stats().await, b.stats().await);
+    assert!(sent.bytes_sent > 20_000, "{sent:?}");
+    assert!(received.bytes_received > 20_000, "{received:?}");
+
     sender.abort();
     a.close().await;
     b.close().await;

@@ -3,7 +3,7 @@
 use super::wire::{ClientMessage, ServerMessage};
 use crate::adapter::{AdapterError, SignalingAdapter, Topology};
 use confab_core::{
-    ChatMessage, IceCandidate, SessionDescription, SignalIn, SignalOut,
+    ChatMessage, IceCandidate, PeerSlot, SessionDescription, SignalIn, SignalOut,
 };
 
 /// The client side of Confab's native protocol. Stateless beyond the codec.
@@ -22,10 +22,10 @@ impl SignalingAdapter for NativeAdapter {
                 token: token.expose().to_owned(),
                 name,
             },
-            SignalOut::Description(SessionDescription { kind, sdp }) => {
+            SignalOut::Description(PeerSlot::Main, SessionDescription { kind, sdp }) => {
                 ClientMessage::Sdp { kind, sdp }
             }
-            SignalOut::Candidate(c) => ClientMessage::Candidate {
+            SignalOut::Candidate(PeerSlot::Main, c) => ClientMessage::Candidate {
                 candidate: c.candidate,
                 sdp_mid: c.sdp_mid,
                 sdp_mline_index: c.sdp_mline_index,
@@ -38,6 +38,9 @@ impl SignalingAdapter for NativeAdapter {
                 text: message.text,
             },
             SignalOut::Leave => ClientMessage::Leave {},
+            SignalOut::Description(..) | SignalOut::Candidate(..) => {
+                return Err(AdapterError::Unsupported("use more than one media connection"))
+            }
             _ => return Err(AdapterError::Unsupported("carry this request")),
         };
         Ok(vec![message.encode()])
@@ -73,17 +76,20 @@ impl SignalingAdapter for NativeAdapter {
                 muted,
             },
             ServerMessage::Sdp { kind, sdp } => {
-                SignalIn::Description(SessionDescription { kind, sdp })
+                SignalIn::Description(PeerSlot::Main, SessionDescription { kind, sdp })
             }
             ServerMessage::Candidate {
                 candidate,
                 sdp_mid,
                 sdp_mline_index,
-            } => SignalIn::Candidate(IceCandidate {
-                candidate,
-                sdp_mid,
-                sdp_mline_index,
-            }),
+            } => SignalIn::Candidate(
+                PeerSlot::Main,
+                IceCandidate {
+                    candidate,
+                    sdp_mid,
+                    sdp_mline_index,
+                },
+            ),
             ServerMessage::Chat {
                 id,
                 from,
