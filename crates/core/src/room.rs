@@ -478,6 +478,14 @@ mod tests {
         ParticipantId::new(s).unwrap()
     }
 
+    fn join_command(token: &str) -> RoomCommand {
+        RoomCommand::Join {
+            room: RoomName::new("r").unwrap(),
+            name: "me".into(),
+            token: Secret::new(token),
+        }
+    }
+
     fn drain(room: &mut Room) -> Vec<Output> {
         let mut out = Vec::new();
         loop {
@@ -490,15 +498,7 @@ mod tests {
 
     fn joined_room(now: Instant) -> Room {
         let mut room = Room::new();
-        room.handle_command(
-            now,
-            RoomCommand::Join {
-                room: RoomName::new("r").unwrap(),
-                name: "me".into(),
-                token: Secret::new("t"),
-            },
-        )
-        .unwrap();
+        room.handle_command(now, join_command("t")).unwrap();
         room.handle_signal(
             now,
             SignalIn::Joined {
@@ -533,15 +533,7 @@ mod tests {
     fn join_times_out_without_an_answer() {
         let now = Instant::now();
         let mut room = Room::new();
-        room.handle_command(
-            now,
-            RoomCommand::Join {
-                room: RoomName::new("r").unwrap(),
-                name: "me".into(),
-                token: Secret::new("t"),
-            },
-        )
-        .unwrap();
+        room.handle_command(now, join_command("t")).unwrap();
         let _ = drain(&mut room);
         assert_eq!(room.poll_output(), Output::Timeout(Some(now + JOIN_TIMEOUT)));
         room.handle_timeout(now + JOIN_TIMEOUT);
@@ -598,15 +590,7 @@ mod tests {
     fn fatal_error_while_joining_ends_the_call_with_a_typed_error() {
         let now = Instant::now();
         let mut room = Room::new();
-        room.handle_command(
-            now,
-            RoomCommand::Join {
-                room: RoomName::new("r").unwrap(),
-                name: "me".into(),
-                token: Secret::new("bad"),
-            },
-        )
-        .unwrap();
+        room.handle_command(now, join_command("bad")).unwrap();
         let _ = drain(&mut room);
         room.handle_signal(
             now,

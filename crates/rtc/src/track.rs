@@ -128,114 +128,99 @@ impl NegotiatedPayloadType {
     }
 }
 
-/// A local track fed with encoded frames (H.264 access units or Opus packets).
-pub struct LocalMediaTrack {
+/// What every local track has: its id, kind, SSRC and negotiated payload type.
+struct LocalTrackIdentity {
     id: TrackId,
     kind: MediaKind,
     ssrc: u32,
-    track: Arc<TrackLocalStaticSample>,
     payload_type: NegotiatedPayloadType,
 }
 
-impl LocalMediaTrack {
-    pub(crate) fn new(
-        id: TrackId,
-        kind: MediaKind,
-        ssrc: u32,
-        track: Arc<TrackLocalStaticSample>,
-        sender: Arc<dyn RtpSender>,
-    ) -> Self {
+impl LocalTrackIdentity {
+    fn new(id: TrackId, kind: MediaKind, ssrc: u32, sender: Arc<dyn RtpSender>) -> Self {
         Self {
             id,
             kind,
             ssrc,
-            track,
             payload_type: NegotiatedPayloadType::new(sender, kind),
         }
     }
+}
 
-    /// The track's id.
-    pub fn id(&self) -> &TrackId {
-        &self.id
-    }
+/// A local track fed with encoded frames (H.264 access units or Opus packets).
+pub struct LocalMediaTrack {
+    identity: LocalTrackIdentity,
+    track: Arc<TrackLocalStaticSample>,
+}
 
-    /// Audio or video.
-    pub fn kind(&self) -> MediaKind {
-        self.kind
-    }
+/// A local track fed with RTP packets from another PeerConnection (SFU forwarding).
+pub struct ForwardTrack {
+    identity: LocalTrackIdentity,
+    track: Arc<TrackLocalStaticRTP>,
+}
 
-    pub(crate) fn as_track_local(&self) -> Arc<dyn TrackLocal> {
-        self.track.clone()
-    }
+macro_rules! local_track_common {
+    ($name:ident, $writer:ty) => {
+        impl $name {
+            pub(crate) fn new(
+                id: TrackId,
+                kind: MediaKind,
+                ssrc: u32,
+                track: Arc<$writer>,
+                sender: Arc<dyn RtpSender>,
+            ) -> Self {
+                Self {
+                    identity: LocalTrackIdentity::new(id, kind, ssrc, sender),
+                    track,
+                }
+            }
 
-    pub(crate) fn renegotiated(&self) {
-        self.payload_type.forget();
-    }
+            /// The track's id.
+            pub fn id(&self) -> &TrackId {
+                &self.identity.id
+            }
 
+            /// Audio or video.
+            pub fn kind(&self) -> MediaKind {
+                self.identity.kind
+            }
+
+            pub(crate) fn as_track_local(&self) -> Arc<dyn TrackLocal> {
+                self.track.clone()
+            }
+
+            pub(crate) fn renegotiated(&self) {
+                self.identity.payload_type.forget();
+            }
+        }
+    };
+}
+
+local_track_common!(LocalMediaTrack, TrackLocalStaticSample);
+local_track_common!(ForwardTrack, TrackLocalStaticRTP);
+
+impl LocalMediaTrack {
     /// Sends one encoded frame. Fails with [`RtcError::NotConnected`] until negotiation is done.
     pub async fn write(&self, data: Vec<u8>, duration: Duration) -> Result<(), RtcError> {
-        let pt = self.payload_type.get().await?;
+        let pt = self.identity.payload_type.get().await?;
         let sample = Sample {
             data: Bytes::from(data),
             duration,
             ..Sample::new(Instant::now())
         };
         self.track
-            .write_sample(self.ssrc, pt, &sample, &[])
+            .write_sample(self.identity.ssrc, pt, &sample, &[])
             .await
             .map_err(|_| RtcError::NotConnected)
     }
 }
 
-/// A local track fed with RTP packets from another PeerConnection (SFU forwarding).
-pub struct ForwardTrack {
-    id: TrackId,
-    kind: MediaKind,
-    ssrc: u32,
-    track: Arc<TrackLocalStaticRTP>,
-    payload_type: NegotiatedPayloadType,
-}
-
 impl ForwardTrack {
-    pub(crate) fn new(
-        id: TrackId,
-        kind: MediaKind,
-        ssrc: u32,
-        track: Arc<TrackLocalStaticRTP>,
-        sender: Arc<dyn RtpSender>,
-    ) -> Self {
-        Self {
-            id,
-            kind,
-            ssrc,
-            track,
-            payload_type: NegotiatedPayloadType::new(sender, kind),
-        }
-    }
-
-    /// The track's id.
-    pub fn id(&self) -> &TrackId {
-        &self.id
-    }
-
-    /// Audio or video.
-    pub fn kind(&self) -> MediaKind {
-        self.kind
-    }
-
-    pub(crate) fn as_track_local(&self) -> Arc<dyn TrackLocal> {
-        self.track.clone()
-    }
-
-    pub(crate) fn renegotiated(&self) {
-        self.payload_type.forget();
-    }
-
     /// Forwards one packet, rewritten to this track's SSRC and negotiated payload type.
     pub async fn write(&self, packet: &RtpPacket) -> Result<(), RtcError> {
-        let pt = self.payload_type.get().await?;
+        let pt = self.identity.payload_type.get().await?;
         let mut packet = packet.0.clone();
-        packet.header.ssrc = self.ssrc;
+        packet.header.ssrc = self.identity.ssrc;
         packet.header.payload_type = pt;
         self.track
             .write_rtp(packet)
