@@ -130,3 +130,39 @@ fn logs_never_contain_tokens_or_chat_text() {
     assert!(!server_logs.contains(&token), "token in server logs");
     assert!(!server_logs.contains("secret words"), "chat text in server logs");
 }
+
+fn terminate(child: &Child) {
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+}
+
+#[test]
+fn sigterm_leaves_cleanly_and_a_server_shutdown_ends_the_call_with_a_reason() {
+    let mut serve = Serve::start(&["term"]);
+    let spawn_join = |name: &str| {
+        Command::new(BIN)
+            .args(["join", &serve.links[0], "--name", name, "--size", "320x240", "--report", "-"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn join")
+    };
+    let stays = spawn_join("Stays");
+    let quits = spawn_join("Quits");
+    std::thread::sleep(Duration::from_secs(3));
+    terminate(&quits);
+    let quits = quits.wait_with_output().expect("quits exits");
+    assert!(quits.status.success(), "SIGTERM is a clean leave");
+    let report: serde_json::Value = serde_json::from_slice(&quits.stdout).expect("report after SIGTERM");
+    assert!(report["participants"][0]["frames_decoded"].as_u64().unwrap_or(0) > 10, "{report}");
+
+    std::thread::sleep(Duration::from_millis(500));
+    terminate(&serve.child);
+    let stays = stays.wait_with_output().expect("stays exits when the server goes");
+    assert!(stays.status.success(), "the join itself succeeded");
+    let report: serde_json::Value = serde_json::from_slice(&stays.stdout).expect("report");
+    assert_eq!(report["participants"][0]["left"], serde_json::json!({"left": true, "reason": "hangup"}), "{report}");
+    let errors = report["errors"].to_string();
+    assert!(errors.contains("server shut down"), "{report}");
+    assert!(serve.child.wait().expect("serve exits").success(), "serve exits cleanly on SIGTERM");
+}

@@ -74,10 +74,12 @@ impl Call {
 
     /// Waits for the call to end by itself and returns the final picture.
     pub async fn finished(self) -> CallSnapshot {
-        drop(self.commands);
-        self.task.await.unwrap_or_else(|_| {
+        let Call { commands, task } = self;
+        let snapshot = task.await.unwrap_or_else(|_| {
             CallSnapshot::failed(LeaveReason::ConnectionLost, vec!["the call task stopped unexpectedly".into()])
-        })
+        });
+        drop(commands);
+        snapshot
     }
 }
 
