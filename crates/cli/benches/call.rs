@@ -78,6 +78,7 @@ struct Row {
     n: usize,
     first_frame_ms: f64,
     delivered_percent: f64,
+    decoder_dropped: u64,
     encode_ms: f64,
     server: Usage,
     client: Usage,
@@ -121,6 +122,7 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
     let _ = server.wait();
 
     let (mut first_frames, mut decoded, mut expected, mut encode) = (Vec::new(), 0u64, 0u64, Vec::new());
+    let mut decoder_dropped = 0u64;
     for i in 0..n {
         let path = dir.join(format!("p{i}.json"));
         let Ok(text) = std::fs::read_to_string(&path) else { continue };
@@ -132,6 +134,7 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
             }
             decoded += remote["frames_decoded"].as_u64().unwrap_or(0);
             expected += remote["frames_expected"].as_u64().unwrap_or(0);
+            decoder_dropped += remote["frames_dropped_before_decode"].as_u64().unwrap_or(0);
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -139,6 +142,7 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
         n,
         first_frame_ms: median(first_frames),
         delivered_percent: if expected == 0 { 0.0 } else { decoded as f64 * 100.0 / expected as f64 },
+        decoder_dropped,
         encode_ms: median(encode),
         server: server_usage,
         client: client_usage,
@@ -197,15 +201,16 @@ fn main() {
     }
     println!();
     println!("call, {width}x{height} at 30 fps, {seconds} s per run, every participant a confab-cli process on this machine ({} cores):", thread::available_parallelism().map_or(0, |n| n.get()));
-    println!("| N | median first_frame_ms | frames delivered % | encode ms/frame | server CPU % | server RSS MiB | client CPU % | client RSS MiB |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| N | median first_frame_ms | frames delivered % | dropped before decode | encode ms/frame | server CPU % | server RSS MiB | client CPU % | client RSS MiB |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for n in ns {
         let row = run_call(n, seconds, &sizes);
         println!(
-            "| {} | {:.0} | {:.1} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} |",
+            "| {} | {:.0} | {:.1} | {} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} |",
             row.n,
             row.first_frame_ms,
             row.delivered_percent,
+            row.decoder_dropped,
             row.encode_ms,
             row.server.cpu_percent,
             row.server.peak_rss_mib,

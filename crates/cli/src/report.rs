@@ -15,6 +15,8 @@ pub(crate) struct Report {
     chat: Vec<ChatReport>,
     /// Video frames this client sent.
     frames_sent: u64,
+    /// Captured frames dropped because the encoder fell behind.
+    frames_dropped_before_encode: u64,
     /// Mean H.264 encode time per frame, milliseconds.
     encode_ms_per_frame: f64,
     /// One sentence per problem.
@@ -28,6 +30,7 @@ struct ParticipantReport {
     frames_decoded: u64,
     frames_corrupt: u64,
     frames_expected: u64,
+    frames_dropped_before_decode: u64,
     audio_frames_decoded: u64,
     left: LeftReport,
 }
@@ -62,6 +65,7 @@ impl Report {
                     frames_decoded: p.frames_decoded,
                     frames_corrupt: p.frames_corrupt,
                     frames_expected: p.frames_expected,
+                    frames_dropped_before_decode: p.frames_dropped_before_decode,
                     audio_frames_decoded: p.audio_frames_decoded,
                     left: LeftReport {
                         left: p.left.is_some(),
@@ -79,6 +83,7 @@ impl Report {
                 })
                 .collect(),
             frames_sent: snapshot.frames_sent,
+            frames_dropped_before_encode: snapshot.frames_dropped_before_encode,
             encode_ms_per_frame: snapshot.encode_ms_per_frame,
             errors,
         }

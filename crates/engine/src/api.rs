@@ -109,6 +109,8 @@ pub struct RemoteSnapshot {
     pub frames_expected: u64,
     /// Access units the decoder rejected.
     pub decode_errors: u64,
+    /// Access units dropped because the decoder fell behind (drop-oldest queue).
+    pub frames_dropped_before_decode: u64,
     /// Audio frames decoded.
     pub audio_frames_decoded: u64,
     /// Audio frames with an audible signal.
@@ -132,6 +134,8 @@ pub struct CallSnapshot {
     pub chat: Vec<ChatMessage>,
     /// Video frames we sent.
     pub frames_sent: u64,
+    /// Captured frames dropped because the encoder fell behind (drop-oldest queue).
+    pub frames_dropped_before_encode: u64,
     /// Bytes sent and received over the media connection.
     pub media_bytes: (u64, u64),
     /// Mean encode time per frame, milliseconds.
@@ -151,6 +155,7 @@ impl CallSnapshot {
             participants: Vec::new(),
             chat: Vec::new(),
             frames_sent: 0,
+            frames_dropped_before_encode: 0,
             media_bytes: (0, 0),
             encode_ms_per_frame: 0.0,
             errors,

@@ -7,7 +7,7 @@ use confab_core::{
     JoinLink, LeaveReason, MediaKind, Output, ParticipantId, PeerSlot, Room, RoomCommand, RoomEvent,
     SignalOut, TrackId, TrackInfo,
 };
-use confab_media::pipeline::MediaError;
+use confab_media::pipeline::{MediaError, VideoSender};
 use confab_media::{AudioSource, VideoSource};
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::native::NativeAdapter;
@@ -83,6 +83,13 @@ impl Call {
     }
 }
 
+#[derive(Debug, Clone, Copy, Default)]
+struct SentTotals {
+    frames_sent: u64,
+    encode_ms_per_frame: f64,
+    frames_dropped_before_encode: u64,
+}
+
 struct Driver {
     started: Instant,
     room: Room,
@@ -100,8 +107,8 @@ struct Driver {
     joined_ms: Option<u64>,
     errors: Vec<String>,
     ended: Option<LeaveReason>,
-    /// (frames sent, mean encode ms) frozen when local media stops.
-    sent_totals: (u64, f64),
+    /// Sending counters, frozen when local media stops.
+    sent_totals: SentTotals,
     /// Media bytes (sent, received), refreshed before each snapshot and at the end.
     media_bytes: (u64, u64),
 }
@@ -146,7 +153,7 @@ async fn run(
         joined_ms: None,
         errors: Vec::new(),
         ended: None,
-        sent_totals: (0, 0.0),
+        sent_totals: SentTotals::default(),
         media_bytes: (0, 0),
     };
     let join = RoomCommand::Join {
@@ -158,7 +165,8 @@ async fn run(
     let (peer_tx, mut peer_rx) = mpsc::unbounded_channel::<PeerEvent>();
     let mut wake = driver.drain(&peer_tx).await;
     while driver.ended.is_none() {
-        let deadline = tokio::time::Instant::from_std(wake.unwrap_or_else(|| Instant::now() + IDLE));
+        let next = [wake, driver.adapter.poll_timeout()].into_iter().flatten().min();
+        let deadline = tokio::time::Instant::from_std(next.unwrap_or_else(|| Instant::now() + IDLE));
         tokio::select! {
             frame = driver.transport.recv() => match frame {
                 Some(Ok(frame)) => driver.frame(&frame),
@@ -185,7 +193,7 @@ async fn run(
                     let _ = driver.room.handle_command(Instant::now(), RoomCommand::Leave);
                 }
             },
-            () = sleep_until(deadline) => driver.room.handle_timeout(Instant::now()),
+            () = sleep_until(deadline) => driver.timeout(Instant::now()).await,
         }
         wake = driver.drain(&peer_tx).await;
     }
@@ -202,6 +210,18 @@ impl Driver {
         tracing::warn!(error = %error, "call problem");
         self.errors.push(error.to_string());
         let _ = self.events.send(CallEvent::Problem(error));
+    }
+
+    /// A timer fired: the room's (join deadline) or the adapter's (keepalives).
+    async fn timeout(&mut self, now: Instant) {
+        self.room.handle_timeout(now);
+        for frame in self.adapter.handle_timeout(now) {
+            if let Err(e) = self.transport.send(frame).await {
+                self.problem(e.into());
+                self.room.handle_disconnect(now);
+                return;
+            }
+        }
     }
 
     fn frame(&mut self, frame: &str) {
@@ -438,12 +458,16 @@ impl Driver {
         }
     }
 
-    fn sent_totals(&self) -> (u64, f64) {
+    fn sent_totals(&self) -> SentTotals {
         let Some(media) = &self.media else {
             return self.sent_totals;
         };
-        let encode_ms = media.video.as_ref().map_or(0.0, |v| v.stats().mean_ms());
-        (media.frames_sent.load(std::sync::atomic::Ordering::Relaxed), encode_ms)
+        let video = media.video.as_ref();
+        SentTotals {
+            frames_sent: media.frames_sent.load(std::sync::atomic::Ordering::Relaxed),
+            encode_ms_per_frame: video.map_or(0.0, |v| v.stats().mean_ms()),
+            frames_dropped_before_encode: video.map_or(0, VideoSender::frames_dropped),
+        }
     }
 
     fn snapshot(&self) -> CallSnapshot {
@@ -462,6 +486,7 @@ impl Driver {
                     frames_corrupt: stats.frames_corrupt.load(Relaxed),
                     frames_expected: stats.frames_expected(),
                     decode_errors: stats.decode_errors.load(Relaxed),
+                    frames_dropped_before_decode: stats.frames_dropped_before_decode.load(Relaxed),
                     audio_frames_decoded: stats.audio_frames_decoded.load(Relaxed),
                     audio_frames_audible: stats.audio_frames_audible.load(Relaxed),
                     left: p.left,
@@ -469,7 +494,7 @@ impl Driver {
                 }
             })
             .collect();
-        let (frames_sent, encode_ms_per_frame) = self.sent_totals();
+        let sent = self.sent_totals();
         CallSnapshot {
             local: self.local.clone(),
             joined_ms: self.joined_ms,
@@ -482,9 +507,10 @@ impl Driver {
                 .filter(|m| Some(&m.from) != self.local.as_ref())
                 .cloned()
                 .collect(),
-            frames_sent,
+            frames_sent: sent.frames_sent,
+            frames_dropped_before_encode: sent.frames_dropped_before_encode,
             media_bytes: self.media_bytes,
-            encode_ms_per_frame,
+            encode_ms_per_frame: sent.encode_ms_per_frame,
             errors: self.errors.clone(),
             ended: self.ended,
         }

@@ -26,6 +26,7 @@ pub(crate) struct RemoteStats {
     pub frames_decoded: AtomicU64,
     pub frames_corrupt: AtomicU64,
     pub decode_errors: AtomicU64,
+    pub frames_dropped_before_decode: AtomicU64,
     pub audio_frames_decoded: AtomicU64,
     pub audio_frames_audible: AtomicU64,
     stamp_range: Mutex<Option<(u32, u32)>>,
@@ -38,6 +39,7 @@ impl Default for RemoteStats {
             frames_decoded: AtomicU64::new(0),
             frames_corrupt: AtomicU64::new(0),
             decode_errors: AtomicU64::new(0),
+            frames_dropped_before_decode: AtomicU64::new(0),
             audio_frames_decoded: AtomicU64::new(0),
             audio_frames_audible: AtomicU64::new(0),
             stamp_range: Mutex::new(None),
@@ -131,6 +133,7 @@ async fn receive_video(
                 }
                 if !need_keyframe {
                     decoder.push(frame.data);
+                    stats.frames_dropped_before_decode.store(decoder.dropped(), Ordering::Relaxed);
                     continue;
                 }
             }
