@@ -1,11 +1,19 @@
 #!/usr/bin/env bash
 # Installs what is missing and runs Confab's whole test suite: unit tests, end-to-end tests over
 # real loopback sockets and PeerConnections, the CLI's process tests, and a short fuzzing pass
-# over every decoder of network input.
+# over every decoder of network input. Ends with one line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # Outside the clone, so repeated runs (and fresh clones) reuse the build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/confab/target}"
-cargo test --workspace --locked
-bash scripts/fuzz.sh smoke
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+bash scripts/fuzz.sh smoke || status=$?
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+exit "$status"

@@ -61,7 +61,24 @@ async fn three_participants_see_hear_and_chat_and_notice_a_leave() {
     alice.command(CallCommand::SendChat("hello from Alice".into()));
     bob.command(CallCommand::SendChat("hello from Bob".into()));
     carol.command(CallCommand::SendChat("hello from Carol".into()));
+
+    // Sustained delivery with everyone present: over a 4 s window each viewer decodes at least
+    // 90% of the 30 fps each sender produces.
+    let calls = [("Alice", &alice), ("Bob", &bob), ("Carol", &carol)];
+    let mut before = Vec::new();
+    for (who, call) in calls {
+        before.push((who, Instant::now(), call.snapshot().await.expect("running")));
+    }
     tokio::time::sleep(Duration::from_secs(4)).await;
+    for ((who, call), (_, at, earlier)) in calls.into_iter().zip(before) {
+        let later = call.snapshot().await.expect("running");
+        let sent_meanwhile = 30.0 * at.elapsed().as_secs_f64();
+        for remote in &later.participants {
+            let start = earlier.participants.iter().find(|p| p.id == remote.id).map_or(0, |p| p.frames_decoded);
+            let got = (remote.frames_decoded - start) as f64;
+            assert!(got >= 0.9 * sent_meanwhile, "{who} decoded {got} of ~{sent_meanwhile:.0} frames from {}", remote.name);
+        }
+    }
 
     let carol_left_at = Instant::now();
     let carol_final = carol.leave().await;
