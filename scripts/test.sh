@@ -9,6 +9,8 @@ bash scripts/install-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/confab/target}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
 status=0
 cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
 bash scripts/fuzz.sh smoke || status=$?

@@ -11,13 +11,17 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let mut video = FrameAssembler::new(MediaKind::Video);
     let mut audio = FrameAssembler::new(MediaKind::Audio);
-    let (Ok(mut h264), Ok(mut opus)) = (H264Decoder::new(), OpusDecoder::new()) else { return };
+    let (Ok(mut h264), Ok(mut opus)) = (H264Decoder::new(), OpusDecoder::new()) else {
+        return;
+    };
     let mut rest = data;
     while rest.len() >= 2 {
         let len = usize::from(u16::from_be_bytes([rest[0], rest[1]])).min(rest.len() - 2);
         let (packet, tail) = rest[2..].split_at(len);
         rest = tail;
-        let Ok(packet) = RtpPacket::parse(packet) else { continue };
+        let Ok(packet) = RtpPacket::parse(packet) else {
+            continue;
+        };
         if let Assembly::Frame(frame) = video.push(&packet) {
             let _ = h264.decode(&frame.data);
         }

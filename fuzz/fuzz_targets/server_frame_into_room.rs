@@ -9,7 +9,9 @@ use libfuzzer_sys::fuzz_target;
 use std::time::{Duration, Instant};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let now = Instant::now();
     let mut room = Room::new();
     let join = RoomCommand::Join {

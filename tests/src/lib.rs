@@ -55,11 +55,18 @@ impl TestServer {
 }
 
 /// Joins `link` as `name` with a synthetic pattern and tone.
-pub fn join_synthetic(link: &JoinLink, name: &str, size: (usize, usize), tone_hz: f32) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
+pub fn join_synthetic(
+    link: &JoinLink,
+    name: &str,
+    size: (usize, usize),
+    tone_hz: f32,
+) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
     Call::start(CallConfig {
         link: link.clone(),
         name: name.to_owned(),
-        video: Some(Box::new(TestPattern::new(size.0, size.1, 30).expect("pattern size"))),
+        video: Some(Box::new(
+            TestPattern::new(size.0, size.1, 30).expect("pattern size"),
+        )),
         audio: Some(Box::new(Tone::new(tone_hz))),
         peer: Some(PeerConfig::default()),
     })

@@ -15,13 +15,21 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn connect(link: &JoinLink) -> Socket {
     let JoinLink::Native(native) = link;
-    tokio_tungstenite::connect_async(native.websocket_url()).await.expect("connect").0
+    tokio_tungstenite::connect_async(native.websocket_url())
+        .await
+        .expect("connect")
+        .0
 }
 
 async fn next_message(socket: &mut Socket) -> Option<ServerMessage> {
     loop {
-        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("server answers") {
-            Some(Ok(Message::Text(text))) => return Some(ServerMessage::decode(&text).expect("valid server frame")),
+        match tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("server answers")
+        {
+            Some(Ok(Message::Text(text))) => {
+                return Some(ServerMessage::decode(&text).expect("valid server frame"))
+            }
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
             Some(Ok(_)) => {}
         }
@@ -73,34 +81,76 @@ async fn hostile_frames_get_coded_errors_and_the_room_carries_on() {
     // An anonymous connection: every kind of bad frame gets its own code, and it stays open.
     let mut stranger = connect(&link).await;
     let chat = r#"{"v":1,"type":"chat","id":"m1","conversation":"public","text":"hi"}"#;
-    assert_eq!(error_for(&mut stranger, chat.into()).await, SignalErrorCode::WrongState);
-    assert_eq!(error_for(&mut stranger, "{not json".into()).await, SignalErrorCode::BadMessage);
-    assert_eq!(error_for(&mut stranger, r#"{"v":1,"type":"dance"}"#.into()).await, SignalErrorCode::UnknownMessage);
-    let huge = format!(r#"{{"v":1,"type":"chat","id":"m2","conversation":"public","text":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+    assert_eq!(
+        error_for(&mut stranger, chat.into()).await,
+        SignalErrorCode::WrongState
+    );
+    assert_eq!(
+        error_for(&mut stranger, "{not json".into()).await,
+        SignalErrorCode::BadMessage
+    );
+    assert_eq!(
+        error_for(&mut stranger, r#"{"v":1,"type":"dance"}"#.into()).await,
+        SignalErrorCode::UnknownMessage
+    );
+    let huge = format!(
+        r#"{{"v":1,"type":"chat","id":"m2","conversation":"public","text":"{}"}}"#,
+        "x".repeat(MAX_FRAME_BYTES)
+    );
     assert_eq!(error_for(&mut stranger, huge).await, SignalErrorCode::TooLarge);
-    assert_eq!(error_for(&mut stranger, r#"{"v":1,"type":"join","room":"ops"}"#.into()).await, SignalErrorCode::BadMessage);
+    assert_eq!(
+        error_for(&mut stranger, r#"{"v":1,"type":"join","room":"ops"}"#.into()).await,
+        SignalErrorCode::BadMessage
+    );
     // A forged token ends that connection, and only that one.
     let forged = join_frame(&link, Some("00112233445566778899aabbccddeeff"), "Mallory");
     assert_eq!(error_for(&mut stranger, forged).await, SignalErrorCode::BadToken);
-    assert!(next_message(&mut stranger).await.is_none(), "a refused connection is closed");
+    assert!(
+        next_message(&mut stranger).await.is_none(),
+        "a refused connection is closed"
+    );
 
     // A wrong protocol version is refused and closed.
     let mut old_client = connect(&link).await;
-    assert_eq!(error_for(&mut old_client, r#"{"v":9,"type":"leave"}"#.into()).await, SignalErrorCode::UnsupportedVersion);
+    assert_eq!(
+        error_for(&mut old_client, r#"{"v":9,"type":"leave"}"#.into()).await,
+        SignalErrorCode::UnsupportedVersion
+    );
 
     // A joined client that misbehaves gets errors and keeps its seat.
     let mut mallory = connect(&link).await;
-    mallory.send(Message::text(join_frame(&link, None, "Mallory"))).await.expect("send");
-    assert!(matches!(next_message(&mut mallory).await, Some(ServerMessage::Welcome { .. })));
-    assert_eq!(error_for(&mut mallory, join_frame(&link, None, "Again")).await, SignalErrorCode::WrongState);
+    mallory
+        .send(Message::text(join_frame(&link, None, "Mallory")))
+        .await
+        .expect("send");
+    assert!(matches!(
+        next_message(&mut mallory).await,
+        Some(ServerMessage::Welcome { .. })
+    ));
+    assert_eq!(
+        error_for(&mut mallory, join_frame(&link, None, "Again")).await,
+        SignalErrorCode::WrongState
+    );
     let stray_answer = r#"{"v":1,"type":"sdp","kind":"answer","sdp":"v=0"}"#;
-    assert_eq!(error_for(&mut mallory, stray_answer.into()).await, SignalErrorCode::WrongState);
+    assert_eq!(
+        error_for(&mut mallory, stray_answer.into()).await,
+        SignalErrorCode::WrongState
+    );
     let bad_offer = r#"{"v":1,"type":"sdp","kind":"offer","sdp":"this is not sdp"}"#;
-    assert_eq!(error_for(&mut mallory, bad_offer.into()).await, SignalErrorCode::MediaFailed);
+    assert_eq!(
+        error_for(&mut mallory, bad_offer.into()).await,
+        SignalErrorCode::MediaFailed
+    );
     let mute = r#"{"v":1,"type":"mute","track":"nothing","muted":true}"#;
-    assert_eq!(error_for(&mut mallory, mute.into()).await, SignalErrorCode::BadMessage);
+    assert_eq!(
+        error_for(&mut mallory, mute.into()).await,
+        SignalErrorCode::BadMessage
+    );
     let private = r#"{"v":1,"type":"chat","id":"m3","conversation":"secret","text":"x"}"#;
-    assert_eq!(error_for(&mut mallory, private.into()).await, SignalErrorCode::BadMessage);
+    assert_eq!(
+        error_for(&mut mallory, private.into()).await,
+        SignalErrorCode::BadMessage
+    );
     let binary_answer = {
         mallory.send(Message::binary(vec![1, 2, 3])).await.expect("send");
         match next_message(&mut mallory).await {
@@ -114,11 +164,18 @@ async fn hostile_frames_get_coded_errors_and_the_room_carries_on() {
     // Media kept flowing for the real participants, and they saw no errors and no junk chat.
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = (frames_from_others(&alice).await, frames_from_others(&bob).await);
-    assert!(after.0 >= before.0 + 30 && after.1 >= before.1 + 30, "media stalled: {before:?} -> {after:?}");
+    assert!(
+        after.0 >= before.0 + 30 && after.1 >= before.1 + 30,
+        "media stalled: {before:?} -> {after:?}"
+    );
     for (who, call) in [("Alice", alice), ("Bob", bob)] {
         let snapshot = call.leave().await;
         assert!(snapshot.errors.is_empty(), "{who} noticed: {:?}", snapshot.errors);
-        assert!(snapshot.chat.is_empty(), "{who} received junk chat: {:?}", snapshot.chat);
+        assert!(
+            snapshot.chat.is_empty(),
+            "{who} received junk chat: {:?}",
+            snapshot.chat
+        );
         for remote in snapshot.participants.iter().filter(|p| p.name != "Mallory") {
             assert_eq!(remote.frames_corrupt, 0);
         }

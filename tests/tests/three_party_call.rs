@@ -15,25 +15,43 @@ fn check_media(viewer: &str, snapshot: &CallSnapshot, expected_names: &[&str]) {
             .iter()
             .find(|p| p.name == *name)
             .unwrap_or_else(|| panic!("{viewer} never saw {name}"));
-        assert!(remote.frames_expected >= 60, "{viewer} saw only {} frames of {name}", remote.frames_expected);
+        assert!(
+            remote.frames_expected >= 60,
+            "{viewer} saw only {} frames of {name}",
+            remote.frames_expected
+        );
         assert!(
             remote.frames_decoded * 10 >= remote.frames_expected * 9,
             "{viewer} decoded {} of {} frames from {name}",
             remote.frames_decoded,
             remote.frames_expected
         );
-        assert_eq!(remote.frames_corrupt, 0, "{viewer} got corrupt frames from {name}");
-        assert!(remote.audio_frames_audible >= 25, "{viewer} barely heard {name}: {remote:?}");
+        assert_eq!(
+            remote.frames_corrupt, 0,
+            "{viewer} got corrupt frames from {name}"
+        );
+        assert!(
+            remote.audio_frames_audible >= 25,
+            "{viewer} barely heard {name}: {remote:?}"
+        );
     }
 }
 
 fn check_chat(viewer: &str, snapshot: &CallSnapshot, expected: &[(&str, &str)]) {
-    let got: Vec<(String, String)> = snapshot.chat.iter().map(|m| (m.from_name.clone(), m.text.clone())).collect();
+    let got: Vec<(String, String)> = snapshot
+        .chat
+        .iter()
+        .map(|m| (m.from_name.clone(), m.text.clone()))
+        .collect();
     for (from, text) in expected {
         let count = got.iter().filter(|(f, t)| f == from && t == text).count();
         assert_eq!(count, 1, "{viewer} received '{text}' from {from} {count} times");
     }
-    assert_eq!(got.len(), expected.len(), "{viewer} received unexpected messages: {got:?}");
+    assert_eq!(
+        got.len(),
+        expected.len(),
+        "{viewer} received unexpected messages: {got:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -48,14 +66,23 @@ async fn three_participants_see_hear_and_chat_and_notice_a_leave() {
     wait_joined(&mut bob_events).await;
 
     // Everyone decodes both others before chatting.
-    for (who, events) in [("Alice", &mut alice_events), ("Bob", &mut bob_events), ("Carol", &mut carol_events)] {
+    for (who, events) in [
+        ("Alice", &mut alice_events),
+        ("Bob", &mut bob_events),
+        ("Carol", &mut carol_events),
+    ] {
         let mut seen = HashSet::new();
-        wait_for(events, Duration::from_secs(20), &format!("{who}'s first frames"), |e| {
-            if let CallEvent::FirstFrameDecoded(id) = e {
-                seen.insert(id.clone());
-            }
-            (seen.len() == 2).then_some(())
-        })
+        wait_for(
+            events,
+            Duration::from_secs(20),
+            &format!("{who}'s first frames"),
+            |e| {
+                if let CallEvent::FirstFrameDecoded(id) = e {
+                    seen.insert(id.clone());
+                }
+                (seen.len() == 2).then_some(())
+            },
+        )
         .await;
     }
     alice.command(CallCommand::SendChat("hello from Alice".into()));
@@ -74,19 +101,32 @@ async fn three_participants_see_hear_and_chat_and_notice_a_leave() {
         let later = call.snapshot().await.expect("running");
         let sent_meanwhile = 30.0 * at.elapsed().as_secs_f64();
         for remote in &later.participants {
-            let start = earlier.participants.iter().find(|p| p.id == remote.id).map_or(0, |p| p.frames_decoded);
+            let start = earlier
+                .participants
+                .iter()
+                .find(|p| p.id == remote.id)
+                .map_or(0, |p| p.frames_decoded);
             let got = (remote.frames_decoded - start) as f64;
-            assert!(got >= 0.9 * sent_meanwhile, "{who} decoded {got} of ~{sent_meanwhile:.0} frames from {}", remote.name);
+            assert!(
+                got >= 0.9 * sent_meanwhile,
+                "{who} decoded {got} of ~{sent_meanwhile:.0} frames from {}",
+                remote.name
+            );
         }
     }
 
     let carol_left_at = Instant::now();
     let carol_final = carol.leave().await;
     for (who, events) in [("Alice", &mut alice_events), ("Bob", &mut bob_events)] {
-        wait_for(events, Duration::from_secs(1), &format!("{who} to see Carol leave"), |e| match e {
-            CallEvent::ParticipantLeft { id, .. } if *id == carol_id => Some(()),
-            _ => None,
-        })
+        wait_for(
+            events,
+            Duration::from_secs(1),
+            &format!("{who} to see Carol leave"),
+            |e| match e {
+                CallEvent::ParticipantLeft { id, .. } if *id == carol_id => Some(()),
+                _ => None,
+            },
+        )
         .await;
         assert!(carol_left_at.elapsed() <= Duration::from_secs(1));
     }
@@ -96,14 +136,41 @@ async fn three_participants_see_hear_and_chat_and_notice_a_leave() {
     check_media("Alice", &alice_final, &["Bob", "Carol"]);
     check_media("Bob", &bob_final, &["Alice", "Carol"]);
     check_media("Carol", &carol_final, &["Alice", "Bob"]);
-    check_chat("Alice", &alice_final, &[("Bob", "hello from Bob"), ("Carol", "hello from Carol")]);
-    check_chat("Bob", &bob_final, &[("Alice", "hello from Alice"), ("Carol", "hello from Carol")]);
-    check_chat("Carol", &carol_final, &[("Alice", "hello from Alice"), ("Bob", "hello from Bob")]);
-    for (who, snapshot) in [("Alice", &alice_final), ("Bob", &bob_final), ("Carol", &carol_final)] {
-        assert!(snapshot.errors.is_empty(), "{who} reported errors: {:?}", snapshot.errors);
+    check_chat(
+        "Alice",
+        &alice_final,
+        &[("Bob", "hello from Bob"), ("Carol", "hello from Carol")],
+    );
+    check_chat(
+        "Bob",
+        &bob_final,
+        &[("Alice", "hello from Alice"), ("Carol", "hello from Carol")],
+    );
+    check_chat(
+        "Carol",
+        &carol_final,
+        &[("Alice", "hello from Alice"), ("Bob", "hello from Bob")],
+    );
+    for (who, snapshot) in [
+        ("Alice", &alice_final),
+        ("Bob", &bob_final),
+        ("Carol", &carol_final),
+    ] {
+        assert!(
+            snapshot.errors.is_empty(),
+            "{who} reported errors: {:?}",
+            snapshot.errors
+        );
         assert!(snapshot.joined_ms.is_some());
     }
-    let carol_seen_by_alice = alice_final.participants.iter().find(|p| p.name == "Carol").expect("Carol");
-    assert!(carol_seen_by_alice.left.is_some(), "Alice does not show Carol as left");
+    let carol_seen_by_alice = alice_final
+        .participants
+        .iter()
+        .find(|p| p.name == "Carol")
+        .expect("Carol");
+    assert!(
+        carol_seen_by_alice.left.is_some(),
+        "Alice does not show Carol as left"
+    );
     server.stop().await;
 }

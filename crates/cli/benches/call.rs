@@ -101,7 +101,16 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
     let clients: Vec<Child> = (0..n)
         .map(|i| {
             Command::new(BIN)
-                .args(["join", &link, "--name", &format!("p{i}"), "--size", size, "--fps", "30"])
+                .args([
+                    "join",
+                    &link,
+                    "--name",
+                    &format!("p{i}"),
+                    "--size",
+                    size,
+                    "--fps",
+                    "30",
+                ])
                 .args(["--duration", &seconds.to_string()])
                 .args(["--report", dir.join(format!("p{i}.json")).to_str().expect("path")])
                 .stderr(Stdio::null())
@@ -125,8 +134,12 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
     let mut decoder_dropped = 0u64;
     for i in 0..n {
         let path = dir.join(format!("p{i}.json"));
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        let Ok(report) = serde_json::from_str::<serde_json::Value>(&text) else { continue };
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(report) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
         encode.push(report["encode_ms_per_frame"].as_f64().unwrap_or(f64::NAN));
         for remote in report["participants"].as_array().into_iter().flatten() {
             if let Some(ms) = remote["first_frame_ms"].as_f64() {
@@ -141,7 +154,11 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
     Row {
         n,
         first_frame_ms: median(first_frames),
-        delivered_percent: if expected == 0 { 0.0 } else { decoded as f64 * 100.0 / expected as f64 },
+        delivered_percent: if expected == 0 {
+            0.0
+        } else {
+            decoded as f64 * 100.0 / expected as f64
+        },
         decoder_dropped,
         encode_ms: median(encode),
         server: server_usage,
@@ -153,7 +170,17 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
 fn encode_reference(width: usize, height: usize, frames: u32) -> (f64, Option<f64>) {
     let config = VideoEncoderConfig::for_size(width, height, 30);
     let pictures: Vec<_> = (0..frames)
-        .map(|n| render(width, height, Stamp { frame_number: n, captured_at_us: u64::from(n) }).expect("pattern"))
+        .map(|n| {
+            render(
+                width,
+                height,
+                Stamp {
+                    frame_number: n,
+                    captured_at_us: u64::from(n),
+                },
+            )
+            .expect("pattern")
+        })
         .collect();
     let mut encoder = H264Encoder::new(config).expect("openh264");
     let started = Instant::now();
@@ -162,9 +189,25 @@ fn encode_reference(width: usize, height: usize, frames: u32) -> (f64, Option<f6
     }
     let openh264 = started.elapsed().as_secs_f64() * 1000.0 / f64::from(frames);
     let x264 = Command::new("x264")
-        .args(["--preset", "veryfast", "--tune", "zerolatency", "--threads", "1", "--profile", "baseline"])
+        .args([
+            "--preset",
+            "veryfast",
+            "--tune",
+            "zerolatency",
+            "--threads",
+            "1",
+            "--profile",
+            "baseline",
+        ])
         .args(["--bitrate", &(config.bitrate_bps / 1000).to_string()])
-        .args(["--input-res", &format!("{width}x{height}"), "--fps", "30", "--demuxer", "raw"])
+        .args([
+            "--input-res",
+            &format!("{width}x{height}"),
+            "--fps",
+            "30",
+            "--demuxer",
+            "raw",
+        ])
         .args(["--quiet", "-o", "/dev/null", "-"])
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
@@ -178,7 +221,11 @@ fn encode_reference(width: usize, height: usize, frames: u32) -> (f64, Option<f6
                 stdin.write_all(&picture.data).ok()?;
             }
             drop(stdin);
-            child.wait().ok()?.success().then(|| started.elapsed().as_secs_f64() * 1000.0 / f64::from(frames))
+            child
+                .wait()
+                .ok()?
+                .success()
+                .then(|| started.elapsed().as_secs_f64() * 1000.0 / f64::from(frames))
         });
     (openh264, x264)
 }
@@ -188,7 +235,10 @@ fn main() {
     let (w, h) = sizes.split_once('x').expect("WxH");
     let (width, height): (usize, usize) = (w.parse().expect("width"), h.parse().expect("height"));
     let seconds: u64 = env_or("CONFAB_BENCH_SECONDS", "20").parse().expect("seconds");
-    let ns: Vec<usize> = env_or("CONFAB_BENCH_N", "2,4,6").split(',').map(|s| s.trim().parse().expect("N")).collect();
+    let ns: Vec<usize> = env_or("CONFAB_BENCH_N", "2,4,6")
+        .split(',')
+        .map(|s| s.trim().parse().expect("N"))
+        .collect();
 
     let (openh264, x264) = encode_reference(width, height, 150);
     println!("encode reference, {width}x{height}, one thread, same 150 pattern frames:");

@@ -102,7 +102,10 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         match events.recv().await {
             Some(CallEvent::Joined { .. }) => break Ok(()),
             Some(CallEvent::Ended { error, .. }) => {
-                break Err(error.map_or_else(|| "the call ended before the join finished".to_owned(), |e| e.to_string()))
+                break Err(error.map_or_else(
+                    || "the call ended before the join finished".to_owned(),
+                    |e| e.to_string(),
+                ))
             }
             Some(_) => {}
             None => break Err("the call ended before the join finished".to_owned()),

@@ -13,7 +13,9 @@ const PAYLOAD_DUMPING_TARGETS: &[&str] = &["tungstenite", "tokio_tungstenite"];
 
 fn dumps_payloads(metadata: &tracing::Metadata<'_>) -> bool {
     *metadata.level() == tracing::Level::TRACE
-        && PAYLOAD_DUMPING_TARGETS.iter().any(|t| metadata.target().starts_with(t))
+        && PAYLOAD_DUMPING_TARGETS
+            .iter()
+            .any(|t| metadata.target().starts_with(t))
 }
 
 /// Installs the global subscriber.

@@ -17,7 +17,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "confab-cli", version, about = "Confab's headless client and room server")]
+#[command(
+    name = "confab-cli",
+    version,
+    about = "Confab's headless client and room server"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

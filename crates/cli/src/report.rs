@@ -96,7 +96,8 @@ impl Report {
             println!("{json}");
             Ok(())
         } else {
-            std::fs::write(target, json + "\n").map_err(|e| format!("cannot write the report to {target}: {e}"))
+            std::fs::write(target, json + "\n")
+                .map_err(|e| format!("cannot write the report to {target}: {e}"))
         }
     }
 }

@@ -22,7 +22,11 @@ fn fresh_room_name() -> String {
 }
 
 pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
-    let names = if args.rooms.is_empty() { vec![fresh_room_name()] } else { args.rooms };
+    let names = if args.rooms.is_empty() {
+        vec![fresh_room_name()]
+    } else {
+        args.rooms
+    };
     let rooms = names
         .iter()
         .map(|name| RoomName::new(name.as_str()).map_err(|e| format!("bad room name '{name}': {e}")))

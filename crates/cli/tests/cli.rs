@@ -32,7 +32,9 @@ impl Serve {
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
         let count = rooms.len().max(1);
-        let links = (0..count).map(|_| lines.next().expect("a link line").expect("utf-8")).collect();
+        let links = (0..count)
+            .map(|_| lines.next().expect("a link line").expect("utf-8"))
+            .collect();
         Self { child, links }
     }
 }
@@ -69,27 +71,51 @@ fn serve_prints_a_link_per_room_and_two_joiners_report_each_other() {
     // Alice is in first; Bob joins a second later, speaks, and leaves first.
     let first = std::thread::spawn(move || join(&link, "Alice", &["--duration", "6", "--report", "-"]));
     std::thread::sleep(Duration::from_secs(1));
-    let bob = join(&serve.links[0], "Bob", &["--duration", "4", "--say", "hi from Bob", "--report", "-"]);
+    let bob = join(
+        &serve.links[0],
+        "Bob",
+        &["--duration", "4", "--say", "hi from Bob", "--report", "-"],
+    );
     let alice = first.join().expect("alice");
     let mut reports = Vec::new();
     for (me, them, output) in [("Alice", "Bob", &alice), ("Bob", "Alice", &bob)] {
-        assert!(output.status.success(), "{me} failed: {}", String::from_utf8_lossy(&output.stderr));
+        assert!(
+            output.status.success(),
+            "{me} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
         let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON report");
         assert!(report["joined_ms"].as_u64().is_some(), "{me}: {report}");
         let peer = &report["participants"][0];
         assert_eq!(peer["name"], them);
         assert!(peer["first_frame_ms"].as_u64().is_some(), "{me}: {report}");
-        assert!(peer["frames_decoded"].as_u64().unwrap_or(0) > 30, "{me}: {report}");
+        assert!(
+            peer["frames_decoded"].as_u64().unwrap_or(0) > 30,
+            "{me}: {report}"
+        );
         assert_eq!(peer["frames_corrupt"], 0);
-        assert!(peer["audio_frames_decoded"].as_u64().unwrap_or(0) > 50, "{me}: {report}");
+        assert!(
+            peer["audio_frames_decoded"].as_u64().unwrap_or(0) > 50,
+            "{me}: {report}"
+        );
         assert!(report["frames_sent"].as_u64().unwrap_or(0) > 30, "{me}: {report}");
         assert_eq!(report["errors"], serde_json::json!([]), "{me}: {report}");
         reports.push(report);
     }
     let (alice, bob) = (&reports[0], &reports[1]);
-    assert_eq!(alice["chat"], serde_json::json!([{"from": "Bob", "conversation": "public", "text": "hi from Bob"}]));
-    assert_eq!(bob["chat"], serde_json::json!([]), "Bob's own message is not reported back to him");
-    assert_eq!(alice["participants"][0]["left"], serde_json::json!({"left": true, "reason": "hangup"}));
+    assert_eq!(
+        alice["chat"],
+        serde_json::json!([{"from": "Bob", "conversation": "public", "text": "hi from Bob"}])
+    );
+    assert_eq!(
+        bob["chat"],
+        serde_json::json!([]),
+        "Bob's own message is not reported back to him"
+    );
+    assert_eq!(
+        alice["participants"][0]["left"],
+        serde_json::json!({"left": true, "reason": "hangup"})
+    );
     assert_eq!(bob["participants"][0]["left"]["left"], false);
 }
 
@@ -98,12 +124,19 @@ fn bad_link_unreachable_server_and_refused_token_are_one_line_errors() {
     let bad = one_line_error(&join("not a link", "Z", &[]));
     assert!(bad.contains("not a meeting link"), "{bad}");
     let unreachable = one_line_error(&join("confab://127.0.0.1:1/room?token=00", "Z", &[]));
-    assert!(unreachable.contains("could not reach the meeting server"), "{unreachable}");
+    assert!(
+        unreachable.contains("could not reach the meeting server"),
+        "{unreachable}"
+    );
     let serve = Serve::start(&["room"]);
-    let forged = serve.links[0].split("token=").next().expect("link").to_owned() + "token=00112233445566778899aabbccddeeff";
+    let forged = serve.links[0].split("token=").next().expect("link").to_owned()
+        + "token=00112233445566778899aabbccddeeff";
     let refused = one_line_error(&join(&forged, "Z", &["--duration", "1"]));
     assert!(refused.contains("refused this link's token"), "{refused}");
-    assert!(!refused.contains("00112233445566778899aabbccddeeff"), "token leaked into the error");
+    assert!(
+        !refused.contains("00112233445566778899aabbccddeeff"),
+        "token leaked into the error"
+    );
 }
 
 #[test]
@@ -113,7 +146,18 @@ fn logs_never_contain_tokens_or_chat_text() {
     let mut serve = Serve::start_logging(&["quiet"], Stdio::from(file));
     let token = serve.links[0].split("token=").nth(1).expect("token").to_owned();
     let output = Command::new(BIN)
-        .args(["join", &serve.links[0], "--name", "Logger", "--size", "320x240", "--duration", "1", "--say", "secret words"])
+        .args([
+            "join",
+            &serve.links[0],
+            "--name",
+            "Logger",
+            "--size",
+            "320x240",
+            "--duration",
+            "1",
+            "--say",
+            "secret words",
+        ])
         .env("RUST_LOG", "trace")
         .output()
         .expect("run join");
@@ -126,13 +170,19 @@ fn logs_never_contain_tokens_or_chat_text() {
     let _ = serve.child.wait();
     let server_logs = std::fs::read_to_string(&server_log).expect("server log");
     let _ = std::fs::remove_file(&server_log);
-    assert!(server_logs.len() > 1000, "server trace logging produced almost nothing");
+    assert!(
+        server_logs.len() > 1000,
+        "server trace logging produced almost nothing"
+    );
     assert!(!server_logs.contains(&token), "token in server logs");
     assert!(!server_logs.contains("secret words"), "chat text in server logs");
 }
 
 fn terminate(child: &Child) {
-    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
     assert!(status.success());
 }
 
@@ -141,7 +191,16 @@ fn sigterm_leaves_cleanly_and_a_server_shutdown_ends_the_call_with_a_reason() {
     let mut serve = Serve::start(&["term"]);
     let spawn_join = |name: &str| {
         Command::new(BIN)
-            .args(["join", &serve.links[0], "--name", name, "--size", "320x240", "--report", "-"])
+            .args([
+                "join",
+                &serve.links[0],
+                "--name",
+                name,
+                "--size",
+                "320x240",
+                "--report",
+                "-",
+            ])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -154,15 +213,27 @@ fn sigterm_leaves_cleanly_and_a_server_shutdown_ends_the_call_with_a_reason() {
     let quits = quits.wait_with_output().expect("quits exits");
     assert!(quits.status.success(), "SIGTERM is a clean leave");
     let report: serde_json::Value = serde_json::from_slice(&quits.stdout).expect("report after SIGTERM");
-    assert!(report["participants"][0]["frames_decoded"].as_u64().unwrap_or(0) > 10, "{report}");
+    assert!(
+        report["participants"][0]["frames_decoded"].as_u64().unwrap_or(0) > 10,
+        "{report}"
+    );
 
     std::thread::sleep(Duration::from_millis(500));
     terminate(&serve.child);
-    let stays = stays.wait_with_output().expect("stays exits when the server goes");
+    let stays = stays
+        .wait_with_output()
+        .expect("stays exits when the server goes");
     assert!(stays.status.success(), "the join itself succeeded");
     let report: serde_json::Value = serde_json::from_slice(&stays.stdout).expect("report");
-    assert_eq!(report["participants"][0]["left"], serde_json::json!({"left": true, "reason": "hangup"}), "{report}");
+    assert_eq!(
+        report["participants"][0]["left"],
+        serde_json::json!({"left": true, "reason": "hangup"}),
+        "{report}"
+    );
     let errors = report["errors"].to_string();
     assert!(errors.contains("server shut down"), "{report}");
-    assert!(serve.child.wait().expect("serve exits").success(), "serve exits cleanly on SIGTERM");
+    assert!(
+        serve.child.wait().expect("serve exits").success(),
+        "serve exits cleanly on SIGTERM"
+    );
 }

@@ -107,10 +107,7 @@ mod tests {
     fn accepts_url_safe_ids_and_rejects_the_rest() {
         assert!(ParticipantId::new("p-1_a.b").is_ok());
         assert_eq!(RoomName::new(""), Err(IdError::Length { kind: "room name" }));
-        assert_eq!(
-            TrackId::new("a b"),
-            Err(IdError::Charset { kind: "track id" })
-        );
+        assert_eq!(TrackId::new("a b"), Err(IdError::Charset { kind: "track id" }));
         assert!(MessageId::new("x".repeat(65)).is_err());
     }
 

@@ -280,8 +280,8 @@ impl Room {
             }
             RoomCommand::SendChat { text } => {
                 let local = self.local_id().ok_or(RoomError::NotJoined)?.clone();
-                let id = MessageId::new(format!("m{}", self.next_message))
-                    .map_err(|_| RoomError::NotJoined)?;
+                let id =
+                    MessageId::new(format!("m{}", self.next_message)).map_err(|_| RoomError::NotJoined)?;
                 self.next_message += 1;
                 let message = ChatMessage {
                     id,
@@ -314,16 +314,11 @@ impl Room {
     /// Applies a message decoded by the signaling adapter.
     pub fn handle_signal(&mut self, _now: Instant, signal: SignalIn) {
         match signal {
-            SignalIn::Joined {
-                local,
-                participants,
-            } => {
+            SignalIn::Joined { local, participants } => {
                 if !matches!(self.phase, Phase::Joining { .. }) {
                     return;
                 }
-                self.phase = Phase::Joined {
-                    local: local.clone(),
-                };
+                self.phase = Phase::Joined { local: local.clone() };
                 self.event(RoomEvent::Joined { local });
                 for track in self.local_tracks.values().cloned().collect::<Vec<_>>() {
                     self.signal(SignalOut::Publish(track));
@@ -414,12 +409,11 @@ impl Room {
 
     /// The next output; drain until [`Output::Timeout`].
     pub fn poll_output(&mut self) -> Output {
-        self.outputs.pop_front().unwrap_or_else(|| {
-            Output::Timeout(match self.phase {
-                Phase::Joining { deadline } => Some(deadline),
-                _ => None,
-            })
-        })
+        let wake = match self.phase {
+            Phase::Joining { deadline } => Some(deadline),
+            _ => None,
+        };
+        self.outputs.pop_front().unwrap_or(Output::Timeout(wake))
     }
 
     fn require_in_room(&self) -> Result<(), RoomError> {
@@ -619,10 +613,13 @@ mod tests {
             kind: MediaKind::Video,
             muted: false,
         };
-        room.handle_command(now, RoomCommand::Publish(track.clone())).unwrap();
+        room.handle_command(now, RoomCommand::Publish(track.clone()))
+            .unwrap();
         let _ = drain(&mut room);
         let mut room2 = joined_room(now);
-        room2.handle_command(now, RoomCommand::Publish(track.clone())).unwrap();
+        room2
+            .handle_command(now, RoomCommand::Publish(track.clone()))
+            .unwrap();
         assert!(drain(&mut room2).contains(&Output::Signal(SignalOut::Publish(track))));
     }
 }

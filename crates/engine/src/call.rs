@@ -76,7 +76,10 @@ impl Call {
     pub async fn finished(self) -> CallSnapshot {
         let Call { commands, task } = self;
         let snapshot = task.await.unwrap_or_else(|_| {
-            CallSnapshot::failed(LeaveReason::ConnectionLost, vec!["the call task stopped unexpectedly".into()])
+            CallSnapshot::failed(
+                LeaveReason::ConnectionLost,
+                vec!["the call task stopped unexpectedly".into()],
+            )
         });
         drop(commands);
         snapshot
@@ -97,7 +100,8 @@ struct Driver {
     transport: WebSocketTransport,
     events: mpsc::UnboundedSender<CallEvent>,
     peer: Option<Arc<PeerSession>>,
-    sources: (Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>),
+    video_source: Option<Box<dyn VideoSource>>,
+    audio_source: Option<Box<dyn AudioSource>>,
     peer_config: PeerConfig,
     media: Option<LocalMedia>,
     problems: mpsc::UnboundedSender<MediaError>,
@@ -143,7 +147,8 @@ async fn run(
         transport,
         events,
         peer: None,
-        sources: (config.video, config.audio),
+        video_source: config.video,
+        audio_source: config.audio,
         peer_config,
         media: None,
         problems,
@@ -324,14 +329,22 @@ impl Driver {
                     error: error.map(CallError::from),
                 })
             }
-            RoomEvent::TrackMuted { participant, track, muted } => {
+            RoomEvent::TrackMuted {
+                participant,
+                track,
+                muted,
+            } => {
                 let kind = self
                     .room
                     .participants()
                     .get(&participant)
                     .and_then(|p| p.tracks.get(&track))
                     .map(|t| t.kind);
-                kind.map(|kind| CallEvent::TrackMuted { participant, kind, muted })
+                kind.map(|kind| CallEvent::TrackMuted {
+                    participant,
+                    kind,
+                    muted,
+                })
             }
             RoomEvent::TrackPublished { .. } => None,
             _ => None,
@@ -357,13 +370,19 @@ impl Driver {
             }
         });
         let peer = Arc::new(peer);
-        let (video_source, audio_source) = (self.sources.0.take(), self.sources.1.take());
+        let (video_source, audio_source) = (self.video_source.take(), self.audio_source.take());
         let video = match video_source {
-            Some(source) => Some((source, self.add_track(&peer, local, "cam", MediaKind::Video).await?)),
+            Some(source) => Some((
+                source,
+                self.add_track(&peer, local, "cam", MediaKind::Video).await?,
+            )),
             None => None,
         };
         let audio = match audio_source {
-            Some(source) => Some((source, self.add_track(&peer, local, "mic", MediaKind::Audio).await?)),
+            Some(source) => Some((
+                source,
+                self.add_track(&peer, local, "mic", MediaKind::Audio).await?,
+            )),
             None => None,
         };
         // Ask to receive even when we send nothing, so the first offer is never empty.
@@ -375,7 +394,10 @@ impl Driver {
         }
         let offer = peer.create_offer().await?;
         self.peer = Some(peer);
-        let _ = self.room.handle_command(Instant::now(), RoomCommand::SendDescription(PeerSlot::Main, offer));
+        let _ = self.room.handle_command(
+            Instant::now(),
+            RoomCommand::SendDescription(PeerSlot::Main, offer),
+        );
         let problems = self.problems.clone();
         self.media = Some(LocalMedia::start(video, audio, problems));
         Ok(())
@@ -390,8 +412,14 @@ impl Driver {
     ) -> Result<Arc<LocalMediaTrack>, CallError> {
         let id = TrackId::new(name).map_err(|_| CallError::Rtc(confab_rtc::RtcError::Setup(name.into())))?;
         let track = peer.add_media_track(local.as_str(), id.clone(), kind).await?;
-        let info = TrackInfo { id, kind, muted: false };
-        let _ = self.room.handle_command(Instant::now(), RoomCommand::Publish(info));
+        let info = TrackInfo {
+            id,
+            kind,
+            muted: false,
+        };
+        let _ = self
+            .room
+            .handle_command(Instant::now(), RoomCommand::Publish(info));
         Ok(track)
     }
 
@@ -407,7 +435,13 @@ impl Driver {
                     return;
                 };
                 let stats = self.remote.entry(participant.clone()).or_default().clone();
-                tokio::spawn(receive_track(track, participant, stats, self.started, self.events.clone()));
+                tokio::spawn(receive_track(
+                    track,
+                    participant,
+                    stats,
+                    self.started,
+                    self.events.clone(),
+                ));
             }
             PeerEvent::KeyframeRequested(_) => {
                 if let Some(video) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
@@ -422,7 +456,12 @@ impl Driver {
     }
 
     fn set_muted(&mut self, kind: MediaKind, muted: bool) {
-        let track = self.room.local_tracks().values().find(|t| t.kind == kind).map(|t| t.id.clone());
+        let track = self
+            .room
+            .local_tracks()
+            .values()
+            .find(|t| t.kind == kind)
+            .map(|t| t.id.clone());
         let Some(track) = track else {
             let missing = TrackId::new(if kind == MediaKind::Video { "cam" } else { "mic" });
             if let Ok(missing) = missing {
@@ -430,7 +469,10 @@ impl Driver {
             }
             return;
         };
-        if let Err(e) = self.room.handle_command(Instant::now(), RoomCommand::Mute { track, muted }) {
+        if let Err(e) = self
+            .room
+            .handle_command(Instant::now(), RoomCommand::Mute { track, muted })
+        {
             self.problem(e.into());
         }
         if let Some(media) = &self.media {

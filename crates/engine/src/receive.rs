@@ -133,7 +133,9 @@ async fn receive_video(
                 }
                 if !need_keyframe {
                     decoder.push(frame.data);
-                    stats.frames_dropped_before_decode.store(decoder.dropped(), Ordering::Relaxed);
+                    stats
+                        .frames_dropped_before_decode
+                        .store(decoder.dropped(), Ordering::Relaxed);
                     continue;
                 }
             }

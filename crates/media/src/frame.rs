@@ -19,11 +19,7 @@ impl VideoFrame {
         let luma = width * height;
         let mut data = vec![16u8; luma + luma / 2];
         data[luma..].fill(128);
-        Self {
-            width,
-            height,
-            data,
-        }
+        Self { width, height, data }
     }
 
     /// The Y plane.

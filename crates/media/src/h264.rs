@@ -7,8 +7,8 @@
 use crate::frame::{EncodedVideo, VideoFrame};
 use openh264::decoder::Decoder;
 use openh264::encoder::{
-    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, Level, Profile,
-    RateControlMode, UsageType,
+    BitRate, Encoder, EncoderConfig, FrameRate, FrameType, IntraFramePeriod, Level, Profile, RateControlMode,
+    UsageType,
 };
 use openh264::formats::{YUVSlices, YUVSource};
 use openh264::OpenH264API;
@@ -81,12 +81,11 @@ impl H264Encoder {
             .level(Level::Level_3_1)
             .intra_frame_period(IntraFramePeriod::from_num_frames(config.fps * 4))
             .num_threads(1);
-        let encoder = Encoder::with_api_config(OpenH264API::from_source(), settings).map_err(
-            |e| CodecError::Init {
+        let encoder =
+            Encoder::with_api_config(OpenH264API::from_source(), settings).map_err(|e| CodecError::Init {
                 codec: "H.264",
                 reason: e.to_string(),
-            },
-        )?;
+            })?;
         Ok(Self { encoder, config })
     }
 
@@ -151,11 +150,7 @@ fn copy_planes(yuv: &impl YUVSource) -> VideoFrame {
             data.extend_from_slice(&plane[row * stride..row * stride + width / 2]);
         }
     }
-    VideoFrame {
-        width,
-        height,
-        data,
-    }
+    VideoFrame { width, height, data }
 }
 
 #[cfg(test)]

@@ -28,11 +28,9 @@ pub struct OpusEncoder {
 impl OpusEncoder {
     /// Starts an encoder at 32 kbit/s.
     pub fn new() -> Result<Self, CodecError> {
-        let mut encoder = opus::Encoder::new(AUDIO_SAMPLE_RATE, Channels::Mono, Application::Voip)
-            .map_err(init_error)?;
-        encoder
-            .set_bitrate(Bitrate::Bits(32_000))
-            .map_err(init_error)?;
+        let mut encoder =
+            opus::Encoder::new(AUDIO_SAMPLE_RATE, Channels::Mono, Application::Voip).map_err(init_error)?;
+        encoder.set_bitrate(Bitrate::Bits(32_000)).map_err(init_error)?;
         Ok(Self { encoder })
     }
 
@@ -57,8 +55,7 @@ pub struct OpusDecoder {
 impl OpusDecoder {
     /// Starts a decoder.
     pub fn new() -> Result<Self, CodecError> {
-        let decoder =
-            opus::Decoder::new(AUDIO_SAMPLE_RATE, Channels::Mono).map_err(init_error)?;
+        let decoder = opus::Decoder::new(AUDIO_SAMPLE_RATE, Channels::Mono).map_err(init_error)?;
         Ok(Self { decoder })
     }
 

@@ -70,7 +70,8 @@ struct Layout {
 
 impl Layout {
     fn new(width: usize, height: usize) -> Result<Self, PatternError> {
-        if width < MIN_SIZE.0 || height < MIN_SIZE.1 || width % 2 != 0 || height % 2 != 0 {
+        if width < MIN_SIZE.0 || height < MIN_SIZE.1 || !width.is_multiple_of(2) || !height.is_multiple_of(2)
+        {
             return Err(PatternError::TooSmall);
         }
         let cells_per_row = width / CELL;
@@ -95,7 +96,10 @@ impl Layout {
     }
 
     fn cell_origin(&self, bit: usize) -> (usize, usize) {
-        ((bit % self.cells_per_row) * CELL, (bit / self.cells_per_row) * CELL)
+        (
+            (bit % self.cells_per_row) * CELL,
+            (bit / self.cells_per_row) * CELL,
+        )
     }
 }
 
@@ -133,7 +137,14 @@ pub fn render(width: usize, height: usize, stamp: Stamp) -> Result<VideoFrame, P
     let bar_width = (width / 8) & !1;
     for (i, colour) in BAR_COLOURS.iter().enumerate() {
         let w = if i == 7 { width - 7 * bar_width } else { bar_width };
-        fill_rect(&mut frame, i * bar_width, layout.band_height, w, height - layout.band_height, *colour);
+        fill_rect(
+            &mut frame,
+            i * bar_width,
+            layout.band_height,
+            w,
+            height - layout.band_height,
+            *colour,
+        );
     }
     for (bit, on) in stamp_bits(stamp).iter().enumerate() {
         let (x, y) = layout.cell_origin(bit);
@@ -141,7 +152,14 @@ pub fn render(width: usize, height: usize, stamp: Stamp) -> Result<VideoFrame, P
         fill_rect(&mut frame, x, y, CELL, CELL, (level, 128, 128));
     }
     let left = layout.box_left(stamp.frame_number);
-    fill_rect(&mut frame, left, layout.box_top, layout.box_size, layout.box_size, BOX_COLOUR);
+    fill_rect(
+        &mut frame,
+        left,
+        layout.box_top,
+        layout.box_size,
+        layout.box_size,
+        BOX_COLOUR,
+    );
     Ok(frame)
 }
 
@@ -303,7 +321,15 @@ mod tests {
         }
         assert_eq!(inspect(&frame), Err(PatternError::BadStamp));
 
-        let other = render(320, 240, Stamp { frame_number: 20, ..stamp }).unwrap();
+        let other = render(
+            320,
+            240,
+            Stamp {
+                frame_number: 20,
+                ..stamp
+            },
+        )
+        .unwrap();
         let mut mixed = render(320, 240, stamp).unwrap();
         let band = 32 * 320; // keep frame 7's stamp, take frame 20's picture
         mixed.data[band..].copy_from_slice(&other.data[band..]);

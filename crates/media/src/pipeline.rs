@@ -154,9 +154,14 @@ impl VideoSender {
         let (error_tx, error_rx) = drop_oldest::<SourceError>(1);
         let mut threads = Threads::new();
         threads.spawn("video-capture", move |stop| {
-            capture_loop(&stop, || source.next_frame(), raw_tx, |e| {
-                let _ = error_tx.push(e);
-            });
+            capture_loop(
+                &stop,
+                || source.next_frame(),
+                raw_tx,
+                |e| {
+                    let _ = error_tx.push(e);
+                },
+            );
         });
         let (kf, st, muted) = (keyframe.clone(), stats.clone(), paused.clone());
         threads.spawn("video-encode", move |stop| {
@@ -242,9 +247,14 @@ impl AudioSender {
         let mut threads = Threads::new();
         let error_tx = raw_tx.clone();
         threads.spawn("audio-capture", move |stop| {
-            capture_loop(&stop, || source.next_frame().map(Ok), raw_tx, |e| {
-                let _ = error_tx.push(Err(e));
-            });
+            capture_loop(
+                &stop,
+                || source.next_frame().map(Ok),
+                raw_tx,
+                |e| {
+                    let _ = error_tx.push(Err(e));
+                },
+            );
         });
         let paused = Arc::new(AtomicBool::new(false));
         let muted = paused.clone();
@@ -360,10 +370,8 @@ mod tests {
         .unwrap();
         let (etx, erx) = mpsc::channel();
         let source = TestPattern::new(320, 240, 30).unwrap();
-        let sender = VideoSender::start(Box::new(source), None, move |encoded| {
-            etx.send(encoded).is_ok()
-        })
-        .unwrap();
+        let sender =
+            VideoSender::start(Box::new(source), None, move |encoded| etx.send(encoded).is_ok()).unwrap();
         for _ in 0..10 {
             let unit = erx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap();
             receiver.push(unit.data);
@@ -371,7 +379,9 @@ mod tests {
         let stamps: Vec<_> = (0..10)
             .map(|_| rx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap().unwrap())
             .collect();
-        assert!(stamps.windows(2).all(|w| w[1].frame_number == w[0].frame_number + 1));
+        assert!(stamps
+            .windows(2)
+            .all(|w| w[1].frame_number == w[0].frame_number + 1));
         assert!(sender.stats().frames() >= 10);
         drop(sender);
     }

@@ -20,11 +20,7 @@ pub fn drop_oldest<T>(capacity: usize) -> (QueueSender<T>, QueueReceiver<T>) {
             dropped: dropped.clone(),
             closed: closed.clone(),
         },
-        QueueReceiver {
-            rx,
-            dropped,
-            closed,
-        },
+        QueueReceiver { rx, dropped, closed },
     )
 }
 

@@ -25,8 +25,7 @@ pub(crate) fn h264() -> RTCRtpCodec {
         mime_type: MIME_TYPE_H264.to_owned(),
         clock_rate: 90_000,
         channels: 0,
-        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f"
-            .to_owned(),
+        sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".to_owned(),
         rtcp_feedback: vec![
             feedback("nack", ""),
             feedback("nack", "pli"),
@@ -54,7 +53,6 @@ pub(crate) fn media_setup() -> Result<(MediaEngine, Registry), RtcError> {
             RTCRtpCodecParameters {
                 rtp_codec: h264(),
                 payload_type: H264_PAYLOAD_TYPE,
-                ..Default::default()
             },
             RtpCodecKind::Video,
         )
@@ -64,7 +62,6 @@ pub(crate) fn media_setup() -> Result<(MediaEngine, Registry), RtcError> {
             RTCRtpCodecParameters {
                 rtp_codec: opus(),
                 payload_type: OPUS_PAYLOAD_TYPE,
-                ..Default::default()
             },
             RtpCodecKind::Audio,
         )

@@ -17,4 +17,6 @@ mod track;
 
 pub use error::RtcError;
 pub use session::{PeerConfig, PeerEvent, PeerSession, PeerState, PeerStats};
-pub use track::{AssembledFrame, Assembly, ForwardTrack, FrameAssembler, LocalMediaTrack, RemoteTrack, RtpPacket};
+pub use track::{
+    AssembledFrame, Assembly, ForwardTrack, FrameAssembler, LocalMediaTrack, RemoteTrack, RtpPacket,
+};

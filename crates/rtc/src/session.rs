@@ -14,9 +14,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
-use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
+use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
@@ -189,9 +189,7 @@ pub struct PeerSession {
 
 impl PeerSession {
     /// Creates a session; its events arrive on the returned receiver.
-    pub async fn new(
-        config: &PeerConfig,
-    ) -> Result<(Self, mpsc::UnboundedReceiver<PeerEvent>), RtcError> {
+    pub async fn new(config: &PeerConfig) -> Result<(Self, mpsc::UnboundedReceiver<PeerEvent>), RtcError> {
         let (events, rx) = mpsc::unbounded_channel();
         let (engine, registry) = media_setup()?;
         let pc = PeerConnectionBuilder::new()
@@ -269,9 +267,16 @@ impl PeerSession {
                 .map_err(setup)?,
         );
         let sender = self.add_sendonly(track.clone()).await?;
-        let local = Arc::new(LocalMediaTrack::new(id.clone(), kind, ssrc, track, sender.clone()));
+        let local = Arc::new(LocalMediaTrack::new(
+            id.clone(),
+            kind,
+            ssrc,
+            track,
+            sender.clone(),
+        ));
         self.watch_keyframe_requests(id, local.as_track_local());
-        self.lock_tracks().push((LocalTrack::Media(local.clone()), sender));
+        self.lock_tracks()
+            .push((LocalTrack::Media(local.clone()), sender));
         Ok(local)
     }
 
@@ -287,7 +292,8 @@ impl PeerSession {
         let sender = self.add_sendonly(track.clone()).await?;
         let forward = Arc::new(ForwardTrack::new(id.clone(), kind, ssrc, track, sender.clone()));
         self.watch_keyframe_requests(id, forward.as_track_local());
-        self.lock_tracks().push((LocalTrack::Forward(forward.clone()), sender));
+        self.lock_tracks()
+            .push((LocalTrack::Forward(forward.clone()), sender));
         Ok(forward)
     }
 
@@ -295,9 +301,9 @@ impl PeerSession {
     pub async fn remove_forward_track(&self, track: &Arc<ForwardTrack>) -> Result<(), RtcError> {
         let sender = {
             let mut tracks = self.lock_tracks();
-            let at = tracks.iter().position(
-                |(t, _)| matches!(t, LocalTrack::Forward(f) if Arc::ptr_eq(f, track)),
-            );
+            let at = tracks
+                .iter()
+                .position(|(t, _)| matches!(t, LocalTrack::Forward(f) if Arc::ptr_eq(f, track)));
             at.map(|i| tracks.remove(i).1)
         };
         if let Some(sender) = sender {
@@ -323,11 +329,7 @@ impl PeerSession {
 
     /// Opens a reliable, ordered data channel; its messages arrive as [`PeerEvent::DataMessage`].
     pub async fn open_data_channel(&self, label: &str) -> Result<(), RtcError> {
-        let channel = self
-            .pc
-            .create_data_channel(label, None)
-            .await
-            .map_err(setup)?;
+        let channel = self.pc.create_data_channel(label, None).await.map_err(setup)?;
         spawn_data_channel_reader(channel.clone(), self.events.clone());
         self.data_channels
             .lock()

@@ -240,7 +240,11 @@ pub struct RemoteTrack {
 
 impl std::fmt::Debug for RemoteTrack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "RemoteTrack({:?} {}/{})", self.kind, self.stream_id, self.track_id)
+        write!(
+            f,
+            "RemoteTrack({:?} {}/{})",
+            self.kind, self.stream_id, self.track_id
+        )
     }
 }
 
@@ -453,15 +457,25 @@ mod tests {
         let mut a = FrameAssembler::new(MediaKind::Video);
         assert_eq!(a.push(&packet(1, 100, false, &[0x41, 1, 1])), Assembly::Pending);
         assert_eq!(a.push(&packet(3, 100, true, &[0x41, 2, 2])), Assembly::Lost);
-        assert!(matches!(a.push(&packet(4, 200, true, &[0x41, 3, 3])), Assembly::Frame(_)));
+        assert!(matches!(
+            a.push(&packet(4, 200, true, &[0x41, 3, 3])),
+            Assembly::Frame(_)
+        ));
     }
 
     #[test]
     fn garbage_payloads_do_not_panic() {
         let mut a = FrameAssembler::new(MediaKind::Video);
-        for (i, payload) in [&[][..], &[0x7c][..], &[0x7c, 0x85][..], &[0x78, 0, 5][..], &[0x78, 0, 1, 0xaa, 0][..], &[0xff; 9][..]]
-            .iter()
-            .enumerate()
+        for (i, payload) in [
+            &[][..],
+            &[0x7c][..],
+            &[0x7c, 0x85][..],
+            &[0x78, 0, 5][..],
+            &[0x78, 0, 1, 0xaa, 0][..],
+            &[0xff; 9][..],
+        ]
+        .iter()
+        .enumerate()
         {
             let _ = a.push(&packet(i as u16, 1, true, payload));
         }

@@ -37,7 +37,10 @@ fn relay(
 
 async fn next_track(events: &mut UnboundedReceiver<PeerEvent>) -> RemoteTrack {
     loop {
-        match timeout(WAIT, events.recv()).await.expect("waiting for a remote track") {
+        match timeout(WAIT, events.recv())
+            .await
+            .expect("waiting for a remote track")
+        {
             Some(PeerEvent::TrackReceived(track)) => return track,
             Some(_) => {}
             None => panic!("session ended before a track arrived"),
@@ -70,7 +73,15 @@ async fn video_keyframe_requests_and_data_flow_between_two_sessions() {
     let sender = tokio::spawn(async move {
         let mut encoder = H264Encoder::new(VideoEncoderConfig::for_size(320, 240, 30)).unwrap();
         for n in 0..300u32 {
-            let frame = render(320, 240, Stamp { frame_number: n, captured_at_us: u64::from(n) }).unwrap();
+            let frame = render(
+                320,
+                240,
+                Stamp {
+                    frame_number: n,
+                    captured_at_us: u64::from(n),
+                },
+            )
+            .unwrap();
             let encoded = encoder.encode(&frame, false).unwrap();
             let _ = video.write(encoded.data, encoded.duration).await;
             tokio::time::sleep(Duration::from_millis(33)).await;
@@ -87,7 +98,10 @@ async fn video_keyframe_requests_and_data_flow_between_two_sessions() {
     let mut decoded = Vec::new();
     let mut seen_keyframe = false;
     while decoded.len() < 30 {
-        let packet = timeout(WAIT, track.next_packet()).await.expect("rtp").expect("track open");
+        let packet = timeout(WAIT, track.next_packet())
+            .await
+            .expect("rtp")
+            .expect("track open");
         if let Assembly::Frame(frame) = assembler.push(&packet) {
             seen_keyframe |= frame.keyframe;
             if !seen_keyframe {

@@ -41,7 +41,8 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respons
 
 fn valid_name(name: &str) -> Option<String> {
     let name = name.trim();
-    let ok = !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control);
+    let ok =
+        !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control);
     ok.then(|| name.to_owned())
 }
 
@@ -66,7 +67,10 @@ async fn serve(socket: WebSocket, state: AppState) {
         let text = match frame {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
-                reject(SignalErrorCode::BadMessage, "binary frames are not part of the protocol");
+                reject(
+                    SignalErrorCode::BadMessage,
+                    "binary frames are not part of the protocol",
+                );
                 continue;
             }
             Ok(Message::Close(_)) | Err(_) => break,
@@ -86,11 +90,17 @@ async fn serve(socket: WebSocket, state: AppState) {
         match (message, &member) {
             (ClientMessage::Join { room, token, name }, None) => {
                 if !state.secret.admits(&room, &token) {
-                    reject(SignalErrorCode::BadToken, "this link's token is not valid for this room");
+                    reject(
+                        SignalErrorCode::BadToken,
+                        "this link's token is not valid for this room",
+                    );
                     break;
                 }
                 let Some(name) = valid_name(&name) else {
-                    reject(SignalErrorCode::BadMessage, "the display name must be 1 to 64 printable characters");
+                    reject(
+                        SignalErrorCode::BadMessage,
+                        "the display name must be 1 to 64 printable characters",
+                    );
                     continue;
                 };
                 match state.rooms.join(room, name, out.clone()).await {

@@ -111,10 +111,14 @@ impl Rooms {
 
 enum Negotiation {
     /// Waiting for the client's first offer; `then_offer` if tracks were added meanwhile.
-    AwaitingClientOffer { then_offer: bool },
+    AwaitingClientOffer {
+        then_offer: bool,
+    },
     Stable,
     /// Our offer is out; `again` if more changes came while waiting.
-    AwaitingAnswer { again: bool },
+    AwaitingAnswer {
+        again: bool,
+    },
 }
 
 struct Member {
@@ -163,7 +167,11 @@ fn forward_id(publisher: &ParticipantId, track: &TrackId) -> Option<TrackId> {
 }
 
 impl RoomActor {
-    fn spawn(name: RoomName, peer_config: PeerConfig, registry: Registry) -> mpsc::UnboundedSender<RoomInput> {
+    fn spawn(
+        name: RoomName,
+        peer_config: PeerConfig,
+        registry: Registry,
+    ) -> mpsc::UnboundedSender<RoomInput> {
         let (input, rx) = mpsc::unbounded_channel();
         let actor = RoomActor {
             name,
@@ -215,7 +223,10 @@ impl RoomActor {
         if !rx.is_empty() {
             return false;
         }
-        if registry.get(&self.name).is_some_and(|s| s.same_channel(&self.input)) {
+        if registry
+            .get(&self.name)
+            .is_some_and(|s| s.same_channel(&self.input))
+        {
             registry.remove(&self.name);
         }
         true
@@ -272,16 +283,28 @@ impl RoomActor {
     }
 
     /// Adds `publisher`'s `track` to `member`'s PeerConnection.
-    async fn subscribe(&mut self, member: &mut Member, publisher: &ParticipantId, track: &TrackId, kind: MediaKind) {
+    async fn subscribe(
+        &mut self,
+        member: &mut Member,
+        publisher: &ParticipantId,
+        track: &TrackId,
+        kind: MediaKind,
+    ) {
         let Some(fid) = forward_id(publisher, track) else {
             return;
         };
-        match member.peer.add_forward_track(publisher.as_str(), fid.clone(), kind).await {
+        match member
+            .peer
+            .add_forward_track(publisher.as_str(), fid.clone(), kind)
+            .await
+        {
             Ok(forward) => {
                 if let Some(published) = self.published.get(&(publisher.clone(), track.clone())) {
                     published.fanout.add(forward.clone());
                 }
-                member.forwards.insert(fid, (publisher.clone(), track.clone(), forward));
+                member
+                    .forwards
+                    .insert(fid, (publisher.clone(), track.clone(), forward));
                 Self::renegotiate(member).await;
             }
             Err(e) => tracing::warn!(error = %e, "could not add a forwarded track"),
@@ -315,7 +338,9 @@ impl RoomActor {
 
     async fn client_message(&mut self, id: &ParticipantId, member: &mut Member, message: ClientMessage) {
         match message {
-            ClientMessage::Sdp { kind, sdp } => self.description(member, SessionDescription { kind, sdp }).await,
+            ClientMessage::Sdp { kind, sdp } => {
+                self.description(member, SessionDescription { kind, sdp }).await
+            }
             ClientMessage::Candidate {
                 candidate,
                 sdp_mid,
@@ -332,19 +357,25 @@ impl RoomActor {
             }
             ClientMessage::Publish { track } => {
                 member.tracks.insert(track.id.clone(), track.clone());
-                self.broadcast_except(id, ServerMessage::TrackPublished {
-                    participant: id.clone(),
-                    track,
-                });
+                self.broadcast_except(
+                    id,
+                    ServerMessage::TrackPublished {
+                        participant: id.clone(),
+                        track,
+                    },
+                );
             }
             ClientMessage::Mute { track, muted } => match member.tracks.get_mut(&track) {
                 Some(info) => {
                     info.muted = muted;
-                    self.broadcast_except(id, ServerMessage::TrackMuted {
-                        participant: id.clone(),
-                        track,
-                        muted,
-                    });
+                    self.broadcast_except(
+                        id,
+                        ServerMessage::TrackMuted {
+                            participant: id.clone(),
+                            track,
+                            muted,
+                        },
+                    );
                 }
                 None => member.send(ServerMessage::error(
                     SignalErrorCode::BadMessage,
@@ -356,13 +387,16 @@ impl RoomActor {
                 conversation,
                 text,
             } => match conversation {
-                ConversationId::Public => self.broadcast_except(id, ServerMessage::Chat {
-                    id: message_id,
-                    from: id.clone(),
-                    from_name: member.name.clone(),
-                    conversation,
-                    text,
-                }),
+                ConversationId::Public => self.broadcast_except(
+                    id,
+                    ServerMessage::Chat {
+                        id: message_id,
+                        from: id.clone(),
+                        from_name: member.name.clone(),
+                        conversation,
+                        text,
+                    },
+                ),
                 // Never broadcast a conversation this server cannot route.
                 _ => member.send(ServerMessage::error(
                     SignalErrorCode::BadMessage,
@@ -380,7 +414,9 @@ impl RoomActor {
         let wrong_state = |what: &str| ServerMessage::error(SignalErrorCode::WrongState, what.to_owned());
         match (desc.kind, &member.negotiation) {
             (SdpKind::Offer, Negotiation::AwaitingAnswer { .. }) => {
-                return member.send(wrong_state("an offer arrived while the server's offer is pending"));
+                return member.send(wrong_state(
+                    "an offer arrived while the server's offer is pending",
+                ));
             }
             (SdpKind::Answer, Negotiation::AwaitingClientOffer { .. } | Negotiation::Stable) => {
                 return member.send(wrong_state("an answer arrived but no offer is pending"));
@@ -459,14 +495,18 @@ impl RoomActor {
     }
 
     fn relay_keyframe_request(&mut self, subscriber: &ParticipantId, forward: &TrackId) {
-        let Some((publisher, track, _)) = self.members.get(subscriber).and_then(|m| m.forwards.get(forward)) else {
+        let Some((publisher, track, _)) = self.members.get(subscriber).and_then(|m| m.forwards.get(forward))
+        else {
             return;
         };
         let Some(published) = self.published.get_mut(&(publisher.clone(), track.clone())) else {
             return;
         };
         let now = Instant::now();
-        if published.last_keyframe_request.is_some_and(|at| now - at < PLI_INTERVAL) {
+        if published
+            .last_keyframe_request
+            .is_some_and(|at| now - at < PLI_INTERVAL)
+        {
             return;
         }
         published.last_keyframe_request = Some(now);
@@ -484,7 +524,7 @@ impl RoomActor {
         tokio::spawn(async move { peer.close().await });
         // Stop forwarding what they published, and what was forwarded to them.
         self.published.retain(|(publisher, _), _| publisher != id);
-        for (_, (publisher, track, forward)) in &member.forwards {
+        for (publisher, track, forward) in member.forwards.values() {
             if let Some(published) = self.published.get(&(publisher.clone(), track.clone())) {
                 published.fanout.remove(forward);
             }

@@ -18,7 +18,8 @@ impl ServerSecret {
     }
 
     fn mac(&self, room: &RoomName) -> HmacSha256 {
-        let mut mac = HmacSha256::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        let mut mac =
+            HmacSha256::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(room.as_str().as_bytes());
         mac
     }

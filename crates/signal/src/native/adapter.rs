@@ -2,9 +2,7 @@
 
 use super::wire::{ClientMessage, ServerMessage};
 use crate::adapter::{AdapterError, SignalingAdapter, Topology};
-use confab_core::{
-    ChatMessage, IceCandidate, PeerSlot, SessionDescription, SignalIn, SignalOut,
-};
+use confab_core::{ChatMessage, IceCandidate, PeerSlot, SessionDescription, SignalIn, SignalOut};
 
 /// The client side of Confab's native protocol. Stateless beyond the codec.
 #[derive(Debug, Default)]
@@ -59,9 +57,7 @@ impl SignalingAdapter for NativeAdapter {
                 local: participant_id,
                 participants,
             },
-            ServerMessage::ParticipantJoined { participant } => {
-                SignalIn::ParticipantJoined(participant)
-            }
+            ServerMessage::ParticipantJoined { participant } => SignalIn::ParticipantJoined(participant),
             ServerMessage::ParticipantLeft { id, reason } => SignalIn::ParticipantLeft { id, reason },
             ServerMessage::TrackPublished { participant, track } => {
                 SignalIn::TrackPublished { participant, track }

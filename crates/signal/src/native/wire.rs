@@ -215,7 +215,12 @@ fn decode<T: DeserializeOwned>(frame: &str, known: &[&str]) -> Result<T, WireErr
                 format!("protocol version {v} is not supported (this side speaks {VERSION})"),
             ))
         }
-        None => return Err(WireError::new(SignalErrorCode::BadMessage, "frame has no version")),
+        None => {
+            return Err(WireError::new(
+                SignalErrorCode::BadMessage,
+                "frame has no version",
+            ))
+        }
     }
     let kind = object
         .get("type")
@@ -318,19 +323,26 @@ mod tests {
         assert_eq!(code("{nope"), SignalErrorCode::BadMessage);
         assert_eq!(code("[1]"), SignalErrorCode::BadMessage);
         assert_eq!(code(r#"{"type":"leave"}"#), SignalErrorCode::BadMessage);
-        assert_eq!(code(r#"{"v":2,"type":"leave"}"#), SignalErrorCode::UnsupportedVersion);
+        assert_eq!(
+            code(r#"{"v":2,"type":"leave"}"#),
+            SignalErrorCode::UnsupportedVersion
+        );
         assert_eq!(code(r#"{"v":1,"type":"dance"}"#), SignalErrorCode::UnknownMessage);
-        assert_eq!(code(r#"{"v":1,"type":"join","room":"a b"}"#), SignalErrorCode::BadMessage);
-        let huge = format!(r#"{{"v":1,"type":"chat","text":"{}"}}"#, "x".repeat(MAX_FRAME_BYTES));
+        assert_eq!(
+            code(r#"{"v":1,"type":"join","room":"a b"}"#),
+            SignalErrorCode::BadMessage
+        );
+        let huge = format!(
+            r#"{{"v":1,"type":"chat","text":"{}"}}"#,
+            "x".repeat(MAX_FRAME_BYTES)
+        );
         assert_eq!(code(&huge), SignalErrorCode::TooLarge);
     }
 
     #[test]
     fn malformed_message_errors_do_not_echo_values() {
-        let err = ClientMessage::decode(
-            r#"{"v":1,"type":"join","room":"r","token":"hunter2","name":7}"#,
-        )
-        .unwrap_err();
+        let err = ClientMessage::decode(r#"{"v":1,"type":"join","room":"r","token":"hunter2","name":7}"#)
+            .unwrap_err();
         assert_eq!(err.code, SignalErrorCode::BadMessage);
         assert!(!err.message.contains("hunter2"), "{}", err.message);
     }
