@@ -79,6 +79,8 @@ struct Row {
     first_frame_ms: f64,
     delivered_percent: f64,
     decoder_dropped: u64,
+    lost: u64,
+    skipped: u64,
     encode_ms: f64,
     server: Usage,
     client: Usage,
@@ -131,7 +133,7 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
     let _ = server.wait();
 
     let (mut first_frames, mut decoded, mut expected, mut encode) = (Vec::new(), 0u64, 0u64, Vec::new());
-    let mut decoder_dropped = 0u64;
+    let (mut decoder_dropped, mut lost, mut skipped) = (0u64, 0u64, 0u64);
     for i in 0..n {
         let path = dir.join(format!("p{i}.json"));
         let Ok(text) = std::fs::read_to_string(&path) else {
@@ -148,6 +150,8 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
             decoded += remote["frames_decoded"].as_u64().unwrap_or(0);
             expected += remote["frames_expected"].as_u64().unwrap_or(0);
             decoder_dropped += remote["frames_dropped_before_decode"].as_u64().unwrap_or(0);
+            lost += remote["frames_lost"].as_u64().unwrap_or(0);
+            skipped += remote["frames_skipped_awaiting_keyframe"].as_u64().unwrap_or(0);
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -160,6 +164,8 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
             decoded as f64 * 100.0 / expected as f64
         },
         decoder_dropped,
+        lost,
+        skipped,
         encode_ms: median(encode),
         server: server_usage,
         client: client_usage,
@@ -251,15 +257,17 @@ fn main() {
     }
     println!();
     println!("call, {width}x{height} at 30 fps, {seconds} s per run, every participant a confab-cli process on this machine ({} cores):", thread::available_parallelism().map_or(0, |n| n.get()));
-    println!("| N | median first_frame_ms | frames delivered % | dropped before decode | encode ms/frame | server CPU % | server RSS MiB | client CPU % | client RSS MiB |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| N | median first_frame_ms | frames delivered % | lost in transit | skipped awaiting keyframe | dropped before decode | encode ms/frame | server CPU % | server RSS MiB | client CPU % | client RSS MiB |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for n in ns {
         let row = run_call(n, seconds, &sizes);
         println!(
-            "| {} | {:.0} | {:.1} | {} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} |",
+            "| {} | {:.0} | {:.1} | {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} |",
             row.n,
             row.first_frame_ms,
             row.delivered_percent,
+            row.lost,
+            row.skipped,
             row.decoder_dropped,
             row.encode_ms,
             row.server.cpu_percent,

@@ -31,6 +31,8 @@ struct ParticipantReport {
     frames_corrupt: u64,
     frames_expected: u64,
     frames_dropped_before_decode: u64,
+    frames_lost: u64,
+    frames_skipped_awaiting_keyframe: u64,
     audio_frames_decoded: u64,
     left: LeftReport,
 }
@@ -66,6 +68,8 @@ impl Report {
                     frames_corrupt: p.frames_corrupt,
                     frames_expected: p.frames_expected,
                     frames_dropped_before_decode: p.frames_dropped_before_decode,
+                    frames_lost: p.frames_lost,
+                    frames_skipped_awaiting_keyframe: p.frames_skipped_awaiting_keyframe,
                     audio_frames_decoded: p.audio_frames_decoded,
                     left: LeftReport {
                         left: p.left.is_some(),

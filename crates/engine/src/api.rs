@@ -111,6 +111,10 @@ pub struct RemoteSnapshot {
     pub decode_errors: u64,
     /// Access units dropped because the decoder fell behind (drop-oldest queue).
     pub frames_dropped_before_decode: u64,
+    /// Frames lost in transit (an RTP sequence gap).
+    pub frames_lost: u64,
+    /// Whole frames received but not decoded while waiting for a keyframe after a loss.
+    pub frames_skipped_awaiting_keyframe: u64,
     /// Audio frames decoded.
     pub audio_frames_decoded: u64,
     /// Audio frames with an audible signal.

@@ -529,6 +529,8 @@ impl Driver {
                     frames_expected: stats.frames_expected(),
                     decode_errors: stats.decode_errors.load(Relaxed),
                     frames_dropped_before_decode: stats.frames_dropped_before_decode.load(Relaxed),
+                    frames_lost: stats.frames_lost.load(Relaxed),
+                    frames_skipped_awaiting_keyframe: stats.frames_skipped_awaiting_keyframe.load(Relaxed),
                     audio_frames_decoded: stats.audio_frames_decoded.load(Relaxed),
                     audio_frames_audible: stats.audio_frames_audible.load(Relaxed),
                     left: p.left,

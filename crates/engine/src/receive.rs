@@ -27,6 +27,8 @@ pub(crate) struct RemoteStats {
     pub frames_corrupt: AtomicU64,
     pub decode_errors: AtomicU64,
     pub frames_dropped_before_decode: AtomicU64,
+    pub frames_lost: AtomicU64,
+    pub frames_skipped_awaiting_keyframe: AtomicU64,
     pub audio_frames_decoded: AtomicU64,
     pub audio_frames_audible: AtomicU64,
     stamp_range: Mutex<Option<(u32, u32)>>,
@@ -40,6 +42,8 @@ impl Default for RemoteStats {
             frames_corrupt: AtomicU64::new(0),
             decode_errors: AtomicU64::new(0),
             frames_dropped_before_decode: AtomicU64::new(0),
+            frames_lost: AtomicU64::new(0),
+            frames_skipped_awaiting_keyframe: AtomicU64::new(0),
             audio_frames_decoded: AtomicU64::new(0),
             audio_frames_audible: AtomicU64::new(0),
             stamp_range: Mutex::new(None),
@@ -126,7 +130,10 @@ async fn receive_video(
     while let Some(packet) = track.next_packet().await {
         match assembler.push(&packet) {
             Assembly::Pending => continue,
-            Assembly::Lost => need_keyframe = true,
+            Assembly::Lost => {
+                stats.frames_lost.fetch_add(1, Ordering::Relaxed);
+                need_keyframe = true;
+            }
             Assembly::Frame(frame) => {
                 if frame.keyframe {
                     need_keyframe = false;
@@ -138,6 +145,9 @@ async fn receive_video(
                         .store(decoder.dropped(), Ordering::Relaxed);
                     continue;
                 }
+                stats
+                    .frames_skipped_awaiting_keyframe
+                    .fetch_add(1, Ordering::Relaxed);
             }
         }
         if last_request.is_none_or(|at| at.elapsed() >= KEYFRAME_RETRY) {
