@@ -81,6 +81,7 @@ struct Row {
     decoder_dropped: u64,
     lost: u64,
     skipped: u64,
+    sender_dropped: u64,
     encode_ms: f64,
     server: Usage,
     client: Usage,
@@ -133,7 +134,7 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
     let _ = server.wait();
 
     let (mut first_frames, mut decoded, mut expected, mut encode) = (Vec::new(), 0u64, 0u64, Vec::new());
-    let (mut decoder_dropped, mut lost, mut skipped) = (0u64, 0u64, 0u64);
+    let (mut decoder_dropped, mut lost, mut skipped, mut sender_dropped) = (0u64, 0u64, 0u64, 0u64);
     for i in 0..n {
         let path = dir.join(format!("p{i}.json"));
         let Ok(text) = std::fs::read_to_string(&path) else {
@@ -143,6 +144,7 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
             continue;
         };
         encode.push(report["encode_ms_per_frame"].as_f64().unwrap_or(f64::NAN));
+        sender_dropped += report["frames_dropped_before_send"].as_u64().unwrap_or(0);
         for remote in report["participants"].as_array().into_iter().flatten() {
             if let Some(ms) = remote["first_frame_ms"].as_f64() {
                 first_frames.push(ms);
@@ -166,6 +168,7 @@ fn run_call(n: usize, seconds: u64, size: &str) -> Row {
         decoder_dropped,
         lost,
         skipped,
+        sender_dropped,
         encode_ms: median(encode),
         server: server_usage,
         client: client_usage,
@@ -257,15 +260,16 @@ fn main() {
     }
     println!();
     println!("call, {width}x{height} at 30 fps, {seconds} s per run, every participant a confab-cli process on this machine ({} cores):", thread::available_parallelism().map_or(0, |n| n.get()));
-    println!("| N | median first_frame_ms | frames delivered % | lost in transit | skipped awaiting keyframe | dropped before decode | encode ms/frame | server CPU % | server RSS MiB | client CPU % | client RSS MiB |");
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| N | median first_frame_ms | frames delivered % | dropped by senders | lost in transit | skipped awaiting keyframe | dropped before decode | encode ms/frame | server CPU % | server RSS MiB | client CPU % | client RSS MiB |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for n in ns {
         let row = run_call(n, seconds, &sizes);
         println!(
-            "| {} | {:.0} | {:.1} | {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} |",
+            "| {} | {:.0} | {:.1} | {} | {} | {} | {} | {:.2} | {:.0} | {:.1} | {:.0} | {:.1} |",
             row.n,
             row.first_frame_ms,
             row.delivered_percent,
+            row.sender_dropped,
             row.lost,
             row.skipped,
             row.decoder_dropped,

@@ -15,8 +15,8 @@ pub(crate) struct Report {
     chat: Vec<ChatReport>,
     /// Video frames this client sent.
     frames_sent: u64,
-    /// Captured frames dropped because the encoder fell behind.
-    frames_dropped_before_encode: u64,
+    /// Captured frames dropped before reaching the network (encoder or writer behind).
+    frames_dropped_before_send: u64,
     /// Mean H.264 encode time per frame, milliseconds.
     encode_ms_per_frame: f64,
     /// One sentence per problem.
@@ -87,7 +87,7 @@ impl Report {
                 })
                 .collect(),
             frames_sent: snapshot.frames_sent,
-            frames_dropped_before_encode: snapshot.frames_dropped_before_encode,
+            frames_dropped_before_send: snapshot.frames_dropped_before_send,
             encode_ms_per_frame: snapshot.encode_ms_per_frame,
             errors,
         }

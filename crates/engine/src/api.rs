@@ -138,8 +138,9 @@ pub struct CallSnapshot {
     pub chat: Vec<ChatMessage>,
     /// Video frames we sent.
     pub frames_sent: u64,
-    /// Captured frames dropped because the encoder fell behind (drop-oldest queue).
-    pub frames_dropped_before_encode: u64,
+    /// Captured frames dropped before reaching the network because the encoder or the network
+    /// writer fell behind (drop-oldest queues).
+    pub frames_dropped_before_send: u64,
     /// Bytes sent and received over the media connection.
     pub media_bytes: (u64, u64),
     /// Mean encode time per frame, milliseconds.
@@ -159,7 +160,7 @@ impl CallSnapshot {
             participants: Vec::new(),
             chat: Vec::new(),
             frames_sent: 0,
-            frames_dropped_before_encode: 0,
+            frames_dropped_before_send: 0,
             media_bytes: (0, 0),
             encode_ms_per_frame: 0.0,
             errors,

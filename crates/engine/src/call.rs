@@ -7,7 +7,7 @@ use confab_core::{
     JoinLink, LeaveReason, MediaKind, Output, ParticipantId, PeerSlot, Room, RoomCommand, RoomEvent,
     SignalOut, TrackId, TrackInfo,
 };
-use confab_media::pipeline::{MediaError, VideoSender};
+use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::native::NativeAdapter;
@@ -90,7 +90,7 @@ impl Call {
 struct SentTotals {
     frames_sent: u64,
     encode_ms_per_frame: f64,
-    frames_dropped_before_encode: u64,
+    frames_dropped_before_send: u64,
 }
 
 struct Driver {
@@ -508,7 +508,7 @@ impl Driver {
         SentTotals {
             frames_sent: media.frames_sent.load(std::sync::atomic::Ordering::Relaxed),
             encode_ms_per_frame: video.map_or(0.0, |v| v.stats().mean_ms()),
-            frames_dropped_before_encode: video.map_or(0, VideoSender::frames_dropped),
+            frames_dropped_before_send: media.video_frames_dropped(),
         }
     }
 
@@ -552,7 +552,7 @@ impl Driver {
                 .cloned()
                 .collect(),
             frames_sent: sent.frames_sent,
-            frames_dropped_before_encode: sent.frames_dropped_before_encode,
+            frames_dropped_before_send: sent.frames_dropped_before_send,
             media_bytes: self.media_bytes,
             encode_ms_per_frame: sent.encode_ms_per_frame,
             errors: self.errors.clone(),

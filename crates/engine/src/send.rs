@@ -14,6 +14,17 @@ pub(crate) struct LocalMedia {
     pub video: Option<VideoSender>,
     pub audio: Option<AudioSender>,
     pub frames_sent: Arc<AtomicU64>,
+    /// Encoded frames dropped because the network writer fell behind.
+    pub frames_dropped_before_write: Arc<AtomicU64>,
+}
+
+impl LocalMedia {
+    /// Captured video frames that never reached the network: dropped before encoding (encoder
+    /// behind) or after it (writer behind).
+    pub(crate) fn video_frames_dropped(&self) -> u64 {
+        let before_encode = self.video.as_ref().map_or(0, VideoSender::frames_dropped);
+        before_encode + self.frames_dropped_before_write.load(Ordering::Relaxed)
+    }
 }
 
 impl LocalMedia {
@@ -24,6 +35,7 @@ impl LocalMedia {
         problems: mpsc::UnboundedSender<MediaError>,
     ) -> Self {
         let frames_sent = Arc::new(AtomicU64::new(0));
+        let frames_dropped_before_write = Arc::new(AtomicU64::new(0));
         let video = video.and_then(|(source, track)| {
             let (tx, mut rx) = mpsc::channel::<EncodedVideo>(QUEUE);
             let sent = frames_sent.clone();
@@ -35,8 +47,16 @@ impl LocalMedia {
                 }
             });
             let to_report = problems.clone();
+            let dropped = frames_dropped_before_write.clone();
             VideoSender::start(source, None, move |result| match result {
-                Ok(frame) => !matches!(tx.try_send(frame), Err(mpsc::error::TrySendError::Closed(_))),
+                Ok(frame) => match tx.try_send(frame) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        dropped.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                },
                 Err(e) => to_report.send(e).is_ok(),
             })
             .map_err(|e| {
@@ -65,6 +85,7 @@ impl LocalMedia {
             video,
             audio,
             frames_sent,
+            frames_dropped_before_write,
         }
     }
 }
