@@ -1,8 +1,11 @@
 //! What a client reads from its server: frames through the native adapter into the room state
-//! machine, one frame per line. Nothing may panic, whatever order or content.
+//! machine, one frame per line, with public and private sends between them. Nothing may panic,
+//! whatever order or content.
 #![no_main]
 
-use confab_core::{Output, Room, RoomCommand, RoomName, Secret};
+use confab_core::{
+    ConversationId, IdentityId, MessageId, Output, PrivateMembers, Room, RoomCommand, RoomName, Secret,
+};
 use confab_signal::native::NativeAdapter;
 use confab_signal::SignalingAdapter;
 use libfuzzer_sys::fuzz_target;
@@ -13,7 +16,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let now = Instant::now();
-    let mut room = Room::new();
+    let me = IdentityId::new("fuzz").expect("valid");
+    let mut room = Room::new(me.clone(), "a2V5".into());
     let join = RoomCommand::Join {
         room: RoomName::new("r").expect("valid"),
         name: "fuzz".into(),
@@ -27,7 +31,22 @@ fuzz_target!(|data: &[u8]| {
                 room.handle_signal(now + Duration::from_millis(i as u64), signal);
             }
         }
-        let _ = room.handle_command(now, RoomCommand::SendChat { text: "x".into() });
+        // Alternate public and private sends so both routing paths see every state.
+        let conversation = if i % 2 == 0 {
+            ConversationId::Public
+        } else {
+            let other = IdentityId::new(format!("id-p{}", i % 4)).expect("valid");
+            ConversationId::Private(PrivateMembers::new([me.clone(), other]).expect("two members"))
+        };
+        let id = MessageId::new(format!("m{i}")).expect("valid");
+        let _ = room.handle_command(
+            now,
+            RoomCommand::SendChat {
+                id,
+                conversation,
+                text: "x".into(),
+            },
+        );
         while !matches!(room.poll_output(), Output::Timeout(_)) {}
     }
     room.handle_timeout(now + Duration::from_secs(60));

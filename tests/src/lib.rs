@@ -69,6 +69,7 @@ pub fn join_synthetic(
         )),
         audio: Some(Box::new(Tone::new(tone_hz))),
         peer: Some(PeerConfig::default()),
+        identity: None,
     })
 }
 

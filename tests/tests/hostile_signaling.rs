@@ -53,6 +53,7 @@ fn join_frame(link: &JoinLink, token: Option<&str>, name: &str) -> String {
     serde_json::json!({
         "v": 1, "type": "join", "room": native.room.as_str(),
         "token": token.unwrap_or(native.token.expose()), "name": name,
+        "identity": format!("id-{name}"), "key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
     })
     .to_string()
 }
@@ -100,6 +101,12 @@ async fn hostile_frames_get_coded_errors_and_the_room_carries_on() {
     assert_eq!(error_for(&mut stranger, huge).await, SignalErrorCode::TooLarge);
     assert_eq!(
         error_for(&mut stranger, r#"{"v":1,"type":"join","room":"ops"}"#.into()).await,
+        SignalErrorCode::BadMessage
+    );
+    let bad_key =
+        join_frame(&link, None, "Mallory").replace("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", "short");
+    assert_eq!(
+        error_for(&mut stranger, bad_key).await,
         SignalErrorCode::BadMessage
     );
     // A forged token ends that connection, and only that one.

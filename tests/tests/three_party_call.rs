@@ -1,12 +1,20 @@
 //! The first vertical slice: three headless participants on the embedded server exchange real
 //! H.264 video, Opus audio and public chat over real PeerConnections on loopback.
 
+use confab_core::ConversationId;
 use confab_engine::{CallCommand, CallEvent, CallSnapshot};
 use confab_tests::{join_synthetic, wait_for, wait_joined, TestServer};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 const SIZE: (usize, usize) = (320, 240);
+
+fn public(text: &str) -> CallCommand {
+    CallCommand::SendChat {
+        conversation: ConversationId::Public,
+        text: text.to_owned(),
+    }
+}
 
 fn check_media(viewer: &str, snapshot: &CallSnapshot, expected_names: &[&str]) {
     for name in expected_names {
@@ -85,9 +93,9 @@ async fn three_participants_see_hear_and_chat_and_notice_a_leave() {
         )
         .await;
     }
-    alice.command(CallCommand::SendChat("hello from Alice".into()));
-    bob.command(CallCommand::SendChat("hello from Bob".into()));
-    carol.command(CallCommand::SendChat("hello from Carol".into()));
+    alice.command(public("hello from Alice"));
+    bob.command(public("hello from Bob"));
+    carol.command(public("hello from Carol"));
 
     // Sustained delivery with everyone present: over a 4 s window each viewer decodes at least
     // 90% of the 30 fps each sender produces.

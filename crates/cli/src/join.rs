@@ -1,7 +1,7 @@
 //! `confab-cli join`: join, talk, leave cleanly, report.
 
 use crate::report::Report;
-use confab_core::JoinLink;
+use confab_core::{ConversationId, JoinLink, PrivateMembers};
 use confab_engine::{Call, CallCommand, CallConfig, CallEvent};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
@@ -48,9 +48,26 @@ pub(crate) struct JoinArgs {
     /// Public chat message to send after joining (repeatable).
     #[arg(long = "say")]
     say: Vec<String>,
+    /// Private message to the participant named NAME, as NAME=TEXT (repeatable). Sealed end to
+    /// end; never falls back to public.
+    #[arg(long = "whisper", value_parser = parse_whisper)]
+    whisper: Vec<(String, String)>,
+    /// Seconds after joining before the --say and --whisper messages go out.
+    #[arg(long, default_value_t = 0.0)]
+    after: f64,
     /// Where to write the JSON report (`-` for stdout).
     #[arg(long)]
     report: Option<String>,
+}
+
+fn parse_whisper(text: &str) -> Result<(String, String), String> {
+    let (name, message) = text
+        .split_once('=')
+        .ok_or_else(|| "expected NAME=TEXT".to_owned())?;
+    if name.trim().is_empty() {
+        return Err("the NAME in NAME=TEXT is empty".into());
+    }
+    Ok((name.trim().to_owned(), message.to_owned()))
 }
 
 fn parse_size(text: &str) -> Result<(usize, usize), String> {
@@ -90,12 +107,14 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         eprintln!("confab-cli: {note}");
     }
     tracing::info!(link = %link.redacted(), "joining");
+    let name = args.name;
     let (call, mut events) = Call::start(CallConfig {
         link,
-        name: args.name,
+        name: name.clone(),
         video,
         audio,
         peer: None,
+        identity: None,
     });
 
     let joined = loop {
@@ -114,16 +133,35 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
     if let Err(message) = joined {
         let snapshot = call.finished().await;
         if let Some(target) = &args.report {
-            Report::new(snapshot, notes).write(target)?;
+            Report::new(snapshot, &name, notes).write(target)?;
         }
         return Err(message);
     }
-    for text in args.say {
-        call.command(CallCommand::SendChat(text));
-    }
+    let started = tokio::time::Instant::now();
+    let messages = async {
+        tokio::time::sleep(Duration::from_secs_f64(args.after.max(0.0))).await;
+        for text in args.say {
+            call.command(CallCommand::SendChat {
+                conversation: ConversationId::Public,
+                text,
+            });
+        }
+        for (name, text) in args.whisper {
+            match private_with(&call, &name).await {
+                Some(conversation) => call.command(CallCommand::SendChat { conversation, text }),
+                None => notes.push(format!(
+                    "whisper to {name} not sent: no one by that name is in the room"
+                )),
+            }
+        }
+    };
     let stay = async {
-        match args.duration {
-            Some(seconds) => tokio::time::sleep(Duration::from_secs_f64(seconds.max(0.0))).await,
+        messages.await;
+        let until = args
+            .duration
+            .map(|seconds| started + Duration::from_secs_f64(seconds.max(0.0)));
+        match until {
+            Some(until) => tokio::time::sleep_until(until).await,
             None => std::future::pending().await,
         }
     };
@@ -141,7 +179,19 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
     }
     let snapshot = call.leave().await;
     if let Some(target) = &args.report {
-        Report::new(snapshot, notes).write(target)?;
+        Report::new(snapshot, &name, notes).write(target)?;
     }
     Ok(())
+}
+
+/// The private conversation between us and the present participant called `name`.
+async fn private_with(call: &Call, name: &str) -> Option<ConversationId> {
+    let snapshot = call.snapshot().await?;
+    let them = snapshot
+        .participants
+        .iter()
+        .rev()
+        .find(|p| p.name == name && p.left.is_none())?;
+    let members = PrivateMembers::new([snapshot.identity?, them.identity.clone()]).ok()?;
+    Some(ConversationId::Private(members))
 }

@@ -1,8 +1,9 @@
 //! The JSON report `join` writes: a stable, documented shape for scripts and benchmarks.
 
-use confab_core::{ConversationId, LeaveReason};
+use confab_core::{ConversationId, DeliveryState, IdentityId, LeaveReason};
 use confab_engine::CallSnapshot;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The whole report.
 #[derive(Serialize)]
@@ -48,14 +49,90 @@ struct LeftReport {
 #[derive(Serialize)]
 struct ChatReport {
     from: String,
-    conversation: ConversationId,
+    conversation: ConversationReport,
     text: String,
 }
 
+/// `"public"`, or `{"private": [member names, sorted]}`.
+#[derive(Serialize)]
+#[serde(rename_all = "snake_case")]
+enum ConversationReport {
+    Public,
+    Private(Vec<String>),
+}
+
+/// Display names by identity: ours, then everyone seen (latest session wins).
+fn names(snapshot: &CallSnapshot, own_name: &str) -> HashMap<IdentityId, String> {
+    let mut names: HashMap<_, _> = snapshot
+        .participants
+        .iter()
+        .map(|p| (p.identity.clone(), p.name.clone()))
+        .collect();
+    if let Some(me) = &snapshot.identity {
+        names.insert(me.clone(), own_name.to_owned());
+    }
+    names
+}
+
+fn name_of(names: &HashMap<IdentityId, String>, identity: &IdentityId) -> String {
+    names
+        .get(identity)
+        .cloned()
+        .unwrap_or_else(|| identity.to_string())
+}
+
+fn conversation(names: &HashMap<IdentityId, String>, id: &ConversationId) -> ConversationReport {
+    match id {
+        ConversationId::Private(members) => {
+            let mut list: Vec<_> = members.iter().map(|m| name_of(names, m)).collect();
+            list.sort();
+            ConversationReport::Private(list)
+        }
+        _ => ConversationReport::Public,
+    }
+}
+
+/// One sentence per private message that did not (or not provably) reach a recipient.
+fn delivery_errors(snapshot: &CallSnapshot, names: &HashMap<IdentityId, String>) -> Vec<String> {
+    let mut errors = Vec::new();
+    for sent in &snapshot.sent {
+        for (recipient, state) in &sent.delivery {
+            let who = name_of(names, recipient);
+            match state {
+                DeliveryState::NotDelivered(reason) => {
+                    errors.push(format!(
+                        "private message {} to {who} not delivered: {reason}",
+                        sent.id
+                    ));
+                }
+                DeliveryState::Pending => {
+                    errors.push(format!(
+                        "private message {} to {who}: no delivery confirmation",
+                        sent.id
+                    ));
+                }
+                DeliveryState::Delivered => {}
+            }
+        }
+    }
+    errors
+}
+
 impl Report {
-    pub(crate) fn new(snapshot: CallSnapshot, mut extra_errors: Vec<String>) -> Self {
-        let mut errors = snapshot.errors;
+    pub(crate) fn new(snapshot: CallSnapshot, own_name: &str, mut extra_errors: Vec<String>) -> Self {
+        let names = names(&snapshot, own_name);
+        let mut errors = delivery_errors(&snapshot, &names);
+        errors.extend(snapshot.errors.iter().cloned());
         errors.append(&mut extra_errors);
+        let chat = snapshot
+            .chat
+            .iter()
+            .map(|m| ChatReport {
+                from: m.from_name.clone(),
+                conversation: conversation(&names, &m.conversation),
+                text: m.text.clone(),
+            })
+            .collect();
         Self {
             joined_ms: snapshot.joined_ms,
             participants: snapshot
@@ -77,15 +154,7 @@ impl Report {
                     },
                 })
                 .collect(),
-            chat: snapshot
-                .chat
-                .into_iter()
-                .map(|m| ChatReport {
-                    from: m.from_name,
-                    conversation: m.conversation,
-                    text: m.text,
-                })
-                .collect(),
+            chat,
             frames_sent: snapshot.frames_sent,
             frames_dropped_before_send: snapshot.frames_dropped_before_send,
             encode_ms_per_frame: snapshot.encode_ms_per_frame,

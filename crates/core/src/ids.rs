@@ -84,12 +84,18 @@ id_type!(
     "participant id"
 );
 id_type!(
+    /// A participant's stable identity: the same across reconnects and devices, unlike
+    /// [`ParticipantId`], which names one session. Private conversations are bound to these.
+    IdentityId,
+    "identity"
+);
+id_type!(
     /// One published media track, unique within its publisher.
     TrackId,
     "track id"
 );
 id_type!(
-    /// One chat message, chosen by its sender; the pair (sender, id) is unique.
+    /// One chat message, chosen by its sender; unique per sender identity across sessions.
     MessageId,
     "message id"
 );

@@ -15,11 +15,11 @@ pub mod link;
 pub mod room;
 pub mod signal;
 
-pub use chat::{Chat, ChatMessage, ConversationId};
-pub use ids::{IdError, MessageId, ParticipantId, RoomName, TrackId};
+pub use chat::{Chat, ChatError, ChatMessage, ConversationId, DeliveryState, PrivateMembers};
+pub use ids::{IdError, IdentityId, MessageId, ParticipantId, RoomName, TrackId};
 pub use link::{JoinLink, LinkError, Secret};
 pub use room::{LeaveReason, Output, Participant, Room, RoomCommand, RoomError, RoomEvent};
 pub use signal::{
-    IceCandidate, MediaKind, ParticipantInfo, PeerSlot, SdpKind, SessionDescription, SignalErrorCode,
-    SignalIn, SignalOut, TrackInfo,
+    Envelope, IceCandidate, MediaKind, ParticipantInfo, PeerSlot, PrivateDraft, Recipient, SdpKind,
+    SessionDescription, SignalErrorCode, SignalIn, SignalOut, TrackInfo,
 };

@@ -5,12 +5,12 @@
 //! [`Room::poll_output`] until it returns [`Output::Timeout`], which carries the next instant the
 //! room wants `handle_timeout` (or `None`). No clock is read here; every input takes `now`.
 
-use crate::chat::{Chat, ChatMessage, ConversationId};
-use crate::ids::{MessageId, ParticipantId, RoomName, TrackId};
+use crate::chat::{Chat, ChatError, ChatMessage, ConversationId};
+use crate::ids::{IdentityId, MessageId, ParticipantId, RoomName, TrackId};
 use crate::link::Secret;
 use crate::signal::{
-    IceCandidate, ParticipantInfo, PeerSlot, SessionDescription, SignalErrorCode, SignalIn, SignalOut,
-    TrackInfo,
+    Envelope, IceCandidate, ParticipantInfo, PeerSlot, PrivateDraft, Recipient, SessionDescription,
+    SignalErrorCode, SignalIn, SignalOut, TrackInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
@@ -47,6 +47,13 @@ pub enum RoomError {
     /// The named track is not ours. Retrying cannot help.
     #[error("no such local track: {0}")]
     UnknownTrack(TrackId),
+    /// A private message names a conversation we are not a member of. Retrying cannot help.
+    #[error("you are not a member of that private conversation")]
+    NotAMember,
+    /// A private message's recipients are not all in the room; nothing was sent to anyone.
+    /// Retrying helps once they are back.
+    #[error("not delivered: {} not in the room", .0.iter().map(|i| i.as_str()).collect::<Vec<_>>().join(", "))]
+    RecipientsAbsent(Vec<IdentityId>),
     /// The server did not admit us in time. Retrying may help if the server was busy.
     #[error("the server did not answer the join within {} s", JOIN_TIMEOUT.as_secs())]
     JoinTimedOut,
@@ -63,10 +70,16 @@ pub enum RoomError {
 pub struct Participant {
     /// Display name.
     pub name: String,
+    /// Stable identity.
+    pub identity: IdentityId,
+    /// This session's public key for sealed private messages (base64).
+    pub key: String,
     /// Published tracks.
     pub tracks: BTreeMap<TrackId, TrackInfo>,
     /// `Some` once they have left; they stay listed so history keeps their name.
     pub left: Option<LeaveReason>,
+    /// Order of arrival, to pick the newest session of an identity.
+    arrival: u64,
 }
 
 /// A command from the local user.
@@ -91,10 +104,22 @@ pub enum RoomCommand {
         /// New state.
         muted: bool,
     },
-    /// Send a public chat message.
+    /// Send a chat message. A private one goes to every other member, each of whom must be
+    /// present; otherwise nothing is sent and the message is recorded as not delivered.
     SendChat {
+        /// Chosen by the caller; unique for our identity across sessions.
+        id: MessageId,
+        /// Public, or the private conversation's members (including us).
+        conversation: ConversationId,
         /// The text.
         text: String,
+    },
+    /// One of our private messages could not be sealed; record it as not delivered.
+    ChatFailed {
+        /// Which message.
+        id: MessageId,
+        /// Why.
+        reason: String,
     },
     /// Send our SDP for one of our PeerConnections.
     SendDescription(PeerSlot, SessionDescription),
@@ -140,6 +165,27 @@ pub enum RoomEvent {
     },
     /// A chat message arrived (duplicates are never reported twice).
     ChatReceived(ChatMessage),
+    /// A recipient acknowledged one of our private messages.
+    ChatDelivered {
+        /// Which message.
+        id: MessageId,
+        /// Who.
+        to: IdentityId,
+    },
+    /// One of our private messages will not be delivered.
+    ChatNotDelivered {
+        /// Which message.
+        id: MessageId,
+        /// Why.
+        reason: String,
+    },
+    /// An incoming chat message was refused and shown to nobody.
+    ChatRefused {
+        /// The sender's session.
+        from: ParticipantId,
+        /// Why.
+        error: ChatError,
+    },
     /// The server reported a problem that did not end the call.
     ServerError {
         /// Code.
@@ -165,6 +211,18 @@ pub enum Output {
     RemoteDescription(PeerSlot, SessionDescription),
     /// Add a remote ICE candidate to that PeerConnection.
     RemoteCandidate(PeerSlot, IceCandidate),
+    /// Seal this private message for each recipient, then send it as [`SignalOut::SealedChat`].
+    Seal(PrivateDraft),
+    /// Open this sealed message with our secret key and the sender's public key, then hand the
+    /// result back as [`SignalIn::Chat`] (or drop it if it does not open).
+    Unseal {
+        /// Message id.
+        id: MessageId,
+        /// The sender, with their announced identity and key.
+        from: Recipient,
+        /// Our copy.
+        envelope: Envelope,
+    },
     /// Tell the user.
     Event(RoomEvent),
     /// Nothing more for now; wake the room at this instant (if any).
@@ -187,28 +245,41 @@ pub struct Room {
     participants: BTreeMap<ParticipantId, Participant>,
     local_tracks: BTreeMap<TrackId, TrackInfo>,
     chat: Chat,
-    next_message: u64,
+    identity: IdentityId,
+    key: String,
+    arrivals: u64,
     outputs: VecDeque<Output>,
 }
 
-impl Default for Room {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl Room {
-    /// A room we have not joined yet.
-    pub fn new() -> Self {
+    /// A room we have not joined yet, as `identity` with this session's public `key` (base64).
+    pub fn new(identity: IdentityId, key: String) -> Self {
+        Self::resume(identity, key, Chat::default())
+    }
+
+    /// Like [`Room::new`], keeping the chat history of an earlier session of the same identity.
+    pub fn resume(identity: IdentityId, key: String, chat: Chat) -> Self {
         Self {
             phase: Phase::Idle,
             name: String::new(),
             participants: BTreeMap::new(),
             local_tracks: BTreeMap::new(),
-            chat: Chat::default(),
-            next_message: 1,
+            chat,
+            identity,
+            key,
+            arrivals: 0,
             outputs: VecDeque::new(),
         }
+    }
+
+    /// Our stable identity.
+    pub fn identity(&self) -> &IdentityId {
+        &self.identity
+    }
+
+    /// Hands the chat history over (to a later session of the same identity).
+    pub fn into_chat(self) -> Chat {
+        self.chat
     }
 
     /// Our session id, once joined.
@@ -260,7 +331,14 @@ impl Room {
                 self.phase = Phase::Joining {
                     deadline: now + JOIN_TIMEOUT,
                 };
-                self.signal(SignalOut::Join { room, name, token });
+                let (identity, key) = (self.identity.clone(), self.key.clone());
+                self.signal(SignalOut::Join {
+                    room,
+                    name,
+                    token,
+                    identity,
+                    key,
+                });
             }
             RoomCommand::Publish(track) => {
                 self.local_tracks.insert(track.id.clone(), track.clone());
@@ -278,20 +356,25 @@ impl Room {
                     self.signal(SignalOut::Mute { track, muted });
                 }
             }
-            RoomCommand::SendChat { text } => {
+            RoomCommand::SendChat {
+                id,
+                conversation,
+                text,
+            } => {
                 let local = self.local_id().ok_or(RoomError::NotJoined)?.clone();
-                let id =
-                    MessageId::new(format!("m{}", self.next_message)).map_err(|_| RoomError::NotJoined)?;
-                self.next_message += 1;
                 let message = ChatMessage {
                     id,
                     from: local,
+                    from_identity: self.identity.clone(),
                     from_name: self.name.clone(),
-                    conversation: ConversationId::Public,
+                    conversation,
                     text,
                 };
-                self.chat.record_sent(message.clone());
-                self.signal(SignalOut::Chat(message));
+                self.send_chat(message)?;
+            }
+            RoomCommand::ChatFailed { id, reason } => {
+                self.chat.mark_not_delivered(&id, &reason);
+                self.event(RoomEvent::ChatNotDelivered { id, reason });
             }
             RoomCommand::SendDescription(slot, desc) => {
                 self.require_in_room()?;
@@ -360,10 +443,33 @@ impl Room {
                     });
                 }
             }
-            SignalIn::Chat(message) => {
-                if self.chat.receive(message.clone()) {
-                    self.event(RoomEvent::ChatReceived(message));
+            SignalIn::Chat(message) => self.receive_chat(message),
+            SignalIn::SealedChat { id, from, envelope } => {
+                // Only a present participant's announced key can open it; anything else is
+                // shown to nobody.
+                match self.present(&from) {
+                    Some(sender) => self.outputs.push_back(Output::Unseal {
+                        id,
+                        from: sender,
+                        envelope,
+                    }),
+                    None => self.event(RoomEvent::ChatRefused {
+                        from,
+                        error: ChatError::NotAMember,
+                    }),
                 }
+            }
+            SignalIn::ChatAck { id, from } => {
+                if let Some(identity) = self.participants.get(&from).map(|p| p.identity.clone()) {
+                    if self.chat.mark_delivered(&id, &identity) {
+                        self.event(RoomEvent::ChatDelivered { id, to: identity });
+                    }
+                }
+            }
+            SignalIn::ChatRejected { id, code, message } => {
+                let reason = format!("{} ({message})", code.user_message());
+                self.chat.mark_not_delivered(&id, &reason);
+                self.event(RoomEvent::ChatNotDelivered { id, reason });
             }
             SignalIn::Description(slot, desc) => {
                 if !self.has_left() {
@@ -423,18 +529,98 @@ impl Room {
         }
     }
 
+    /// A present participant, as a recipient (identity and key).
+    fn present(&self, id: &ParticipantId) -> Option<Recipient> {
+        let p = self.participants.get(id).filter(|p| p.left.is_none())?;
+        Some(Recipient {
+            participant: id.clone(),
+            identity: p.identity.clone(),
+            key: p.key.clone(),
+        })
+    }
+
+    /// The present session of `identity`, if any (the most recent one).
+    fn present_identity(&self, identity: &IdentityId) -> Option<Recipient> {
+        let (id, _) = self
+            .participants
+            .iter()
+            .filter(|(_, p)| p.left.is_none() && p.identity == *identity)
+            .max_by_key(|(_, p)| p.arrival)?;
+        self.present(id)
+    }
+
+    fn send_chat(&mut self, message: ChatMessage) -> Result<(), RoomError> {
+        let members = match &message.conversation {
+            ConversationId::Public => {
+                self.chat.record_sent(message.clone(), []);
+                self.signal(SignalOut::Chat(message));
+                return Ok(());
+            }
+            ConversationId::Private(members) => members.clone(),
+        };
+        if !members.contains(&self.identity) {
+            return Err(RoomError::NotAMember);
+        }
+        let others: Vec<IdentityId> = members.iter().filter(|m| **m != self.identity).cloned().collect();
+        let absent: Vec<IdentityId> = others
+            .iter()
+            .filter(|i| self.present_identity(i).is_none())
+            .cloned()
+            .collect();
+        if !absent.is_empty() {
+            let error = RoomError::RecipientsAbsent(absent);
+            self.chat
+                .record_undeliverable(message, others, &error.to_string());
+            return Err(error);
+        }
+        let recipients = others.iter().filter_map(|i| self.present_identity(i)).collect();
+        self.chat.record_sent(message.clone(), others);
+        self.outputs
+            .push_back(Output::Seal(PrivateDraft { message, recipients }));
+        Ok(())
+    }
+
+    fn receive_chat(&mut self, message: ChatMessage) {
+        let from = message.from.clone();
+        let announced = self.participants.get(&from).map(|p| p.identity.clone());
+        if announced.as_ref() != Some(&message.from_identity) {
+            return self.event(RoomEvent::ChatRefused {
+                from,
+                error: ChatError::NotAMember,
+            });
+        }
+        let private = matches!(message.conversation, ConversationId::Private(_));
+        let id = message.id.clone();
+        match self.chat.receive(&self.identity, message.clone()) {
+            Ok(fresh) => {
+                if private {
+                    // Acknowledge duplicates too: the sender may be retrying a lost ack.
+                    self.signal(SignalOut::ChatAck { id, to: from });
+                }
+                if fresh {
+                    self.event(RoomEvent::ChatReceived(message));
+                }
+            }
+            Err(error) => self.event(RoomEvent::ChatRefused { from, error }),
+        }
+    }
+
     fn add_participant(&mut self, info: ParticipantInfo) {
         if Some(&info.id) == self.local_id() || self.participants.contains_key(&info.id) {
             return;
         }
         let id = info.id.clone();
         let tracks: BTreeMap<_, _> = info.tracks.into_iter().map(|t| (t.id.clone(), t)).collect();
+        self.arrivals += 1;
         self.participants.insert(
             id.clone(),
             Participant {
                 name: info.name,
+                identity: info.identity,
+                key: info.key,
                 tracks: tracks.clone(),
                 left: None,
+                arrival: self.arrivals,
             },
         );
         self.event(RoomEvent::ParticipantJoined(id.clone()));
@@ -472,6 +658,24 @@ mod tests {
         ParticipantId::new(s).unwrap()
     }
 
+    fn identity(s: &str) -> IdentityId {
+        IdentityId::new(s).unwrap()
+    }
+
+    fn new_room() -> Room {
+        Room::new(identity("id-me"), "key-me".into())
+    }
+
+    fn info(id: &str, name: &str) -> ParticipantInfo {
+        ParticipantInfo {
+            id: pid(id),
+            identity: identity(&format!("id-{id}")),
+            key: format!("key-{id}"),
+            name: name.into(),
+            tracks: vec![],
+        }
+    }
+
     fn join_command(token: &str) -> RoomCommand {
         RoomCommand::Join {
             room: RoomName::new("r").unwrap(),
@@ -491,20 +695,19 @@ mod tests {
     }
 
     fn joined_room(now: Instant) -> Room {
-        let mut room = Room::new();
+        let mut room = new_room();
         room.handle_command(now, join_command("t")).unwrap();
         room.handle_signal(
             now,
             SignalIn::Joined {
                 local: pid("me"),
                 participants: vec![ParticipantInfo {
-                    id: pid("a"),
-                    name: "Alice".into(),
                     tracks: vec![TrackInfo {
                         id: TrackId::new("v").unwrap(),
                         kind: MediaKind::Video,
                         muted: false,
                     }],
+                    ..info("a", "Alice")
                 }],
             },
         );
@@ -526,7 +729,7 @@ mod tests {
     #[test]
     fn join_times_out_without_an_answer() {
         let now = Instant::now();
-        let mut room = Room::new();
+        let mut room = new_room();
         room.handle_command(now, join_command("t")).unwrap();
         let _ = drain(&mut room);
         assert_eq!(room.poll_output(), Output::Timeout(Some(now + JOIN_TIMEOUT)));
@@ -561,29 +764,233 @@ mod tests {
     #[test]
     fn chat_before_join_is_refused_and_duplicates_are_dropped() {
         let now = Instant::now();
-        let mut fresh = Room::new();
+        let mut fresh = new_room();
         assert_eq!(
-            fresh.handle_command(now, RoomCommand::SendChat { text: "x".into() }),
+            fresh.handle_command(now, send("m0", ConversationId::Public)),
             Err(RoomError::NotJoined)
         );
         let mut room = joined_room(now);
         let _ = drain(&mut room);
-        let msg = ChatMessage {
-            id: MessageId::new("m1").unwrap(),
-            from: pid("a"),
-            from_name: "Alice".into(),
-            conversation: ConversationId::Public,
-            text: "hi".into(),
-        };
+        let msg = from_a("m1", ConversationId::Public);
         room.handle_signal(now, SignalIn::Chat(msg.clone()));
         room.handle_signal(now, SignalIn::Chat(msg));
         assert_eq!(drain(&mut room).len(), 1);
     }
 
+    fn send(id: &str, conversation: ConversationId) -> RoomCommand {
+        RoomCommand::SendChat {
+            id: MessageId::new(id).unwrap(),
+            conversation,
+            text: "words".into(),
+        }
+    }
+
+    fn from_a(id: &str, conversation: ConversationId) -> ChatMessage {
+        ChatMessage {
+            id: MessageId::new(id).unwrap(),
+            from: pid("a"),
+            from_identity: identity("id-a"),
+            from_name: "Alice".into(),
+            conversation,
+            text: "hi".into(),
+        }
+    }
+
+    fn private(members: &[&str]) -> ConversationId {
+        ConversationId::Private(
+            crate::chat::PrivateMembers::new(members.iter().map(|m| identity(m))).unwrap(),
+        )
+    }
+
+    #[test]
+    fn a_private_message_is_sealed_for_its_recipients_only() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        room.handle_signal(now, SignalIn::ParticipantJoined(info("c", "Carol")));
+        let _ = drain(&mut room);
+        room.handle_command(now, send("m1", private(&["id-me", "id-a"])))
+            .unwrap();
+        let out = drain(&mut room);
+        assert_eq!(out.len(), 1, "{out:?}");
+        let Output::Seal(draft) = &out[0] else {
+            panic!("{out:?}")
+        };
+        let to: Vec<_> = draft.recipients.iter().map(|r| r.participant.clone()).collect();
+        assert_eq!(
+            to,
+            vec![pid("a")],
+            "Carol joined mid-conversation and is not a recipient"
+        );
+        assert_eq!(draft.recipients[0].key, "key-a");
+        let states = room.chat().delivery(&MessageId::new("m1").unwrap()).unwrap();
+        assert_eq!(states[&identity("id-a")], crate::chat::DeliveryState::Pending);
+    }
+
+    #[test]
+    fn an_absent_recipient_means_nothing_is_sent_to_anyone() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        room.handle_signal(now, SignalIn::ParticipantJoined(info("c", "Carol")));
+        room.handle_signal(
+            now,
+            SignalIn::ParticipantLeft {
+                id: pid("a"),
+                reason: LeaveReason::Hangup,
+            },
+        );
+        let _ = drain(&mut room);
+        let result = room.handle_command(now, send("m2", private(&["id-me", "id-a"])));
+        assert_eq!(result, Err(RoomError::RecipientsAbsent(vec![identity("id-a")])));
+        assert!(drain(&mut room).is_empty(), "no signal, no seal, no broadcast");
+        let conversation = private(&["id-me", "id-a"]);
+        assert_eq!(room.chat().messages(&conversation).len(), 1, "history keeps it");
+        let states = room.chat().delivery(&MessageId::new("m2").unwrap()).unwrap();
+        assert!(matches!(
+            states[&identity("id-a")],
+            crate::chat::DeliveryState::NotDelivered(_)
+        ));
+        assert!(room.chat().messages(&ConversationId::Public).is_empty());
+        assert_eq!(
+            room.handle_command(now, send("m3", private(&["id-a", "id-c"]))),
+            Err(RoomError::NotAMember)
+        );
+    }
+
+    #[test]
+    fn a_returning_identity_gets_the_message_on_its_new_session() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        room.handle_signal(
+            now,
+            SignalIn::ParticipantLeft {
+                id: pid("a"),
+                reason: LeaveReason::ConnectionLost,
+            },
+        );
+        room.handle_signal(
+            now,
+            SignalIn::ParticipantJoined(ParticipantInfo {
+                id: pid("a2"),
+                ..info("a", "Alice")
+            }),
+        );
+        let _ = drain(&mut room);
+        room.handle_command(now, send("m4", private(&["id-me", "id-a"])))
+            .unwrap();
+        let Output::Seal(draft) = room.poll_output() else {
+            panic!("expected a seal")
+        };
+        assert_eq!(draft.recipients[0].participant, pid("a2"));
+    }
+
+    #[test]
+    fn incoming_private_messages_are_unsealed_checked_acknowledged_once_shown() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        let _ = drain(&mut room);
+        let envelope = Envelope {
+            to: pid("me"),
+            nonce: "n".into(),
+            ciphertext: "c".into(),
+        };
+        room.handle_signal(
+            now,
+            SignalIn::SealedChat {
+                id: MessageId::new("x").unwrap(),
+                from: pid("a"),
+                envelope: envelope.clone(),
+            },
+        );
+        assert!(
+            matches!(room.poll_output(), Output::Unseal { from: Recipient { ref key, .. }, .. } if key == "key-a")
+        );
+        room.handle_signal(
+            now,
+            SignalIn::SealedChat {
+                id: MessageId::new("y").unwrap(),
+                from: pid("zz"),
+                envelope,
+            },
+        );
+        assert!(matches!(
+            room.poll_output(),
+            Output::Event(RoomEvent::ChatRefused { .. })
+        ));
+
+        let opened = from_a("x", private(&["id-a", "id-me"]));
+        room.handle_signal(now, SignalIn::Chat(opened.clone()));
+        room.handle_signal(now, SignalIn::Chat(opened));
+        let out = drain(&mut room);
+        let acks = out
+            .iter()
+            .filter(|o| matches!(o, Output::Signal(SignalOut::ChatAck { .. })))
+            .count();
+        let shown = out
+            .iter()
+            .filter(|o| matches!(o, Output::Event(RoomEvent::ChatReceived(_))))
+            .count();
+        assert_eq!((acks, shown), (2, 1), "{out:?}");
+
+        let mut forged = from_a("z", private(&["id-a", "id-me"]));
+        forged.from_identity = identity("id-c");
+        room.handle_signal(now, SignalIn::Chat(forged));
+        let misrouted = from_a("w", private(&["id-a", "id-c"]));
+        room.handle_signal(now, SignalIn::Chat(misrouted));
+        let out = drain(&mut room);
+        assert_eq!(out.len(), 2);
+        assert!(out
+            .iter()
+            .all(|o| matches!(o, Output::Event(RoomEvent::ChatRefused { .. }))));
+        assert_eq!(room.chat().conversations().count(), 1);
+    }
+
+    #[test]
+    fn acks_and_rejections_update_delivery() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        room.handle_signal(now, SignalIn::ParticipantJoined(info("c", "Carol")));
+        room.handle_command(now, send("m5", private(&["id-me", "id-a", "id-c"])))
+            .unwrap();
+        let _ = drain(&mut room);
+        let id = MessageId::new("m5").unwrap();
+        room.handle_signal(
+            now,
+            SignalIn::ChatAck {
+                id: id.clone(),
+                from: pid("a"),
+            },
+        );
+        assert_eq!(
+            room.poll_output(),
+            Output::Event(RoomEvent::ChatDelivered {
+                id: id.clone(),
+                to: identity("id-a")
+            })
+        );
+        room.handle_signal(
+            now,
+            SignalIn::ChatRejected {
+                id: id.clone(),
+                code: SignalErrorCode::UnknownParticipant,
+                message: "c left".into(),
+            },
+        );
+        assert!(matches!(
+            room.poll_output(),
+            Output::Event(RoomEvent::ChatNotDelivered { .. })
+        ));
+        let states = room.chat().delivery(&id).unwrap();
+        assert_eq!(states[&identity("id-a")], crate::chat::DeliveryState::Delivered);
+        assert!(matches!(
+            states[&identity("id-c")],
+            crate::chat::DeliveryState::NotDelivered(_)
+        ));
+    }
+
     #[test]
     fn fatal_error_while_joining_ends_the_call_with_a_typed_error() {
         let now = Instant::now();
-        let mut room = Room::new();
+        let mut room = new_room();
         room.handle_command(now, join_command("bad")).unwrap();
         let _ = drain(&mut room);
         room.handle_signal(
@@ -607,7 +1014,7 @@ mod tests {
     #[test]
     fn tracks_published_before_join_are_announced_after() {
         let now = Instant::now();
-        let mut room = Room::new();
+        let mut room = new_room();
         let track = TrackInfo {
             id: TrackId::new("cam").unwrap(),
             kind: MediaKind::Video,

@@ -5,7 +5,7 @@
 //! call driver need; wire details (transaction ids, handle ids, versions) stay in the adapter.
 
 use crate::chat::ChatMessage;
-use crate::ids::{ParticipantId, RoomName, TrackId};
+use crate::ids::{IdentityId, MessageId, ParticipantId, RoomName, TrackId};
 use crate::link::Secret;
 use crate::room::LeaveReason;
 use serde::{Deserialize, Serialize};
@@ -37,6 +37,10 @@ pub struct TrackInfo {
 pub struct ParticipantInfo {
     /// Their session id.
     pub id: ParticipantId,
+    /// Their stable identity.
+    pub identity: IdentityId,
+    /// Their per-session public key for sealed private messages (base64, 32 bytes).
+    pub key: String,
     /// Their display name.
     pub name: String,
     /// Tracks they publish.
@@ -94,6 +98,43 @@ pub struct IceCandidate {
     pub sdp_mid: Option<String>,
     /// The m-line index, if known.
     pub sdp_mline_index: Option<u16>,
+}
+
+/// One recipient's sealed copy of a private message. Only that recipient can open it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The recipient's session.
+    pub to: ParticipantId,
+    /// The nonce, base64.
+    pub nonce: String,
+    /// The sealed payload, base64.
+    pub ciphertext: String,
+}
+
+impl fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Envelope(to {}, {} bytes)", self.to, self.ciphertext.len())
+    }
+}
+
+/// Someone a private message goes to, with what sealing it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recipient {
+    /// Their current session.
+    pub participant: ParticipantId,
+    /// Their stable identity.
+    pub identity: IdentityId,
+    /// Their session's public key (base64).
+    pub key: String,
+}
+
+/// A private message ready to be sealed, one copy per recipient, by whoever holds our key.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PrivateDraft {
+    /// The message (its conversation names every member).
+    pub message: ChatMessage,
+    /// Everyone it goes to: every member but us, each present now.
+    pub recipients: Vec<Recipient>,
 }
 
 /// Error codes a server (or an adapter on its behalf) reports. Stable strings on the wire.
@@ -184,8 +225,33 @@ pub enum SignalIn {
         /// New mute state.
         muted: bool,
     },
-    /// A chat message for us.
+    /// A public chat message, or a private one already opened and verified.
     Chat(ChatMessage),
+    /// A sealed private message; whoever holds our secret key opens it into [`SignalIn::Chat`].
+    SealedChat {
+        /// The message id.
+        id: MessageId,
+        /// The sender's session (stamped by the server).
+        from: ParticipantId,
+        /// Our copy.
+        envelope: Envelope,
+    },
+    /// A recipient acknowledged one of our private messages.
+    ChatAck {
+        /// Which message.
+        id: MessageId,
+        /// Who received it.
+        from: ParticipantId,
+    },
+    /// The server refused to deliver one of our private messages.
+    ChatRejected {
+        /// Which message.
+        id: MessageId,
+        /// Why, as a code.
+        code: SignalErrorCode,
+        /// The server's explanation.
+        message: String,
+    },
     /// The remote side's SDP for one of our PeerConnections.
     Description(PeerSlot, SessionDescription),
     /// A remote ICE candidate for one of our PeerConnections.
@@ -211,6 +277,10 @@ pub enum SignalOut {
         name: String,
         /// The room's token.
         token: Secret,
+        /// Our stable identity.
+        identity: IdentityId,
+        /// Our session's public key (base64).
+        key: String,
     },
     /// Our SDP for one of our PeerConnections.
     Description(PeerSlot, SessionDescription),
@@ -225,8 +295,22 @@ pub enum SignalOut {
         /// New state.
         muted: bool,
     },
-    /// Send a chat message.
+    /// Send a public chat message.
     Chat(ChatMessage),
+    /// Send a private message, one sealed envelope per recipient.
+    SealedChat {
+        /// The message id.
+        id: MessageId,
+        /// One per recipient, each naming its recipient.
+        envelopes: Vec<Envelope>,
+    },
+    /// Acknowledge a private message to its sender.
+    ChatAck {
+        /// Which message.
+        id: MessageId,
+        /// The sender's session.
+        to: ParticipantId,
+    },
     /// We are leaving.
     Leave,
 }

@@ -1,6 +1,10 @@
 //! The engine's public vocabulary: commands in, events out, snapshots on demand, typed errors.
 
-use confab_core::{ChatMessage, LeaveReason, LinkError, MediaKind, ParticipantId, RoomError};
+use crate::seal::SealError;
+use confab_core::{
+    ChatError, ChatMessage, ConversationId, DeliveryState, IdentityId, LeaveReason, LinkError, MediaKind,
+    MessageId, ParticipantId, RoomError,
+};
 use confab_media::pipeline::MediaError;
 use confab_rtc::RtcError;
 use confab_signal::{AdapterError, TransportError};
@@ -29,14 +33,30 @@ pub enum CallError {
     /// The media connection failed. Rejoining may help.
     #[error(transparent)]
     Rtc(#[from] RtcError),
+    /// A private message could not be sealed or opened; it was shown to nobody.
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// An incoming chat message was refused; it was shown to nobody.
+    #[error("refused a chat message from {from}: {error}")]
+    ChatRefused {
+        /// The sender's session.
+        from: ParticipantId,
+        /// Why.
+        error: ChatError,
+    },
 }
 
 /// Something the user asked for.
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum CallCommand {
-    /// Send a public chat message.
-    SendChat(String),
+    /// Send a chat message: public, or private to exactly the members of a conversation.
+    SendChat {
+        /// Public, or the private conversation's members (including us).
+        conversation: ConversationId,
+        /// The text.
+        text: String,
+    },
     /// Mute or unmute our audio or video. A muted medium sends nothing; others are told.
     SetMuted {
         /// Audio or video.
@@ -81,6 +101,20 @@ pub enum CallEvent {
     FirstFrameDecoded(ParticipantId),
     /// A chat message arrived.
     ChatReceived(ChatMessage),
+    /// A recipient acknowledged one of our private messages.
+    ChatDelivered {
+        /// Which message.
+        id: MessageId,
+        /// Who.
+        to: IdentityId,
+    },
+    /// One of our private messages will not be delivered.
+    ChatNotDelivered {
+        /// Which message.
+        id: MessageId,
+        /// Why.
+        reason: String,
+    },
     /// Something went wrong but the call goes on.
     Problem(CallError),
     /// The call is over.
@@ -97,6 +131,8 @@ pub enum CallEvent {
 pub struct RemoteSnapshot {
     /// Session id.
     pub id: ParticipantId,
+    /// Stable identity.
+    pub identity: IdentityId,
     /// Display name.
     pub name: String,
     /// Milliseconds from the join call to their first decoded frame.
@@ -134,8 +170,12 @@ pub struct CallSnapshot {
     pub joined_ms: Option<u64>,
     /// Everyone we have seen.
     pub participants: Vec<RemoteSnapshot>,
-    /// Every chat message received (not our own).
+    /// Our stable identity.
+    pub identity: Option<IdentityId>,
+    /// Every chat message received (not our own), conversation by conversation.
     pub chat: Vec<ChatMessage>,
+    /// Our private messages and where each stands with each recipient.
+    pub sent: Vec<SentSnapshot>,
     /// Video frames we sent.
     pub frames_sent: u64,
     /// Captured frames dropped before reaching the network because the encoder or the network
@@ -151,14 +191,27 @@ pub struct CallSnapshot {
     pub ended: Option<LeaveReason>,
 }
 
+/// One of our private messages and its delivery state per recipient.
+#[derive(Debug, Clone, Serialize)]
+pub struct SentSnapshot {
+    /// Message id.
+    pub id: MessageId,
+    /// Its conversation.
+    pub conversation: ConversationId,
+    /// Per recipient identity.
+    pub delivery: Vec<(IdentityId, DeliveryState)>,
+}
+
 impl CallSnapshot {
     /// The picture of a call that ended before it got anywhere.
     pub(crate) fn failed(reason: LeaveReason, errors: Vec<String>) -> Self {
         Self {
             local: None,
+            identity: None,
             joined_ms: None,
             participants: Vec::new(),
             chat: Vec::new(),
+            sent: Vec::new(),
             frames_sent: 0,
             frames_dropped_before_send: 0,
             media_bytes: (0, 0),

@@ -1,11 +1,12 @@
 //! The [`Call`] task: owns the room, the adapter, the transport and the PeerSession.
 
-use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot};
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot, SentSnapshot};
 use crate::receive::{receive_track, RemoteStats};
+use crate::seal::SessionKeys;
 use crate::send::LocalMedia;
 use confab_core::{
-    JoinLink, LeaveReason, MediaKind, Output, ParticipantId, PeerSlot, Room, RoomCommand, RoomEvent,
-    SignalOut, TrackId, TrackInfo,
+    ChatMessage, IdentityId, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot,
+    Room, RoomCommand, RoomEvent, SignalIn, SignalOut, TrackId, TrackInfo,
 };
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
@@ -37,6 +38,8 @@ pub struct CallConfig {
     /// Where media sockets bind; `None` binds the local address the signaling connection uses,
     /// which is the interface that reaches the server.
     pub peer: Option<PeerConfig>,
+    /// Our stable identity; `None` makes a fresh one for this call.
+    pub identity: Option<IdentityId>,
 }
 
 /// A running call. Drop the handle's command sender (or send `Leave`) to end it.
@@ -93,9 +96,23 @@ struct SentTotals {
     frames_dropped_before_send: u64,
 }
 
+/// A fresh random identity, for a call that was given none.
+fn fresh_identity() -> IdentityId {
+    let id = IdentityId::new(format!("id-{:016x}", rand::random::<u64>()));
+    id.unwrap_or_else(|_| unreachable!("a hex string is a valid identity"))
+}
+
+/// A fresh random message id: unique for our identity across sessions, so a retry after a
+/// reconnect is recognised as the same message.
+fn fresh_message_id() -> MessageId {
+    let id = MessageId::new(format!("m-{:016x}", rand::random::<u64>()));
+    id.unwrap_or_else(|_| unreachable!("a hex string is a valid message id"))
+}
+
 struct Driver {
     started: Instant,
     room: Room,
+    keys: SessionKeys,
     adapter: NativeAdapter,
     transport: WebSocketTransport,
     events: mpsc::UnboundedSender<CallEvent>,
@@ -140,9 +157,12 @@ async fn run(
         udp_addrs: vec![std::net::SocketAddr::new(transport.local_ip(), 0).to_string()],
     });
     let (problems, mut problem_rx) = mpsc::unbounded_channel();
+    let identity = config.identity.unwrap_or_else(fresh_identity);
+    let keys = SessionKeys::generate();
     let mut driver = Driver {
         started,
-        room: Room::new(),
+        room: Room::new(identity, keys.public().to_owned()),
+        keys,
         adapter: NativeAdapter,
         transport,
         events,
@@ -184,8 +204,9 @@ async fn run(
             Some(event) = peer_rx.recv() => driver.peer_event(event).await,
             Some(problem) = problem_rx.recv() => driver.problem(problem.into()),
             command = commands.recv() => match command {
-                Some(CallCommand::SendChat(text)) => {
-                    if let Err(e) = driver.room.handle_command(Instant::now(), RoomCommand::SendChat { text }) {
+                Some(CallCommand::SendChat { conversation, text }) => {
+                    let send = RoomCommand::SendChat { id: fresh_message_id(), conversation, text };
+                    if let Err(e) = driver.room.handle_command(Instant::now(), send) {
                         driver.problem(e.into());
                     }
                 }
@@ -264,6 +285,27 @@ impl Driver {
                         }
                     }
                 }
+                Output::Seal(draft) => match self.keys.seal(&draft) {
+                    Ok(envelopes) => {
+                        let id = draft.message.id;
+                        self.send_signal(SignalOut::SealedChat { id, envelopes }).await;
+                    }
+                    Err(e) => {
+                        let reason = e.to_string();
+                        let _ = self.room.handle_command(
+                            Instant::now(),
+                            RoomCommand::ChatFailed {
+                                id: draft.message.id,
+                                reason,
+                            },
+                        );
+                        self.problem(e.into());
+                    }
+                },
+                Output::Unseal { id, from, envelope } => match self.keys.open(&id, &from, &envelope) {
+                    Ok(message) => self.room.handle_signal(Instant::now(), SignalIn::Chat(message)),
+                    Err(e) => self.problem(e.into()),
+                },
                 Output::Event(event) => self.room_event(event, peer_tx).await,
             }
         }
@@ -314,6 +356,12 @@ impl Driver {
                 Some(CallEvent::ParticipantLeft { id, reason })
             }
             RoomEvent::ChatReceived(message) => Some(CallEvent::ChatReceived(message)),
+            RoomEvent::ChatDelivered { id, to } => Some(CallEvent::ChatDelivered { id, to }),
+            RoomEvent::ChatNotDelivered { id, reason } => Some(CallEvent::ChatNotDelivered { id, reason }),
+            RoomEvent::ChatRefused { from, error } => {
+                self.problem(CallError::ChatRefused { from, error });
+                None
+            }
             RoomEvent::ServerError { code, message } => {
                 tracing::warn!(?code, %message, "server reported an error");
                 self.errors.push(format!("{} ({message})", code.user_message()));
@@ -522,6 +570,7 @@ impl Driver {
                 let stats = self.remote.get(id).cloned().unwrap_or_default();
                 RemoteSnapshot {
                     id: id.clone(),
+                    identity: p.identity.clone(),
                     name: p.name.clone(),
                     first_frame_ms: stats.first_frame_ms(),
                     frames_decoded: stats.frames_decoded.load(Relaxed),
@@ -538,23 +587,34 @@ impl Driver {
                 }
             })
             .collect();
-        let sent = self.sent_totals();
+        let totals = self.sent_totals();
+        let chat = self.room.chat();
+        let me = self.room.identity();
+        let all = chat.conversations().flat_map(|c| chat.messages(c));
+        let (own, received): (Vec<&ChatMessage>, Vec<&ChatMessage>) =
+            all.partition(|m| m.from_identity == *me);
+        let sent = own
+            .into_iter()
+            .filter_map(|m| {
+                let delivery = chat.delivery(&m.id)?;
+                (!delivery.is_empty()).then(|| SentSnapshot {
+                    id: m.id.clone(),
+                    conversation: m.conversation.clone(),
+                    delivery: delivery.iter().map(|(i, s)| (i.clone(), s.clone())).collect(),
+                })
+            })
+            .collect();
         CallSnapshot {
             local: self.local.clone(),
+            identity: Some(me.clone()),
             joined_ms: self.joined_ms,
             participants,
-            chat: self
-                .room
-                .chat()
-                .messages(&confab_core::ConversationId::Public)
-                .iter()
-                .filter(|m| Some(&m.from) != self.local.as_ref())
-                .cloned()
-                .collect(),
-            frames_sent: sent.frames_sent,
-            frames_dropped_before_send: sent.frames_dropped_before_send,
+            chat: received.into_iter().cloned().collect(),
+            sent,
+            frames_sent: totals.frames_sent,
+            frames_dropped_before_send: totals.frames_dropped_before_send,
             media_bytes: self.media_bytes,
-            encode_ms_per_frame: sent.encode_ms_per_frame,
+            encode_ms_per_frame: totals.encode_ms_per_frame,
             errors: self.errors.clone(),
             ended: self.ended,
         }

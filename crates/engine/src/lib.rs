@@ -12,7 +12,9 @@
 mod api;
 mod call;
 mod receive;
+mod seal;
 mod send;
 
-pub use api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot};
+pub use api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot, SentSnapshot};
 pub use call::{Call, CallConfig};
+pub use seal::SealError;

@@ -2,7 +2,7 @@
 //! valid messages to the room actor. A connection that breaks the protocol gets an error frame
 //! with a code and keeps its place; only a refused token or version ends it.
 
-use crate::room::{MemberHandle, Rooms};
+use crate::room::{Joiner, MemberHandle, Rooms};
 use crate::tokens::ServerSecret;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -37,6 +37,15 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respons
     ws.max_message_size(SOCKET_LIMIT)
         .max_frame_size(SOCKET_LIMIT)
         .on_upgrade(move |socket| serve(socket, state))
+}
+
+/// A session public key: base64 of 32 bytes is 44 characters. The server only checks the shape;
+/// the clients that seal with it check the bytes.
+fn valid_key(key: &str) -> bool {
+    key.len() == 44
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
 }
 
 fn valid_name(name: &str) -> Option<String> {
@@ -88,7 +97,16 @@ async fn serve(socket: WebSocket, state: AppState) {
             }
         };
         match (message, &member) {
-            (ClientMessage::Join { room, token, name }, None) => {
+            (
+                ClientMessage::Join {
+                    room,
+                    token,
+                    name,
+                    identity,
+                    key,
+                },
+                None,
+            ) => {
                 if !state.secret.admits(&room, &token) {
                     reject(
                         SignalErrorCode::BadToken,
@@ -103,7 +121,15 @@ async fn serve(socket: WebSocket, state: AppState) {
                     );
                     continue;
                 };
-                match state.rooms.join(room, name, out.clone()).await {
+                if !valid_key(&key) {
+                    reject(
+                        SignalErrorCode::BadMessage,
+                        "the session key must be 32 bytes of base64",
+                    );
+                    continue;
+                }
+                let joiner = Joiner { name, identity, key };
+                match state.rooms.join(room, joiner, out.clone()).await {
                     Ok(handle) => member = Some(handle),
                     Err(code) => {
                         reject(code, code.user_message());

@@ -3,12 +3,12 @@
 
 use crate::forward::Fanout;
 use confab_core::{
-    ConversationId, LeaveReason, MediaKind, ParticipantId, ParticipantInfo, RoomName, SdpKind,
-    SessionDescription, SignalErrorCode, TrackId, TrackInfo,
+    ConversationId, Envelope, IdentityId, LeaveReason, MediaKind, MessageId, ParticipantId, ParticipantInfo,
+    RoomName, SdpKind, SessionDescription, SignalErrorCode, TrackId, TrackInfo,
 };
 use confab_rtc::{ForwardTrack, PeerConfig, PeerEvent, PeerSession, PeerState, RemoteTrack};
 use confab_signal::native::wire::{ClientMessage, ServerMessage};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -23,7 +23,7 @@ pub(crate) type Outbox = mpsc::UnboundedSender<ServerMessage>;
 /// What a room actor is told.
 pub(crate) enum RoomInput {
     Join {
-        name: String,
+        joiner: Joiner,
         out: Outbox,
         reply: oneshot::Sender<Result<ParticipantId, SignalErrorCode>>,
     },
@@ -31,6 +31,13 @@ pub(crate) enum RoomInput {
     Leave(ParticipantId, LeaveReason),
     Peer(ParticipantId, PeerEvent),
     Shutdown,
+}
+
+/// Who is asking to join, as their join message says.
+pub(crate) struct Joiner {
+    pub name: String,
+    pub identity: IdentityId,
+    pub key: String,
 }
 
 type Registry = Arc<Mutex<HashMap<RoomName, mpsc::UnboundedSender<RoomInput>>>>;
@@ -70,7 +77,7 @@ impl Rooms {
     pub(crate) async fn join(
         &self,
         room: RoomName,
-        name: String,
+        joiner: Joiner,
         out: Outbox,
     ) -> Result<MemberHandle, SignalErrorCode> {
         let (reply, answer) = oneshot::channel();
@@ -83,7 +90,7 @@ impl Rooms {
             // Sent under the registry lock: an actor only retires while holding it with an
             // empty queue, so this join is never lost.
             sender
-                .send(RoomInput::Join { name, out, reply })
+                .send(RoomInput::Join { joiner, out, reply })
                 .map_err(|_| SignalErrorCode::ServerShutdown)?;
             sender
         };
@@ -123,6 +130,8 @@ enum Negotiation {
 
 struct Member {
     name: String,
+    identity: IdentityId,
+    key: String,
     out: Outbox,
     peer: Arc<PeerSession>,
     tracks: BTreeMap<TrackId, TrackInfo>,
@@ -139,6 +148,8 @@ impl Member {
     fn info(&self, id: &ParticipantId) -> ParticipantInfo {
         ParticipantInfo {
             id: id.clone(),
+            identity: self.identity.clone(),
+            key: self.key.clone(),
             name: self.name.clone(),
             tracks: self.tracks.values().cloned().collect(),
         }
@@ -190,8 +201,8 @@ impl RoomActor {
         tracing::info!(room = %self.name, "room opened");
         while let Some(input) = rx.recv().await {
             match input {
-                RoomInput::Join { name, out, reply } => {
-                    let _ = reply.send(self.join(name, out).await);
+                RoomInput::Join { joiner, out, reply } => {
+                    let _ = reply.send(self.join(joiner, out).await);
                 }
                 RoomInput::Client(id, message) => self.client(&id, message).await,
                 RoomInput::Peer(id, event) => self.peer_event(&id, event).await,
@@ -232,7 +243,7 @@ impl RoomActor {
         true
     }
 
-    async fn join(&mut self, name: String, out: Outbox) -> Result<ParticipantId, SignalErrorCode> {
+    async fn join(&mut self, joiner: Joiner, out: Outbox) -> Result<ParticipantId, SignalErrorCode> {
         if self.members.len() >= MAX_PARTICIPANTS {
             return Err(SignalErrorCode::RoomFull);
         }
@@ -252,7 +263,9 @@ impl RoomActor {
             }
         });
         let mut member = Member {
-            name,
+            name: joiner.name,
+            identity: joiner.identity,
+            key: joiner.key,
             out,
             peer: Arc::new(peer),
             tracks: BTreeMap::new(),
@@ -392,17 +405,31 @@ impl RoomActor {
                     ServerMessage::Chat {
                         id: message_id,
                         from: id.clone(),
+                        from_identity: member.identity.clone(),
                         from_name: member.name.clone(),
                         conversation,
                         text,
                     },
                 ),
-                // Never broadcast a conversation this server cannot route.
-                _ => member.send(ServerMessage::error(
-                    SignalErrorCode::BadMessage,
-                    "this server routes only the public conversation",
-                )),
+                // A private message in plain text is refused, never broadcast.
+                _ => member.send(ServerMessage::ChatRejected {
+                    id: message_id,
+                    code: SignalErrorCode::BadMessage,
+                    message: "private messages must be sealed (private_chat)".into(),
+                }),
             },
+            ClientMessage::PrivateChat {
+                id: message_id,
+                envelopes,
+            } => self.route_private(id, member, message_id, envelopes),
+            ClientMessage::ChatAck { id: message_id, to } => {
+                if let Some(sender) = self.members.get(&to) {
+                    sender.send(ServerMessage::ChatAck {
+                        id: message_id,
+                        from: id.clone(),
+                    });
+                }
+            }
             ClientMessage::Join { .. } | ClientMessage::Leave {} => member.send(ServerMessage::error(
                 SignalErrorCode::WrongState,
                 "already joined",
@@ -555,6 +582,56 @@ impl RoomActor {
             self.members.insert(subscriber, other);
         }
         tracing::info!(room = %self.name, participant = %id, ?reason, "participant left");
+    }
+
+    /// Delivers each sealed envelope to the one participant it names, or — if any recipient is
+    /// missing, repeated or the sender — delivers nothing and tells the sender why.
+    fn route_private(
+        &self,
+        sender: &ParticipantId,
+        member: &Member,
+        message_id: MessageId,
+        envelopes: Vec<Envelope>,
+    ) {
+        let mut seen = HashSet::new();
+        let problem = if envelopes.is_empty() || envelopes.len() >= MAX_PARTICIPANTS {
+            Some((
+                SignalErrorCode::BadMessage,
+                "a private message needs 1 to 15 recipients".to_owned(),
+            ))
+        } else {
+            envelopes.iter().find_map(|e| {
+                if e.to == *sender || !seen.insert(e.to.clone()) {
+                    Some((
+                        SignalErrorCode::BadMessage,
+                        format!("recipient {} is repeated or the sender", e.to),
+                    ))
+                } else if !self.members.contains_key(&e.to) {
+                    Some((
+                        SignalErrorCode::UnknownParticipant,
+                        format!("{} is not in the room", e.to),
+                    ))
+                } else {
+                    None
+                }
+            })
+        };
+        if let Some((code, message)) = problem {
+            return member.send(ServerMessage::ChatRejected {
+                id: message_id,
+                code,
+                message,
+            });
+        }
+        for envelope in envelopes {
+            if let Some(recipient) = self.members.get(&envelope.to) {
+                recipient.send(ServerMessage::PrivateChat {
+                    id: message_id.clone(),
+                    from: sender.clone(),
+                    envelope,
+                });
+            }
+        }
     }
 
     fn broadcast_except(&self, sender: &ParticipantId, message: ServerMessage) {

@@ -15,10 +15,18 @@ impl SignalingAdapter for NativeAdapter {
 
     fn encode(&mut self, out: SignalOut) -> Result<Vec<String>, AdapterError> {
         let message = match out {
-            SignalOut::Join { room, name, token } => ClientMessage::Join {
+            SignalOut::Join {
+                room,
+                name,
+                token,
+                identity,
+                key,
+            } => ClientMessage::Join {
                 room,
                 token: token.expose().to_owned(),
                 name,
+                identity,
+                key,
             },
             SignalOut::Description(PeerSlot::Main, SessionDescription { kind, sdp }) => {
                 ClientMessage::Sdp { kind, sdp }
@@ -28,6 +36,9 @@ impl SignalingAdapter for NativeAdapter {
                 sdp_mid: c.sdp_mid,
                 sdp_mline_index: c.sdp_mline_index,
             },
+            SignalOut::Description(..) | SignalOut::Candidate(..) => {
+                return Err(AdapterError::Unsupported("use more than one media connection"))
+            }
             SignalOut::Publish(track) => ClientMessage::Publish { track },
             SignalOut::Mute { track, muted } => ClientMessage::Mute { track, muted },
             SignalOut::Chat(message) => ClientMessage::Chat {
@@ -35,10 +46,9 @@ impl SignalingAdapter for NativeAdapter {
                 conversation: message.conversation,
                 text: message.text,
             },
+            SignalOut::SealedChat { id, envelopes } => ClientMessage::PrivateChat { id, envelopes },
+            SignalOut::ChatAck { id, to } => ClientMessage::ChatAck { id, to },
             SignalOut::Leave => ClientMessage::Leave {},
-            SignalOut::Description(..) | SignalOut::Candidate(..) => {
-                return Err(AdapterError::Unsupported("use more than one media connection"))
-            }
             _ => return Err(AdapterError::Unsupported("carry this request")),
         };
         Ok(vec![message.encode()])
@@ -89,16 +99,21 @@ impl SignalingAdapter for NativeAdapter {
             ServerMessage::Chat {
                 id,
                 from,
+                from_identity,
                 from_name,
                 conversation,
                 text,
             } => SignalIn::Chat(ChatMessage {
                 id,
                 from,
+                from_identity,
                 from_name,
                 conversation,
                 text,
             }),
+            ServerMessage::PrivateChat { id, from, envelope } => SignalIn::SealedChat { id, from, envelope },
+            ServerMessage::ChatAck { id, from } => SignalIn::ChatAck { id, from },
+            ServerMessage::ChatRejected { id, code, message } => SignalIn::ChatRejected { id, code, message },
             ServerMessage::Error { code, message } => SignalIn::Error { code, message },
         };
         Ok(vec![signal])
@@ -108,7 +123,7 @@ impl SignalingAdapter for NativeAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use confab_core::{ParticipantId, RoomName, Secret, SignalErrorCode};
+    use confab_core::{IdentityId, ParticipantId, RoomName, Secret, SignalErrorCode};
 
     #[test]
     fn join_carries_the_token_only_on_the_wire() {
@@ -118,9 +133,12 @@ mod tests {
                 room: RoomName::new("r").unwrap(),
                 name: "Ann".into(),
                 token: Secret::new("tok"),
+                identity: IdentityId::new("ann").unwrap(),
+                key: "a2V5".into(),
             })
             .unwrap();
         assert!(frames[0].contains("\"token\":\"tok\""));
+        assert!(frames[0].contains("\"identity\":\"ann\""));
     }
 
     #[test]

@@ -2,27 +2,35 @@
 //!
 //! | direction | `type` | fields |
 //! | --- | --- | --- |
-//! | client → server | `join` | `room`, `token`, `name` |
+//! | client → server | `join` | `room`, `token`, `name`, `identity`, `key` |
 //! | both | `sdp` | `kind` (`offer`/`answer`), `sdp` |
 //! | both | `candidate` | `candidate`, `sdp_mid`, `sdp_mline_index` |
 //! | client → server | `publish` | `track` {`id`,`kind`,`muted`} |
 //! | client → server | `mute` | `track`, `muted` |
-//! | client → server | `chat` | `id`, `conversation`, `text` |
+//! | client → server | `chat` | `id`, `conversation` (`public` only), `text` |
+//! | client → server | `private_chat` | `id`, `envelopes` [{`to`,`nonce`,`ciphertext`}] |
+//! | client → server | `chat_ack` | `id`, `to` |
 //! | client → server | `leave` | |
 //! | server → client | `welcome` | `participant_id`, `participants` |
 //! | server → client | `participant_joined` | `participant` |
 //! | server → client | `participant_left` | `id`, `reason` |
 //! | server → client | `track_published` | `participant`, `track` |
 //! | server → client | `track_muted` | `participant`, `track`, `muted` |
-//! | server → client | `chat` | `id`, `from`, `from_name`, `conversation`, `text` |
+//! | server → client | `chat` | `id`, `from`, `from_identity`, `from_name`, `conversation`, `text` |
+//! | server → client | `private_chat` | `id`, `from`, `envelope` (the recipient's copy only) |
+//! | server → client | `chat_ack` | `id`, `from` |
+//! | server → client | `chat_rejected` | `id`, `code`, `message` |
 //! | server → client | `error` | `code`, `message` |
+//!
+//! Private messages are sealed by the sender for each recipient; the server sees only
+//! recipients and ciphertext, and routes each envelope to the one participant it names.
 //!
 //! Decoding is strict and bounded: frames over [`MAX_FRAME_BYTES`], bad JSON, a wrong `v`, an
 //! unknown `type` or a malformed known message each give a distinct [`SignalErrorCode`].
 
 use confab_core::{
-    ConversationId, LeaveReason, MessageId, ParticipantId, ParticipantInfo, RoomName, SdpKind,
-    SignalErrorCode, TrackId, TrackInfo,
+    ConversationId, Envelope, IdentityId, LeaveReason, MessageId, ParticipantId, ParticipantInfo, RoomName,
+    SdpKind, SignalErrorCode, TrackId, TrackInfo,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -63,6 +71,10 @@ pub enum ClientMessage {
         token: String,
         /// Display name.
         name: String,
+        /// Stable identity.
+        identity: IdentityId,
+        /// Session public key for sealed private messages (base64).
+        key: String,
     },
     /// SDP offer or answer.
     Sdp {
@@ -100,6 +112,20 @@ pub enum ClientMessage {
         conversation: ConversationId,
         /// Text.
         text: String,
+    },
+    /// A sealed private message: one envelope per recipient.
+    PrivateChat {
+        /// Sender-chosen id.
+        id: MessageId,
+        /// Sealed copies, each naming its recipient.
+        envelopes: Vec<Envelope>,
+    },
+    /// Acknowledge a private message to its sender.
+    ChatAck {
+        /// Which message.
+        id: MessageId,
+        /// The sender's session.
+        to: ParticipantId,
     },
     /// Leaving.
     Leave {},
@@ -166,12 +192,39 @@ pub enum ServerMessage {
         id: MessageId,
         /// Sender (set by the server).
         from: ParticipantId,
+        /// Sender's stable identity (set by the server).
+        from_identity: IdentityId,
         /// Sender's display name.
         from_name: String,
         /// Conversation.
         conversation: ConversationId,
         /// Text.
         text: String,
+    },
+    /// A sealed private message: this recipient's copy only.
+    PrivateChat {
+        /// Sender-chosen id.
+        id: MessageId,
+        /// Sender (set by the server).
+        from: ParticipantId,
+        /// This recipient's copy.
+        envelope: Envelope,
+    },
+    /// A recipient acknowledged a private message.
+    ChatAck {
+        /// Which message.
+        id: MessageId,
+        /// Who received it.
+        from: ParticipantId,
+    },
+    /// The server refused to deliver a private message; nobody received it.
+    ChatRejected {
+        /// Which message.
+        id: MessageId,
+        /// Why, as a code.
+        code: SignalErrorCode,
+        /// Why, in words.
+        message: String,
     },
     /// Something went wrong.
     Error {
@@ -182,7 +235,17 @@ pub enum ServerMessage {
     },
 }
 
-const CLIENT_TYPES: &[&str] = &["join", "sdp", "candidate", "publish", "mute", "chat", "leave"];
+const CLIENT_TYPES: &[&str] = &[
+    "join",
+    "sdp",
+    "candidate",
+    "publish",
+    "mute",
+    "chat",
+    "private_chat",
+    "chat_ack",
+    "leave",
+];
 const SERVER_TYPES: &[&str] = &[
     "welcome",
     "participant_joined",
@@ -192,6 +255,9 @@ const SERVER_TYPES: &[&str] = &[
     "sdp",
     "candidate",
     "chat",
+    "private_chat",
+    "chat_ack",
+    "chat_rejected",
     "error",
 ];
 
@@ -295,6 +361,8 @@ mod tests {
                 room: RoomName::new("r").unwrap(),
                 token: "t".into(),
                 name: "Ann".into(),
+                identity: IdentityId::new("ann").unwrap(),
+                key: "a2V5".into(),
             },
             ClientMessage::Publish {
                 track: TrackInfo {
@@ -341,8 +409,10 @@ mod tests {
 
     #[test]
     fn malformed_message_errors_do_not_echo_values() {
-        let err = ClientMessage::decode(r#"{"v":1,"type":"join","room":"r","token":"hunter2","name":7}"#)
-            .unwrap_err();
+        let err = ClientMessage::decode(
+            r#"{"v":1,"type":"join","room":"r","token":"hunter2","name":7,"identity":"i","key":"k"}"#,
+        )
+        .unwrap_err();
         assert_eq!(err.code, SignalErrorCode::BadMessage);
         assert!(!err.message.contains("hunter2"), "{}", err.message);
     }
