@@ -73,6 +73,18 @@ pub fn join_synthetic(
     })
 }
 
+/// Joins `link` as `name` without audio or video (chat-only participants).
+pub fn join_chat_only(link: &JoinLink, name: &str) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
+    Call::start(CallConfig {
+        link: link.clone(),
+        name: name.to_owned(),
+        video: None,
+        audio: None,
+        peer: Some(PeerConfig::default()),
+        identity: None,
+    })
+}
+
 /// Waits for the first event `pick` accepts, failing after `within` with `what`.
 pub async fn wait_for<T>(
     events: &mut mpsc::UnboundedReceiver<CallEvent>,
