@@ -237,3 +237,58 @@ fn sigterm_leaves_cleanly_and_a_server_shutdown_ends_the_call_with_a_reason() {
         "serve exits cleanly on SIGTERM"
     );
 }
+
+#[test]
+fn whispers_reach_only_their_recipient_and_undeliverable_ones_are_reported() {
+    let serve = Serve::start(&["whisper"]);
+    let link = serve.links[0].clone();
+    let chat_only = ["--video", "none", "--audio", "none", "--report", "-"];
+    let spawn = |name: &str, extra: &[&str]| {
+        let (link, name) = (link.clone(), name.to_owned());
+        let args: Vec<String> = chat_only.iter().chain(extra).map(|s| (*s).to_owned()).collect();
+        std::thread::spawn(move || {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            join(&link, &name, &args)
+        })
+    };
+    let alice = spawn("Alice", &["--duration", "5"]);
+    let carol = spawn("Carol", &["--duration", "5"]);
+    std::thread::sleep(Duration::from_millis(800));
+    let bob = spawn(
+        "Bob",
+        &[
+            "--duration",
+            "3",
+            "--after",
+            "1",
+            "--whisper",
+            "Alice=meet me at noon",
+            "--whisper",
+            "Dave=hello?",
+        ],
+    );
+    let report = |output: std::process::Output| -> serde_json::Value {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice(&output.stdout).expect("JSON report")
+    };
+    let (alice, bob, carol) = (
+        report(alice.join().expect("alice")),
+        report(bob.join().expect("bob")),
+        report(carol.join().expect("carol")),
+    );
+    assert_eq!(
+        alice["chat"],
+        serde_json::json!([{"from": "Bob", "conversation": {"private": ["Alice", "Bob"]}, "text": "meet me at noon"}])
+    );
+    assert_eq!(carol["chat"], serde_json::json!([]), "Carol got: {carol}");
+    let errors = bob["errors"].to_string();
+    assert!(errors.contains("whisper to Dave not sent"), "{bob}");
+    assert!(
+        !errors.contains("Alice"),
+        "the whisper to Alice was acknowledged: {bob}"
+    );
+}
