@@ -17,4 +17,4 @@ mod send;
 
 pub use api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot, SentSnapshot};
 pub use call::{Call, CallConfig};
-pub use seal::SealError;
+pub use seal::{SealError, SessionKeys};

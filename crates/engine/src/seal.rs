@@ -58,26 +58,26 @@ fn public_key(of: &Recipient) -> Result<PublicKey, SealError> {
 }
 
 /// This session's key pair.
-pub(crate) struct SessionKeys {
+pub struct SessionKeys {
     secret: SecretKey,
     public: String,
 }
 
 impl SessionKeys {
     /// A fresh key pair from the OS random number generator.
-    pub(crate) fn generate() -> Self {
+    pub fn generate() -> Self {
         let secret = SecretKey::generate(&mut OsRng);
         let public = BASE64.encode(secret.public_key().as_bytes());
         Self { secret, public }
     }
 
     /// The public key to announce (base64).
-    pub(crate) fn public(&self) -> &str {
+    pub fn public(&self) -> &str {
         &self.public
     }
 
     /// Seals `draft` once per recipient.
-    pub(crate) fn seal(&self, draft: &PrivateDraft) -> Result<Vec<Envelope>, SealError> {
+    pub fn seal(&self, draft: &PrivateDraft) -> Result<Vec<Envelope>, SealError> {
         let ConversationId::Private(members) = &draft.message.conversation else {
             return Ok(Vec::new());
         };
@@ -109,7 +109,7 @@ impl SessionKeys {
     }
 
     /// Opens our copy of message `id` from `from` (with their announced identity and key).
-    pub(crate) fn open(
+    pub fn open(
         &self,
         id: &MessageId,
         from: &Recipient,
