@@ -562,10 +562,12 @@ impl Room {
             return Err(RoomError::NotAMember);
         }
         let others: Vec<IdentityId> = members.iter().filter(|m| **m != self.identity).cloned().collect();
+        let sessions: Vec<Option<Recipient>> = others.iter().map(|i| self.present_identity(i)).collect();
         let absent: Vec<IdentityId> = others
             .iter()
-            .filter(|i| self.present_identity(i).is_none())
-            .cloned()
+            .zip(&sessions)
+            .filter(|(_, session)| session.is_none())
+            .map(|(identity, _)| identity.clone())
             .collect();
         if !absent.is_empty() {
             let error = RoomError::RecipientsAbsent(absent);
@@ -573,7 +575,7 @@ impl Room {
                 .record_undeliverable(message, others, &error.to_string());
             return Err(error);
         }
-        let recipients = others.iter().filter_map(|i| self.present_identity(i)).collect();
+        let recipients = sessions.into_iter().flatten().collect();
         self.chat.record_sent(message.clone(), others);
         self.outputs
             .push_back(Output::Seal(PrivateDraft { message, recipients }));
