@@ -151,13 +151,16 @@ impl Chat {
         Ok(true)
     }
 
-    /// Records a message we sent to `recipients` (pending until each acknowledges).
+    /// Records a message we sent to `recipients` (pending until each acknowledges). Delivery is
+    /// tracked only for messages with named recipients (private ones).
     pub fn record_sent(&mut self, message: ChatMessage, recipients: impl IntoIterator<Item = IdentityId>) {
-        let state = recipients
+        let state: BTreeMap<_, _> = recipients
             .into_iter()
             .map(|r| (r, DeliveryState::Pending))
             .collect();
-        self.deliveries.insert(message.id.clone(), state);
+        if !state.is_empty() {
+            self.deliveries.insert(message.id.clone(), state);
+        }
         self.push_own(message);
     }
 

@@ -290,11 +290,6 @@ impl Room {
         }
     }
 
-    /// Our display name.
-    pub fn local_name(&self) -> &str {
-        &self.name
-    }
-
     /// Whether we are in the room.
     pub fn is_joined(&self) -> bool {
         matches!(self.phase, Phase::Joined { .. })

@@ -597,7 +597,7 @@ impl Driver {
             .into_iter()
             .filter_map(|m| {
                 let delivery = chat.delivery(&m.id)?;
-                (!delivery.is_empty()).then(|| SentSnapshot {
+                Some(SentSnapshot {
                     id: m.id.clone(),
                     conversation: m.conversation.clone(),
                     delivery: delivery.iter().map(|(i, s)| (i.clone(), s.clone())).collect(),
