@@ -86,7 +86,12 @@ async fn private_messages_reach_exactly_their_recipients_and_never_widen() {
     let (alice, mut alice_events) = join_chat_only(&link, "Alice");
     let (bob, mut bob_events) = join_chat_only(&link, "Bob");
     wait_joined(&mut alice_events).await;
-    wait_joined(&mut bob_events).await;
+    let bob_session = wait_joined(&mut bob_events).await;
+    // Joins race: Alice may only now learn that Bob is here. Sending earlier would be refused.
+    wait_for(&mut alice_events, WAIT, "Alice to see Bob", |e| {
+        matches!(e, CallEvent::ParticipantJoined(id) if *id == bob_session).then_some(())
+    })
+    .await;
     let (alice_id, bob_id) = (identity_of(&alice).await, identity_of(&bob).await);
     let alice_bob = private(&[&alice_id, &bob_id]);
 
