@@ -22,9 +22,10 @@ fuzz_target!(|data: &[u8]| {
         room: RoomName::new("r").expect("valid"),
         name: "fuzz".into(),
         token: Secret::new("t"),
+        proof: Secret::new("p"),
     };
     room.handle_command(now, join).expect("fresh room joins");
-    let mut adapter = NativeAdapter;
+    let mut adapter = NativeAdapter::new(now);
     for (i, line) in text.lines().enumerate() {
         if let Ok(signals) = adapter.decode(line) {
             for signal in signals {

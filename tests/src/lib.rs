@@ -2,11 +2,11 @@
 //! and engine clients with synthetic media. Every wait is bounded and says what it waited for.
 
 use confab_core::{JoinLink, ParticipantId, RoomName};
-use confab_engine::{Call, CallConfig, CallEvent};
+use confab_engine::{Call, CallConfig, CallEvent, Identity};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
 use confab_rtc::PeerConfig;
-use confab_server::Server;
+use confab_server::{Server, TakeoverPolicy};
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -22,8 +22,13 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server.
     pub async fn start() -> Self {
+        Self::start_with(TakeoverPolicy::default()).await
+    }
+
+    /// Starts a server with this policy for a second session of an identity.
+    pub async fn start_with(takeover: TakeoverPolicy) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-        let server = Server::new(&listener).expect("server");
+        let server = Server::with_takeover(&listener, takeover).expect("server");
         let (stop, stopped) = oneshot::channel::<()>();
         let running = server.clone();
         let task = tokio::spawn(async move {
@@ -75,13 +80,22 @@ pub fn join_synthetic(
 
 /// Joins `link` as `name` without audio or video (chat-only participants).
 pub fn join_chat_only(link: &JoinLink, name: &str) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
+    join_chat_only_as(link, name, None)
+}
+
+/// Like [`join_chat_only`], as a given identity (`None`: a fresh one).
+pub fn join_chat_only_as(
+    link: &JoinLink,
+    name: &str,
+    identity: Option<Identity>,
+) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
     Call::start(CallConfig {
         link: link.clone(),
         name: name.to_owned(),
         video: None,
         audio: None,
         peer: Some(PeerConfig::default()),
-        identity: None,
+        identity,
     })
 }
 

@@ -54,6 +54,7 @@ fn join_frame(link: &JoinLink, token: Option<&str>, name: &str) -> String {
         "v": 1, "type": "join", "room": native.room.as_str(),
         "token": token.unwrap_or(native.token.expose()), "name": name,
         "identity": format!("id-{name}"), "key": "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "proof": "BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB=",
     })
     .to_string()
 }

@@ -2,7 +2,7 @@
 
 use crate::report::Report;
 use confab_core::{ConversationId, JoinLink, PrivateMembers};
-use confab_engine::{Call, CallCommand, CallConfig, CallEvent};
+use confab_engine::{Call, CallCommand, CallConfig, CallEvent, Identity};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
 use confab_media::{AudioSource, VideoSource};
@@ -55,6 +55,10 @@ pub(crate) struct JoinArgs {
     /// Seconds after joining before the --say and --whisper messages go out.
     #[arg(long, default_value_t = 0.0)]
     after: f64,
+    /// Keep the identity in this file (created if missing), so another session with the same
+    /// file — on another machine, or after a crash — takes this one's place in the room.
+    #[arg(long)]
+    identity_file: Option<std::path::PathBuf>,
     /// Where to write the JSON report (`-` for stdout).
     #[arg(long)]
     report: Option<String>,
@@ -106,6 +110,10 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
     for note in &notes {
         eprintln!("confab-cli: {note}");
     }
+    let identity = match &args.identity_file {
+        Some(path) => Some(Identity::load_or_create(path).map_err(|e| e.to_string())?),
+        None => None,
+    };
     tracing::info!(link = %link.redacted(), "joining");
     let name = args.name;
     let (call, mut events) = Call::start(CallConfig {
@@ -114,7 +122,7 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         video,
         audio,
         peer: None,
-        identity: None,
+        identity,
     });
 
     let joined = loop {

@@ -1,7 +1,7 @@
 //! The JSON report `join` writes: a stable, documented shape for scripts and benchmarks.
 
 use confab_core::{ConversationId, DeliveryState, IdentityId, LeaveReason};
-use confab_engine::CallSnapshot;
+use confab_engine::{CallSnapshot, Reconnection};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -22,6 +22,10 @@ pub(crate) struct Report {
     encode_ms_per_frame: f64,
     /// One sentence per problem.
     errors: Vec<String>,
+    /// Each lost connection that was recovered: when it was noticed and when we were back in.
+    reconnections: Vec<Reconnection>,
+    /// How the call ended: `hangup` (we left), `replaced`, `connection_lost`, …
+    ended: Option<LeaveReason>,
 }
 
 #[derive(Serialize)]
@@ -33,6 +37,7 @@ struct ParticipantReport {
     frames_expected: u64,
     frames_dropped_before_decode: u64,
     frames_lost: u64,
+    longest_gap_ms: u64,
     frames_skipped_awaiting_keyframe: u64,
     audio_frames_decoded: u64,
     left: LeftReport,
@@ -146,6 +151,7 @@ impl Report {
                     frames_expected: p.frames_expected,
                     frames_dropped_before_decode: p.frames_dropped_before_decode,
                     frames_lost: p.frames_lost,
+                    longest_gap_ms: p.longest_gap_ms,
                     frames_skipped_awaiting_keyframe: p.frames_skipped_awaiting_keyframe,
                     audio_frames_decoded: p.audio_frames_decoded,
                     left: LeftReport {
@@ -159,6 +165,8 @@ impl Report {
             frames_dropped_before_send: snapshot.frames_dropped_before_send,
             encode_ms_per_frame: snapshot.encode_ms_per_frame,
             errors,
+            reconnections: snapshot.reconnections,
+            ended: snapshot.ended,
         }
     }
 

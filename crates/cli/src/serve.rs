@@ -1,7 +1,7 @@
 //! `confab-cli serve`: the embedded room server.
 
 use confab_core::RoomName;
-use confab_server::Server;
+use confab_server::{Server, TakeoverPolicy};
 use std::io::Write;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -15,6 +15,16 @@ pub(crate) struct ServeArgs {
     /// Room to print a link for (repeatable). Without it, one room with a fresh random name.
     #[arg(long = "room")]
     rooms: Vec<String>,
+    /// A second session of an identity already in the room: `allow` lets it take over when it
+    /// proves the identity, `deny` refuses it.
+    #[arg(long, value_enum, default_value = "allow")]
+    takeover: Takeover,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum Takeover {
+    Allow,
+    Deny,
 }
 
 fn fresh_room_name() -> String {
@@ -34,7 +44,11 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let server = Server::new(&listener).map_err(|e| e.to_string())?;
+    let policy = match args.takeover {
+        Takeover::Allow => TakeoverPolicy::AllowWithProof,
+        Takeover::Deny => TakeoverPolicy::Deny,
+    };
+    let server = Server::with_takeover(&listener, policy).map_err(|e| e.to_string())?;
     let mut stdout = std::io::stdout().lock();
     for room in &rooms {
         writeln!(stdout, "{}", server.link_for(room)).map_err(|e| e.to_string())?;

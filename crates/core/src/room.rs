@@ -32,6 +32,9 @@ pub enum LeaveReason {
     ServerShutdown,
     /// The server refused or removed them because of an error.
     Refused,
+    /// The same identity joined again (another device or window, or a reconnect) and this
+    /// session was replaced by the new one.
+    Replaced,
 }
 
 /// Something the room could not do. Each variant says whether retrying can help.
@@ -57,6 +60,10 @@ pub enum RoomError {
     /// The server did not admit us in time. Retrying may help if the server was busy.
     #[error("the server did not answer the join within {} s", JOIN_TIMEOUT.as_secs())]
     JoinTimedOut,
+    /// Our identity joined the room again from another session, which took over this one.
+    /// Retrying would take the place back from that session.
+    #[error("You joined this meeting from another device or window, so this one has left.")]
+    Replaced,
     /// The server refused the join. Whether retrying helps depends on the code.
     #[error("{}", code.user_message())]
     Refused {
@@ -94,6 +101,8 @@ pub enum RoomCommand {
         name: String,
         /// The room's token.
         token: Secret,
+        /// Proof of our identity: lets this session take over an older one of ours.
+        proof: Secret,
     },
     /// Publish a local track.
     Publish(TrackInfo),
@@ -318,7 +327,12 @@ impl Room {
     /// Applies a local command.
     pub fn handle_command(&mut self, now: Instant, command: RoomCommand) -> Result<(), RoomError> {
         match command {
-            RoomCommand::Join { room, name, token } => {
+            RoomCommand::Join {
+                room,
+                name,
+                token,
+                proof,
+            } => {
                 if self.phase != Phase::Idle {
                     return Err(RoomError::AlreadyJoined);
                 }
@@ -332,6 +346,7 @@ impl Room {
                     name,
                     token,
                     identity,
+                    proof,
                     key,
                 });
             }
@@ -474,6 +489,11 @@ impl Room {
             SignalIn::Candidate(slot, candidate) => {
                 if !self.has_left() {
                     self.outputs.push_back(Output::RemoteCandidate(slot, candidate));
+                }
+            }
+            SignalIn::Replaced => {
+                if !self.has_left() {
+                    self.finish(LeaveReason::Replaced, Some(RoomError::Replaced));
                 }
             }
             SignalIn::Error { code, message } => {
@@ -678,6 +698,7 @@ mod tests {
             room: RoomName::new("r").unwrap(),
             name: "me".into(),
             token: Secret::new(token),
+            proof: Secret::new("proof"),
         }
     }
 
@@ -1006,6 +1027,23 @@ mod tests {
                 })
             })]
         );
+    }
+
+    #[test]
+    fn being_replaced_ends_the_call_once_and_says_why() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        let _ = drain(&mut room);
+        room.handle_signal(now, SignalIn::Replaced);
+        room.handle_signal(now, SignalIn::Replaced);
+        assert_eq!(
+            drain(&mut room),
+            vec![Output::Event(RoomEvent::Left {
+                reason: LeaveReason::Replaced,
+                error: Some(RoomError::Replaced)
+            })]
+        );
+        assert!(RoomError::Replaced.to_string().contains("another device"));
     }
 
     #[test]

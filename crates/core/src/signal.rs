@@ -162,6 +162,9 @@ pub enum SignalErrorCode {
     MediaFailed,
     /// The server is shutting down.
     ServerShutdown,
+    /// Someone with our identity is already in the room and we could not prove it is us (or
+    /// the server does not allow taking over).
+    IdentityTaken,
 }
 
 impl SignalErrorCode {
@@ -169,7 +172,11 @@ impl SignalErrorCode {
     pub fn is_fatal(self) -> bool {
         matches!(
             self,
-            Self::BadToken | Self::UnsupportedVersion | Self::RoomFull | Self::ServerShutdown
+            Self::BadToken
+                | Self::UnsupportedVersion
+                | Self::RoomFull
+                | Self::ServerShutdown
+                | Self::IdentityTaken
         )
     }
 
@@ -180,6 +187,10 @@ impl SignalErrorCode {
             Self::UnsupportedVersion => "This server speaks a different Confab version; update Confab.",
             Self::RoomFull => "The room is full; try again later.",
             Self::ServerShutdown => "The meeting server shut down.",
+            Self::IdentityTaken => {
+                "Someone is already in this meeting under your identity and the server would not let this \
+                 session take over; leave the other session first."
+            }
             Self::UnknownParticipant => "That participant is no longer in the room.",
             Self::MediaFailed => "The server could not set up audio and video for this call.",
             Self::BadMessage | Self::UnknownMessage | Self::WrongState | Self::TooLarge => {
@@ -256,6 +267,8 @@ pub enum SignalIn {
     Description(PeerSlot, SessionDescription),
     /// A remote ICE candidate for one of our PeerConnections.
     Candidate(PeerSlot, IceCandidate),
+    /// Another session of our identity took our place; this one is over.
+    Replaced,
     /// The server reported an error.
     Error {
         /// Machine-readable code.
@@ -279,6 +292,8 @@ pub enum SignalOut {
         token: Secret,
         /// Our stable identity.
         identity: IdentityId,
+        /// The secret that proves the identity is ours.
+        proof: Secret,
         /// Our session's public key (base64).
         key: String,
     },

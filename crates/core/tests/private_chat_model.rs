@@ -102,6 +102,7 @@ impl World {
             room: RoomName::new("model").expect("valid"),
             name: format!("Person {who}"),
             token: Secret::new("t"),
+            proof: Secret::new("p"),
         };
         room.handle_command(self.now, join)
             .expect("a fresh session joins");

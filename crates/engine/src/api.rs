@@ -115,6 +115,12 @@ pub enum CallEvent {
         /// Why.
         reason: String,
     },
+    /// The connection was lost and this is attempt `attempt` to get back in. `Joined` follows
+    /// when it succeeds; `Ended` if it never does.
+    Reconnecting {
+        /// 1 for the first attempt after a loss.
+        attempt: u32,
+    },
     /// Something went wrong but the call goes on.
     Problem(CallError),
     /// The call is over.
@@ -149,6 +155,8 @@ pub struct RemoteSnapshot {
     pub frames_dropped_before_decode: u64,
     /// Frames lost in transit (an RTP sequence gap).
     pub frames_lost: u64,
+    /// The longest wait between two decoded video frames, ms (a freeze, or a reconnect).
+    pub longest_gap_ms: u64,
     /// Whole frames received but not decoded while waiting for a keyframe after a loss.
     pub frames_skipped_awaiting_keyframe: u64,
     /// Audio frames decoded.
@@ -187,8 +195,19 @@ pub struct CallSnapshot {
     pub encode_ms_per_frame: f64,
     /// User-facing sentences for everything that went wrong.
     pub errors: Vec<String>,
+    /// Each time the connection was lost and we got back in.
+    pub reconnections: Vec<Reconnection>,
     /// How the call ended, if it has.
     pub ended: Option<LeaveReason>,
+}
+
+/// One lost connection that was recovered.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Reconnection {
+    /// Milliseconds from the join call to noticing the loss.
+    pub lost_ms: u64,
+    /// Milliseconds from the join call to being back in the room.
+    pub rejoined_ms: u64,
 }
 
 /// One of our private messages and its delivery state per recipient.
@@ -217,6 +236,7 @@ impl CallSnapshot {
             media_bytes: (0, 0),
             encode_ms_per_frame: 0.0,
             errors,
+            reconnections: Vec::new(),
             ended: Some(reason),
         }
     }

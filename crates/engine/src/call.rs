@@ -1,19 +1,32 @@
-//! The [`Call`] task: owns the room, the adapter, the transport and the PeerSession.
+//! The [`Call`] task: owns the room, the adapter, the transport and the PeerSession, and gets
+//! back into the room when the connection is lost.
+//!
+//! Reconnecting: a lost signaling connection (closed, failed, or a server silent for
+//! [`SERVER_SILENCE_LIMIT`] although we ping it) or a failed media connection after we were in
+//! the room starts attempts with jittered exponential backoff for up to [`RECONNECT_FOR`]. Each
+//! attempt opens a new signaling connection and joins again as the same identity with its
+//! proof, so the server hands us our place back even if it has not noticed the old session die
+//! (takeover). The chat history, delivery state, published tracks and mute state carry over;
+//! capture and encoding keep running and switch to the new media connection.
 
-use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot, SentSnapshot};
+use crate::api::{
+    CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, RemoteSnapshot, SentSnapshot,
+};
+use crate::identity::Identity;
 use crate::receive::{receive_track, RemoteStats};
 use crate::seal::SessionKeys;
 use crate::send::LocalMedia;
+use confab_core::link::NativeLink;
 use confab_core::{
-    ChatMessage, IdentityId, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot,
-    Room, RoomCommand, RoomEvent, SignalIn, SignalOut, TrackId, TrackInfo,
+    ChatMessage, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room,
+    RoomCommand, RoomEvent, SignalIn, SignalOut, TrackId, TrackInfo,
 };
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
-use confab_signal::native::NativeAdapter;
-use confab_signal::{SignalingAdapter, Transport, WebSocketTransport};
-use std::collections::HashMap;
+use confab_signal::native::{NativeAdapter, PING_INTERVAL};
+use confab_signal::{SignalingAdapter, Transport, TransportError, WebSocketTransport};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -24,6 +37,14 @@ use tokio::time::sleep_until;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a far-future timer sleeps when the room wants no wake-up.
 const IDLE: Duration = Duration::from_secs(3600);
+/// The server answers every ping; this long without a frame means the connection is gone.
+pub const SERVER_SILENCE_LIMIT: Duration = PING_INTERVAL.saturating_mul(4);
+/// How long to keep trying to get back into the room after losing the connection.
+pub const RECONNECT_FOR: Duration = Duration::from_secs(60);
+/// The wait before the first reconnect attempt; it doubles per attempt up to
+/// [`BACKOFF_LONGEST`], each wait jittered by ±25% so many clients do not retry in step.
+const BACKOFF_FIRST: Duration = Duration::from_millis(250);
+const BACKOFF_LONGEST: Duration = Duration::from_secs(4);
 
 /// What a call needs to start.
 pub struct CallConfig {
@@ -38,8 +59,8 @@ pub struct CallConfig {
     /// Where media sockets bind; `None` binds the local address the signaling connection uses,
     /// which is the interface that reaches the server.
     pub peer: Option<PeerConfig>,
-    /// Our stable identity; `None` makes a fresh one for this call.
-    pub identity: Option<IdentityId>,
+    /// Our stable identity and its proof; `None` makes a fresh one for this call.
+    pub identity: Option<Identity>,
 }
 
 /// A running call. Drop the handle's command sender (or send `Leave`) to end it.
@@ -96,12 +117,6 @@ struct SentTotals {
     frames_dropped_before_send: u64,
 }
 
-/// A fresh random identity, for a call that was given none.
-fn fresh_identity() -> IdentityId {
-    let id = IdentityId::new(format!("id-{:016x}", rand::random::<u64>()));
-    id.unwrap_or_else(|_| unreachable!("a hex string is a valid identity"))
-}
-
 /// A fresh random message id: unique for our identity across sessions, so a retry after a
 /// reconnect is recognised as the same message.
 fn fresh_message_id() -> MessageId {
@@ -109,17 +124,42 @@ fn fresh_message_id() -> MessageId {
     id.unwrap_or_else(|_| unreachable!("a hex string is a valid message id"))
 }
 
+/// The wait before reconnect attempt `attempt` (1-based).
+fn backoff(attempt: u32) -> Duration {
+    let doubled = BACKOFF_FIRST.saturating_mul(1 << attempt.saturating_sub(1).min(8));
+    doubled
+        .min(BACKOFF_LONGEST)
+        .mul_f64(0.75 + rand::random::<f64>() * 0.5)
+}
+
+/// Peer events tagged with the media connection they came from, so a closed connection's last
+/// words are not mistaken for the current one's.
+type PeerEvents = mpsc::UnboundedSender<(u64, PeerEvent)>;
+
+/// Video and audio sources, either of which may be absent.
+type Sources = (Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>);
+
 struct Driver {
     started: Instant,
+    link: NativeLink,
+    name: String,
+    identity: Identity,
     room: Room,
     keys: SessionKeys,
     adapter: NativeAdapter,
     transport: WebSocketTransport,
+    /// When the server last sent anything.
+    last_heard: Instant,
     events: mpsc::UnboundedSender<CallEvent>,
     peer: Option<Arc<PeerSession>>,
-    video_source: Option<Box<dyn VideoSource>>,
-    audio_source: Option<Box<dyn AudioSource>>,
-    peer_config: PeerConfig,
+    /// Counts media connections; tags their events.
+    peer_generation: u64,
+    /// Sources not started yet (they start at the first join and run until the call ends).
+    sources: Option<Sources>,
+    sends_video: bool,
+    sends_audio: bool,
+    muted: HashSet<MediaKind>,
+    peer_config: Option<PeerConfig>,
     media: Option<LocalMedia>,
     problems: mpsc::UnboundedSender<MediaError>,
     local: Option<ParticipantId>,
@@ -128,9 +168,20 @@ struct Driver {
     joined_ms: Option<u64>,
     errors: Vec<String>,
     ended: Option<LeaveReason>,
+    /// The user asked to leave.
+    leaving: bool,
+    /// The connection is lost and we should get back in.
+    lost: bool,
+    /// When the current loss began (cleared once back in the room).
+    lost_since: Option<Instant>,
+    reconnections: Vec<Reconnection>,
+    /// Chat sent while reconnecting, sent once we are back.
+    queued_chat: Vec<RoomCommand>,
     /// Sending counters, frozen when local media stops.
     sent_totals: SentTotals,
-    /// Media bytes (sent, received), refreshed before each snapshot and at the end.
+    /// Media bytes (sent, received) of media connections already closed.
+    closed_media_bytes: (u64, u64),
+    /// Media bytes (sent, received) in all, refreshed before each snapshot and at the end.
     media_bytes: (u64, u64),
 }
 
@@ -140,7 +191,7 @@ async fn run(
     events: mpsc::UnboundedSender<CallEvent>,
 ) -> CallSnapshot {
     let started = Instant::now();
-    let JoinLink::Native(link) = &config.link;
+    let JoinLink::Native(link) = config.link;
     let transport = match WebSocketTransport::connect(&link.websocket_url(), CONNECT_TIMEOUT).await {
         Ok(transport) => transport,
         Err(e) => {
@@ -153,23 +204,27 @@ async fn run(
             return CallSnapshot::failed(LeaveReason::ConnectionLost, vec![message]);
         }
     };
-    let peer_config = config.peer.unwrap_or_else(|| PeerConfig {
-        udp_addrs: vec![std::net::SocketAddr::new(transport.local_ip(), 0).to_string()],
-    });
     let (problems, mut problem_rx) = mpsc::unbounded_channel();
-    let identity = config.identity.unwrap_or_else(fresh_identity);
+    let identity = config.identity.unwrap_or_else(Identity::generate);
     let keys = SessionKeys::generate();
     let mut driver = Driver {
         started,
-        room: Room::new(identity, keys.public().to_owned()),
+        link,
+        name: config.name,
+        room: Room::new(identity.id.clone(), keys.public().to_owned()),
+        identity,
         keys,
-        adapter: NativeAdapter,
+        adapter: NativeAdapter::new(started),
         transport,
+        last_heard: started,
         events,
         peer: None,
-        video_source: config.video,
-        audio_source: config.audio,
-        peer_config,
+        peer_generation: 0,
+        sends_video: config.video.is_some(),
+        sends_audio: config.audio.is_some(),
+        sources: Some((config.video, config.audio)),
+        muted: HashSet::new(),
+        peer_config: config.peer,
         media: None,
         problems,
         local: None,
@@ -178,19 +233,29 @@ async fn run(
         joined_ms: None,
         errors: Vec::new(),
         ended: None,
+        leaving: false,
+        lost: false,
+        lost_since: None,
+        reconnections: Vec::new(),
+        queued_chat: Vec::new(),
         sent_totals: SentTotals::default(),
+        closed_media_bytes: (0, 0),
         media_bytes: (0, 0),
     };
-    let join = RoomCommand::Join {
-        room: link.room.clone(),
-        name: config.name,
-        token: link.token.clone(),
-    };
-    let _ = driver.room.handle_command(Instant::now(), join);
-    let (peer_tx, mut peer_rx) = mpsc::unbounded_channel::<PeerEvent>();
+    driver.join();
+    let (peer_tx, mut peer_rx) = mpsc::unbounded_channel::<(u64, PeerEvent)>();
     let mut wake = driver.drain(&peer_tx).await;
     while driver.ended.is_none() {
-        let next = [wake, driver.adapter.poll_timeout()].into_iter().flatten().min();
+        if driver.lost {
+            driver.reconnect(&mut commands).await;
+            wake = driver.drain(&peer_tx).await;
+            continue;
+        }
+        let silence = (!driver.room.has_left()).then_some(driver.last_heard + SERVER_SILENCE_LIMIT);
+        let next = [wake, driver.adapter.poll_timeout(), silence]
+            .into_iter()
+            .flatten()
+            .min();
         let deadline = tokio::time::Instant::from_std(next.unwrap_or_else(|| Instant::now() + IDLE));
         tokio::select! {
             frame = driver.transport.recv() => match frame {
@@ -201,24 +266,9 @@ async fn run(
                 }
                 None => driver.room.handle_disconnect(Instant::now()),
             },
-            Some(event) = peer_rx.recv() => driver.peer_event(event).await,
+            Some((generation, event)) = peer_rx.recv() => driver.peer_event(generation, event),
             Some(problem) = problem_rx.recv() => driver.problem(problem.into()),
-            command = commands.recv() => match command {
-                Some(CallCommand::SendChat { conversation, text }) => {
-                    let send = RoomCommand::SendChat { id: fresh_message_id(), conversation, text };
-                    if let Err(e) = driver.room.handle_command(Instant::now(), send) {
-                        driver.problem(e.into());
-                    }
-                }
-                Some(CallCommand::SetMuted { kind, muted }) => driver.set_muted(kind, muted),
-                Some(CallCommand::Snapshot(reply)) => {
-                    driver.refresh_media_bytes().await;
-                    let _ = reply.send(driver.snapshot());
-                }
-                Some(CallCommand::Leave) | None => {
-                    let _ = driver.room.handle_command(Instant::now(), RoomCommand::Leave);
-                }
-            },
+            command = commands.recv() => driver.command(command).await,
             () = sleep_until(deadline) => driver.timeout(Instant::now()).await,
         }
         wake = driver.drain(&peer_tx).await;
@@ -238,9 +288,140 @@ impl Driver {
         let _ = self.events.send(CallEvent::Problem(error));
     }
 
-    /// A timer fired: the room's (join deadline) or the adapter's (keepalives).
+    /// Asks the room to join (again), as our identity, with this session's key.
+    fn join(&mut self) {
+        let join = RoomCommand::Join {
+            room: self.link.room.clone(),
+            name: self.name.clone(),
+            token: self.link.token.clone(),
+            proof: self.identity.proof.clone(),
+        };
+        let _ = self.room.handle_command(Instant::now(), join);
+    }
+
+    async fn command(&mut self, command: Option<CallCommand>) {
+        match command {
+            Some(CallCommand::SendChat { conversation, text }) => {
+                let send = RoomCommand::SendChat {
+                    id: fresh_message_id(),
+                    conversation,
+                    text,
+                };
+                if self.reconnecting() {
+                    self.queued_chat.push(send);
+                } else if let Err(e) = self.room.handle_command(Instant::now(), send) {
+                    self.problem(e.into());
+                }
+            }
+            Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
+            Some(CallCommand::Snapshot(reply)) => {
+                self.refresh_media_bytes().await;
+                let _ = reply.send(self.snapshot());
+            }
+            Some(CallCommand::Leave) | None => {
+                self.leaving = true;
+                if self.reconnecting() {
+                    self.end(LeaveReason::Hangup, None);
+                } else {
+                    let _ = self.room.handle_command(Instant::now(), RoomCommand::Leave);
+                }
+            }
+        }
+    }
+
+    /// Whether we were in the room and are trying to get back.
+    fn reconnecting(&self) -> bool {
+        self.lost_since.is_some()
+    }
+
+    fn end(&mut self, reason: LeaveReason, error: Option<CallError>) {
+        if let Some(e) = &error {
+            self.errors.push(e.to_string());
+        }
+        self.ended = Some(reason);
+        let _ = self.events.send(CallEvent::Ended { reason, error });
+    }
+
+    /// Gets back into the room: closes what is left of the old connections, then tries new ones
+    /// with backoff, serving commands meanwhile, until one is admitted or time runs out.
+    async fn reconnect(&mut self, commands: &mut mpsc::UnboundedReceiver<CallCommand>) {
+        self.lost = false;
+        let lost_since = *self.lost_since.get_or_insert_with(Instant::now);
+        self.close_media_connection().await;
+        self.transport.close().await;
+        let url = self.link.websocket_url();
+        let mut attempt = 0;
+        while self.ended.is_none() {
+            if lost_since.elapsed() >= RECONNECT_FOR {
+                let gone = TransportError::Lost(format!(
+                    "could not get back into the meeting within {} s",
+                    RECONNECT_FOR.as_secs()
+                ));
+                return self.end(LeaveReason::ConnectionLost, Some(gone.into()));
+            }
+            attempt += 1;
+            let _ = self.events.send(CallEvent::Reconnecting { attempt });
+            let until = tokio::time::Instant::now() + backoff(attempt);
+            let mut connected = None;
+            let connecting = async {
+                sleep_until(until).await;
+                WebSocketTransport::connect(&url, CONNECT_TIMEOUT).await
+            };
+            tokio::pin!(connecting);
+            while connected.is_none() && self.ended.is_none() {
+                tokio::select! {
+                    result = &mut connecting => connected = Some(result),
+                    command = commands.recv() => self.command(command).await,
+                }
+            }
+            match connected {
+                Some(Ok(transport)) => return self.begin_session(transport),
+                Some(Err(e)) => tracing::info!(attempt, error = %e, "reconnect attempt failed"),
+                None => {}
+            }
+        }
+    }
+
+    /// A fresh signaling session on `transport`: new session keys, the same identity and chat.
+    fn begin_session(&mut self, transport: WebSocketTransport) {
+        let now = Instant::now();
+        self.keys = SessionKeys::generate();
+        let (id, key) = (self.identity.id.clone(), self.keys.public().to_owned());
+        let old = std::mem::replace(&mut self.room, Room::new(id.clone(), key.clone()));
+        self.room = Room::resume(id, key, old.into_chat());
+        self.transport = transport;
+        self.adapter = NativeAdapter::new(now);
+        self.last_heard = now;
+        self.join();
+    }
+
+    /// Stops sending into the media connection and closes it, keeping its byte counts.
+    async fn close_media_connection(&mut self) {
+        if let Some(media) = &self.media {
+            media.attach(None, None);
+        }
+        if let Some(peer) = self.peer.take() {
+            let stats = peer.stats().await;
+            self.closed_media_bytes.0 += stats.bytes_sent;
+            self.closed_media_bytes.1 += stats.bytes_received;
+            tokio::spawn(async move { peer.close().await });
+        }
+        self.local = None;
+    }
+
+    /// A timer fired: the room's (join deadline), the adapter's (keepalives), or the silence
+    /// limit.
     async fn timeout(&mut self, now: Instant) {
         self.room.handle_timeout(now);
+        if !self.room.has_left() && now >= self.last_heard + SERVER_SILENCE_LIMIT {
+            let silent = TransportError::Lost(format!(
+                "the server has not answered for {} s",
+                SERVER_SILENCE_LIMIT.as_secs()
+            ));
+            self.problem(silent.into());
+            self.room.handle_disconnect(now);
+            return;
+        }
         for frame in self.adapter.handle_timeout(now) {
             if let Err(e) = self.transport.send(frame).await {
                 self.problem(e.into());
@@ -251,6 +432,7 @@ impl Driver {
     }
 
     fn frame(&mut self, frame: &str) {
+        self.last_heard = Instant::now();
         match self.adapter.decode(frame) {
             Ok(signals) => {
                 for signal in signals {
@@ -262,7 +444,7 @@ impl Driver {
     }
 
     /// Carries out everything the room asked for; returns when it next wants a wake-up.
-    async fn drain(&mut self, peer_tx: &mpsc::UnboundedSender<PeerEvent>) -> Option<Instant> {
+    async fn drain(&mut self, peer_tx: &PeerEvents) -> Option<Instant> {
         loop {
             match self.room.poll_output() {
                 Output::Timeout(at) => return at,
@@ -323,6 +505,9 @@ impl Driver {
     }
 
     async fn send_signal(&mut self, out: SignalOut) {
+        if self.room.has_left() && !matches!(out, SignalOut::Leave) {
+            return;
+        }
         match self.adapter.encode(out) {
             Ok(frames) => {
                 for frame in frames {
@@ -337,13 +522,27 @@ impl Driver {
         }
     }
 
-    async fn room_event(&mut self, event: RoomEvent, peer_tx: &mpsc::UnboundedSender<PeerEvent>) {
+    async fn room_event(&mut self, event: RoomEvent, peer_tx: &PeerEvents) {
         let out = match event {
             RoomEvent::Joined { local } => {
-                self.joined_ms = Some(self.elapsed_ms());
+                let now_ms = self.elapsed_ms();
+                self.joined_ms.get_or_insert(now_ms);
+                if let Some(lost) = self.lost_since.take() {
+                    let lost_ms =
+                        now_ms.saturating_sub(u64::try_from(lost.elapsed().as_millis()).unwrap_or(0));
+                    self.reconnections.push(Reconnection {
+                        lost_ms,
+                        rejoined_ms: now_ms,
+                    });
+                }
                 self.local = Some(local.clone());
-                if let Err(e) = self.start_media(&local, peer_tx).await {
+                if let Err(e) = self.connect_media(&local, peer_tx).await {
                     self.problem(e);
+                }
+                for send in std::mem::take(&mut self.queued_chat) {
+                    if let Err(e) = self.room.handle_command(Instant::now(), send) {
+                        self.problem(e.into());
+                    }
                 }
                 Some(CallEvent::Joined { local })
             }
@@ -368,14 +567,25 @@ impl Driver {
                 None
             }
             RoomEvent::Left { reason, error } => {
-                self.ended = Some(reason);
-                if let Some(e) = &error {
-                    self.errors.push(e.to_string());
+                // While getting back in, our own old session may still hold our identity on a
+                // server that does not allow takeover; it lets go once it notices.
+                let old_session_in_the_way = self.reconnecting()
+                    && error
+                        == Some(confab_core::RoomError::Refused {
+                            code: confab_core::SignalErrorCode::IdentityTaken,
+                        });
+                let recoverable = (reason == LeaveReason::ConnectionLost || old_session_in_the_way)
+                    && self.joined_ms.is_some()
+                    && !self.leaving;
+                if recoverable {
+                    if let Some(e) = error {
+                        self.problem(e.into());
+                    }
+                    self.lost = true;
+                } else {
+                    self.end(reason, error.map(CallError::from));
                 }
-                Some(CallEvent::Ended {
-                    reason,
-                    error: error.map(CallError::from),
-                })
+                None
             }
             RoomEvent::TrackMuted {
                 participant,
@@ -402,76 +612,75 @@ impl Driver {
         }
     }
 
-    /// Creates the PeerSession, publishes our tracks, starts capture and sends the offer.
-    async fn start_media(
-        &mut self,
-        local: &ParticipantId,
-        peer_tx: &mpsc::UnboundedSender<PeerEvent>,
-    ) -> Result<(), CallError> {
-        let (peer, mut peer_events) = PeerSession::new(&self.peer_config).await?;
+    /// Creates this session's PeerSession, publishes our tracks on it, points local media at
+    /// them (starting capture on the first join) and sends the offer.
+    async fn connect_media(&mut self, local: &ParticipantId, peer_tx: &PeerEvents) -> Result<(), CallError> {
+        let config = self.peer_config.clone().unwrap_or_else(|| PeerConfig {
+            udp_addrs: vec![std::net::SocketAddr::new(self.transport.local_ip(), 0).to_string()],
+        });
+        let (peer, mut peer_events) = PeerSession::new(&config).await?;
+        self.peer_generation += 1;
+        let generation = self.peer_generation;
         let forward = peer_tx.clone();
         tokio::spawn(async move {
             while let Some(event) = peer_events.recv().await {
-                if forward.send(event).is_err() {
+                if forward.send((generation, event)).is_err() {
                     return;
                 }
             }
         });
         let peer = Arc::new(peer);
-        let (video_source, audio_source) = (self.video_source.take(), self.audio_source.take());
-        let video = match video_source {
-            Some(source) => Some((
-                source,
-                self.add_track(&peer, local, "cam", MediaKind::Video).await?,
-            )),
-            None => None,
-        };
-        let audio = match audio_source {
-            Some(source) => Some((
-                source,
-                self.add_track(&peer, local, "mic", MediaKind::Audio).await?,
-            )),
-            None => None,
-        };
-        // Ask to receive even when we send nothing, so the first offer is never empty.
-        if video.is_none() {
-            peer.add_receiver(MediaKind::Video).await?;
-        }
-        if audio.is_none() {
-            peer.add_receiver(MediaKind::Audio).await?;
-        }
+        let video = self.publish(&peer, local, MediaKind::Video).await?;
+        let audio = self.publish(&peer, local, MediaKind::Audio).await?;
         let offer = peer.create_offer().await?;
         self.peer = Some(peer);
         let _ = self.room.handle_command(
             Instant::now(),
             RoomCommand::SendDescription(PeerSlot::Main, offer),
         );
-        let problems = self.problems.clone();
-        self.media = Some(LocalMedia::start(video, audio, problems));
+        if let Some((video_source, audio_source)) = self.sources.take() {
+            let problems = self.problems.clone();
+            self.media = Some(LocalMedia::start(video_source, audio_source, problems));
+        }
+        if let Some(media) = &self.media {
+            media.attach(video, audio);
+        }
         Ok(())
     }
 
-    async fn add_track(
+    /// Adds and announces our track of `kind`, if we send that medium; otherwise asks to
+    /// receive it, so the offer is never empty.
+    async fn publish(
         &mut self,
         peer: &PeerSession,
         local: &ParticipantId,
-        name: &str,
         kind: MediaKind,
-    ) -> Result<Arc<LocalMediaTrack>, CallError> {
-        let id = TrackId::new(name).map_err(|_| CallError::Rtc(confab_rtc::RtcError::Setup(name.into())))?;
+    ) -> Result<Option<Arc<LocalMediaTrack>>, CallError> {
+        let sends = match kind {
+            MediaKind::Video => self.sends_video,
+            MediaKind::Audio => self.sends_audio,
+        };
+        if !sends {
+            peer.add_receiver(kind).await?;
+            return Ok(None);
+        }
+        let id = track_id(kind);
         let track = peer.add_media_track(local.as_str(), id.clone(), kind).await?;
         let info = TrackInfo {
             id,
             kind,
-            muted: false,
+            muted: self.muted.contains(&kind),
         };
         let _ = self
             .room
             .handle_command(Instant::now(), RoomCommand::Publish(info));
-        Ok(track)
+        Ok(Some(track))
     }
 
-    async fn peer_event(&mut self, event: PeerEvent) {
+    fn peer_event(&mut self, generation: u64, event: PeerEvent) {
+        if generation != self.peer_generation || self.peer.is_none() {
+            return;
+        }
         match event {
             PeerEvent::LocalCandidate(candidate) => {
                 let send = RoomCommand::SendCandidate(PeerSlot::Main, candidate);
@@ -497,31 +706,36 @@ impl Driver {
                 }
             }
             PeerEvent::StateChanged(PeerState::Failed) => {
+                // The media path is gone although signaling may not be: rejoin in full.
                 self.problem(CallError::Rtc(confab_rtc::RtcError::NotConnected));
+                self.room.handle_disconnect(Instant::now());
             }
             _ => {}
         }
     }
 
     fn set_muted(&mut self, kind: MediaKind, muted: bool) {
-        let track = self
-            .room
-            .local_tracks()
-            .values()
-            .find(|t| t.kind == kind)
-            .map(|t| t.id.clone());
-        let Some(track) = track else {
-            let missing = TrackId::new(if kind == MediaKind::Video { "cam" } else { "mic" });
-            if let Ok(missing) = missing {
-                self.problem(CallError::Room(confab_core::RoomError::UnknownTrack(missing)));
+        if !(match kind {
+            MediaKind::Video => self.sends_video,
+            MediaKind::Audio => self.sends_audio,
+        }) {
+            return self.problem(CallError::Room(confab_core::RoomError::UnknownTrack(track_id(
+                kind,
+            ))));
+        }
+        if muted {
+            self.muted.insert(kind);
+        } else {
+            self.muted.remove(&kind);
+        }
+        if self.room.local_tracks().contains_key(&track_id(kind)) {
+            let mute = RoomCommand::Mute {
+                track: track_id(kind),
+                muted,
+            };
+            if let Err(e) = self.room.handle_command(Instant::now(), mute) {
+                self.problem(e.into());
             }
-            return;
-        };
-        if let Err(e) = self
-            .room
-            .handle_command(Instant::now(), RoomCommand::Mute { track, muted })
-        {
-            self.problem(e.into());
         }
         if let Some(media) = &self.media {
             match kind {
@@ -532,10 +746,13 @@ impl Driver {
     }
 
     async fn refresh_media_bytes(&mut self) {
+        let (mut sent, mut received) = self.closed_media_bytes;
         if let Some(peer) = &self.peer {
             let stats = peer.stats().await;
-            self.media_bytes = (stats.bytes_sent, stats.bytes_received);
+            sent += stats.bytes_sent;
+            received += stats.bytes_received;
         }
+        self.media_bytes = (sent, received);
     }
 
     async fn shut_down(&mut self) {
@@ -579,6 +796,7 @@ impl Driver {
                     decode_errors: stats.decode_errors.load(Relaxed),
                     frames_dropped_before_decode: stats.frames_dropped_before_decode.load(Relaxed),
                     frames_lost: stats.frames_lost.load(Relaxed),
+                    longest_gap_ms: stats.longest_gap_ms.load(Relaxed),
                     frames_skipped_awaiting_keyframe: stats.frames_skipped_awaiting_keyframe.load(Relaxed),
                     audio_frames_decoded: stats.audio_frames_decoded.load(Relaxed),
                     audio_frames_audible: stats.audio_frames_audible.load(Relaxed),
@@ -616,7 +834,17 @@ impl Driver {
             media_bytes: self.media_bytes,
             encode_ms_per_frame: totals.encode_ms_per_frame,
             errors: self.errors.clone(),
+            reconnections: self.reconnections.clone(),
             ended: self.ended,
         }
     }
+}
+
+/// The id of our one track of `kind`.
+fn track_id(kind: MediaKind) -> TrackId {
+    let name = match kind {
+        MediaKind::Video => "cam",
+        MediaKind::Audio => "mic",
+    };
+    TrackId::new(name).unwrap_or_else(|_| unreachable!("a short ASCII word is a valid track id"))
 }

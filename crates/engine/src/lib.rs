@@ -11,10 +11,12 @@
 
 mod api;
 mod call;
+mod identity;
 mod receive;
 mod seal;
 mod send;
 
-pub use api::{CallCommand, CallError, CallEvent, CallSnapshot, RemoteSnapshot, SentSnapshot};
-pub use call::{Call, CallConfig};
+pub use api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, RemoteSnapshot, SentSnapshot};
+pub use call::{Call, CallConfig, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
+pub use identity::{Identity, IdentityError};
 pub use seal::{SealError, SessionKeys};

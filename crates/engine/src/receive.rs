@@ -23,6 +23,10 @@ const AUDIBLE_RMS: f32 = 0.02;
 #[derive(Debug)]
 pub(crate) struct RemoteStats {
     pub first_frame_ms: AtomicU64,
+    /// When the latest video frame was decoded (ms from the join call).
+    last_frame_ms: AtomicU64,
+    /// The longest wait between two decoded video frames, ms.
+    pub longest_gap_ms: AtomicU64,
     pub frames_decoded: AtomicU64,
     pub frames_corrupt: AtomicU64,
     pub decode_errors: AtomicU64,
@@ -38,6 +42,8 @@ impl Default for RemoteStats {
     fn default() -> Self {
         Self {
             first_frame_ms: AtomicU64::new(NONE),
+            last_frame_ms: AtomicU64::new(NONE),
+            longest_gap_ms: AtomicU64::new(0),
             frames_decoded: AtomicU64::new(0),
             frames_corrupt: AtomicU64::new(0),
             decode_errors: AtomicU64::new(0),
@@ -62,6 +68,14 @@ impl RemoteStats {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .map_or(0, |(first, last)| u64::from(last.saturating_sub(first)) + 1)
+    }
+
+    fn saw_frame_at(&self, elapsed_ms: u64) {
+        let previous = self.last_frame_ms.swap(elapsed_ms, Ordering::Relaxed);
+        if previous != NONE {
+            let gap = elapsed_ms.saturating_sub(previous);
+            self.longest_gap_ms.fetch_max(gap, Ordering::Relaxed);
+        }
     }
 
     fn saw_stamp(&self, number: u32) {
@@ -106,6 +120,7 @@ async fn receive_video(
                 let _ = events.send(CallEvent::FirstFrameDecoded(participant.clone()));
             }
             sink_stats.frames_decoded.fetch_add(1, Ordering::Relaxed);
+            sink_stats.saw_frame_at(elapsed);
             match inspect(&frame) {
                 Ok(stamp) => sink_stats.saw_stamp(stamp.frame_number),
                 Err(_) => {

@@ -1,18 +1,25 @@
-//! Sending local media: capture/encode threads feed a writer task per track.
+//! Sending local media: capture/encode threads feed a writer task per medium, which writes to
+//! whichever track the current media connection gives it. Capture and encoding outlive a
+//! reconnect; only the target track changes.
 
 use confab_media::pipeline::{AudioSender, MediaError, VideoSender};
 use confab_media::{AudioSource, EncodedAudio, EncodedVideo, VideoSource};
 use confab_rtc::LocalMediaTrack;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 const QUEUE: usize = 8;
+
+/// The track a writer task writes to; `None` while there is no media connection.
+type Target = watch::Sender<Option<Arc<LocalMediaTrack>>>;
 
 /// Running local media for one call. Dropping it stops capture and encoding.
 pub(crate) struct LocalMedia {
     pub video: Option<VideoSender>,
     pub audio: Option<AudioSender>,
+    video_target: Target,
+    audio_target: Target,
     pub frames_sent: Arc<AtomicU64>,
     /// Encoded frames dropped because the network writer fell behind.
     pub frames_dropped_before_write: Arc<AtomicU64>,
@@ -25,27 +32,21 @@ impl LocalMedia {
         let before_encode = self.video.as_ref().map_or(0, VideoSender::frames_dropped);
         before_encode + self.frames_dropped_before_write.load(Ordering::Relaxed)
     }
-}
 
-impl LocalMedia {
-    /// Starts the given sources, writing to the given tracks. Problems go to `problems`.
+    /// Starts capturing and encoding the given sources. Nothing is sent until
+    /// [`LocalMedia::attach`]. Problems go to `problems`.
     pub(crate) fn start(
-        video: Option<(Box<dyn VideoSource>, Arc<LocalMediaTrack>)>,
-        audio: Option<(Box<dyn AudioSource>, Arc<LocalMediaTrack>)>,
+        video: Option<Box<dyn VideoSource>>,
+        audio: Option<Box<dyn AudioSource>>,
         problems: mpsc::UnboundedSender<MediaError>,
     ) -> Self {
         let frames_sent = Arc::new(AtomicU64::new(0));
         let frames_dropped_before_write = Arc::new(AtomicU64::new(0));
-        let video = video.and_then(|(source, track)| {
-            let (tx, mut rx) = mpsc::channel::<EncodedVideo>(QUEUE);
-            let sent = frames_sent.clone();
-            tokio::spawn(async move {
-                while let Some(frame) = rx.recv().await {
-                    if track.write(frame.data, frame.duration).await.is_ok() {
-                        sent.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            });
+        let (video_target, video_track) = watch::channel(None);
+        let (audio_target, audio_track) = watch::channel(None);
+        let video = video.and_then(|source| {
+            let (tx, rx) = mpsc::channel::<EncodedVideo>(QUEUE);
+            tokio::spawn(write_video(rx, video_track, frames_sent.clone()));
             let to_report = problems.clone();
             let dropped = frames_dropped_before_write.clone();
             VideoSender::start(source, None, move |result| match result {
@@ -64,13 +65,9 @@ impl LocalMedia {
             })
             .ok()
         });
-        let audio = audio.and_then(|(source, track)| {
-            let (tx, mut rx) = mpsc::channel::<EncodedAudio>(QUEUE);
-            tokio::spawn(async move {
-                while let Some(packet) = rx.recv().await {
-                    let _ = track.write(packet.data, packet.duration).await;
-                }
-            });
+        let audio = audio.and_then(|source| {
+            let (tx, rx) = mpsc::channel::<EncodedAudio>(QUEUE);
+            tokio::spawn(write_audio(rx, audio_track));
             let to_report = problems.clone();
             AudioSender::start(source, move |result| match result {
                 Ok(packet) => !matches!(tx.try_send(packet), Err(mpsc::error::TrySendError::Closed(_))),
@@ -84,8 +81,48 @@ impl LocalMedia {
         Self {
             video,
             audio,
+            video_target,
+            audio_target,
             frames_sent,
             frames_dropped_before_write,
+        }
+    }
+
+    /// Sends from now on to these tracks (`None`: to nowhere). A new video track starts with a
+    /// keyframe, so its receivers can decode at once.
+    pub(crate) fn attach(&self, video: Option<Arc<LocalMediaTrack>>, audio: Option<Arc<LocalMediaTrack>>) {
+        let fresh_video = video.is_some();
+        self.video_target.send_replace(video);
+        self.audio_target.send_replace(audio);
+        if fresh_video {
+            self.video.iter().for_each(VideoSender::request_keyframe);
+        }
+    }
+}
+
+async fn write_video(
+    mut frames: mpsc::Receiver<EncodedVideo>,
+    target: watch::Receiver<Option<Arc<LocalMediaTrack>>>,
+    sent: Arc<AtomicU64>,
+) {
+    while let Some(frame) = frames.recv().await {
+        let track = target.borrow().clone();
+        if let Some(track) = track {
+            if track.write(frame.data, frame.duration).await.is_ok() {
+                sent.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+async fn write_audio(
+    mut packets: mpsc::Receiver<EncodedAudio>,
+    target: watch::Receiver<Option<Arc<LocalMediaTrack>>>,
+) {
+    while let Some(packet) = packets.recv().await {
+        let track = target.borrow().clone();
+        if let Some(track) = track {
+            let _ = track.write(packet.data, packet.duration).await;
         }
     }
 }

@@ -9,8 +9,9 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use confab_core::{LeaveReason, SignalErrorCode};
+use confab_core::{LeaveReason, Secret, SignalErrorCode};
 use confab_signal::native::wire::{ClientMessage, ServerMessage, MAX_FRAME_BYTES};
+use confab_signal::native::PING_INTERVAL;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,8 @@ use tokio::sync::mpsc;
 /// [`MAX_FRAME_BYTES`] and this the decoder answers `too_large` and the session goes on.
 const SOCKET_LIMIT: usize = 16 * MAX_FRAME_BYTES;
 const MAX_NAME_CHARS: usize = 64;
+/// A client that sends nothing (not even its pings) for this long is taken to be gone.
+const SILENCE_LIMIT: Duration = PING_INTERVAL.saturating_mul(5);
 
 #[derive(Clone)]
 struct AppState {
@@ -39,9 +42,9 @@ async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Respons
         .on_upgrade(move |socket| serve(socket, state))
 }
 
-/// A session public key: base64 of 32 bytes is 44 characters. The server only checks the shape;
-/// the clients that seal with it check the bytes.
-fn valid_key(key: &str) -> bool {
+/// A session public key or identity proof: base64 of 32 bytes is 44 characters. The server only
+/// checks the shape; whoever uses the bytes checks them.
+fn is_base64_of_32_bytes(key: &str) -> bool {
     key.len() == 44
         && key
             .bytes()
@@ -60,7 +63,11 @@ async fn serve(socket: WebSocket, state: AppState) {
     let (out, mut outgoing) = mpsc::unbounded_channel::<ServerMessage>();
     let writer = tokio::spawn(async move {
         while let Some(message) = outgoing.recv().await {
-            let fatal = matches!(&message, ServerMessage::Error { code, .. } if code.is_fatal());
+            let fatal = match &message {
+                ServerMessage::Error { code, .. } => code.is_fatal(),
+                ServerMessage::Replaced {} => true,
+                _ => false,
+            };
             if sink.send(Message::Text(message.encode().into())).await.is_err() || fatal {
                 break;
             }
@@ -72,7 +79,15 @@ async fn serve(socket: WebSocket, state: AppState) {
     };
     let mut member: Option<MemberHandle> = None;
     let mut reason = LeaveReason::ConnectionLost;
-    while let Some(frame) = stream.next().await {
+    loop {
+        let frame = match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                tracing::info!("a client went silent; closing its connection");
+                break;
+            }
+        };
         let text = match frame {
             Ok(Message::Text(text)) => text,
             Ok(Message::Binary(_)) => {
@@ -103,6 +118,7 @@ async fn serve(socket: WebSocket, state: AppState) {
                     token,
                     name,
                     identity,
+                    proof,
                     key,
                 },
                 None,
@@ -121,14 +137,19 @@ async fn serve(socket: WebSocket, state: AppState) {
                     );
                     continue;
                 };
-                if !valid_key(&key) {
+                if !is_base64_of_32_bytes(&key) || !is_base64_of_32_bytes(&proof) {
                     reject(
                         SignalErrorCode::BadMessage,
-                        "the session key must be 32 bytes of base64",
+                        "the session key and identity proof must each be 32 bytes of base64",
                     );
                     continue;
                 }
-                let joiner = Joiner { name, identity, key };
+                let joiner = Joiner {
+                    name,
+                    identity,
+                    proof: Secret::new(proof),
+                    key,
+                };
                 match state.rooms.join(room, joiner, out.clone()).await {
                     Ok(handle) => member = Some(handle),
                     Err(code) => {
@@ -138,6 +159,9 @@ async fn serve(socket: WebSocket, state: AppState) {
                 }
             }
             (ClientMessage::Join { .. }, Some(_)) => reject(SignalErrorCode::WrongState, "already joined"),
+            (ClientMessage::Ping {}, _) => {
+                let _ = out.send(ServerMessage::Pong {});
+            }
             (ClientMessage::Leave {}, _) => {
                 reason = LeaveReason::Hangup;
                 break;

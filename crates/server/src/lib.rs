@@ -37,6 +37,17 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
 }
 
+/// What happens when someone joins with an identity that is already in the room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TakeoverPolicy {
+    /// The new session takes over if it proves the identity (same secret); the old session is
+    /// told it was replaced. Without the proof the join is refused (`IdentityTaken`).
+    #[default]
+    AllowWithProof,
+    /// The join is always refused (`IdentityTaken`) while the identity is present.
+    Deny,
+}
+
 /// A running (or ready to run) embedded room server.
 #[derive(Clone)]
 pub struct Server {
@@ -48,6 +59,11 @@ pub struct Server {
 impl Server {
     /// Prepares a server for `listener`. Media sockets bind the listener's IP.
     pub fn new(listener: &TcpListener) -> Result<Self, ServerError> {
+        Self::with_takeover(listener, TakeoverPolicy::default())
+    }
+
+    /// Like [`Server::new`], with a policy for a second session of an identity.
+    pub fn with_takeover(listener: &TcpListener, takeover: TakeoverPolicy) -> Result<Self, ServerError> {
         let address = listener.local_addr()?;
         if address.ip().is_unspecified() {
             return Err(ServerError::WildcardAddress(address.ip()));
@@ -58,7 +74,7 @@ impl Server {
         Ok(Self {
             address,
             secret: Arc::new(tokens::ServerSecret::random()),
-            rooms: Rooms::new(peer),
+            rooms: Rooms::new(peer, takeover),
         })
     }
 

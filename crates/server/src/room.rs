@@ -2,12 +2,14 @@
 //! and the negotiation state. Connections and PeerSession callbacks only send [`RoomInput`]s.
 
 use crate::forward::Fanout;
+use crate::TakeoverPolicy;
 use confab_core::{
     ConversationId, Envelope, IdentityId, LeaveReason, MediaKind, MessageId, ParticipantId, ParticipantInfo,
-    RoomName, SdpKind, SessionDescription, SignalErrorCode, TrackId, TrackInfo,
+    RoomName, SdpKind, Secret, SessionDescription, SignalErrorCode, TrackId, TrackInfo,
 };
 use confab_rtc::{ForwardTrack, PeerConfig, PeerEvent, PeerSession, PeerState, RemoteTrack};
 use confab_signal::native::wire::{ClientMessage, ServerMessage};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -37,7 +39,13 @@ pub(crate) enum RoomInput {
 pub(crate) struct Joiner {
     pub name: String,
     pub identity: IdentityId,
+    pub proof: Secret,
     pub key: String,
+}
+
+/// What the server keeps of an identity proof: enough to check the next one, not to reuse it.
+fn proof_digest(proof: &Secret) -> [u8; 32] {
+    Sha256::digest(proof.expose().as_bytes()).into()
 }
 
 type Registry = Arc<Mutex<HashMap<RoomName, mpsc::UnboundedSender<RoomInput>>>>;
@@ -47,6 +55,7 @@ type Registry = Arc<Mutex<HashMap<RoomName, mpsc::UnboundedSender<RoomInput>>>>;
 pub(crate) struct Rooms {
     registry: Registry,
     peer: PeerConfig,
+    takeover: TakeoverPolicy,
 }
 
 /// A joined participant's handle on its room.
@@ -66,10 +75,11 @@ impl MemberHandle {
 }
 
 impl Rooms {
-    pub(crate) fn new(peer: PeerConfig) -> Self {
+    pub(crate) fn new(peer: PeerConfig, takeover: TakeoverPolicy) -> Self {
         Self {
             registry: Arc::new(Mutex::new(HashMap::new())),
             peer,
+            takeover,
         }
     }
 
@@ -85,7 +95,9 @@ impl Rooms {
             let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
             let sender = registry
                 .entry(room.clone())
-                .or_insert_with(|| RoomActor::spawn(room, self.peer.clone(), self.registry.clone()))
+                .or_insert_with(|| {
+                    RoomActor::spawn(room, self.peer.clone(), self.takeover, self.registry.clone())
+                })
                 .clone();
             // Sent under the registry lock: an actor only retires while holding it with an
             // empty queue, so this join is never lost.
@@ -131,6 +143,7 @@ enum Negotiation {
 struct Member {
     name: String,
     identity: IdentityId,
+    proof: [u8; 32],
     key: String,
     out: Outbox,
     peer: Arc<PeerSession>,
@@ -166,6 +179,7 @@ struct Published {
 struct RoomActor {
     name: RoomName,
     peer_config: PeerConfig,
+    takeover: TakeoverPolicy,
     registry: Registry,
     input: mpsc::UnboundedSender<RoomInput>,
     members: BTreeMap<ParticipantId, Member>,
@@ -181,12 +195,14 @@ impl RoomActor {
     fn spawn(
         name: RoomName,
         peer_config: PeerConfig,
+        takeover: TakeoverPolicy,
         registry: Registry,
     ) -> mpsc::UnboundedSender<RoomInput> {
         let (input, rx) = mpsc::unbounded_channel();
         let actor = RoomActor {
             name,
             peer_config,
+            takeover,
             registry,
             input: input.clone(),
             members: BTreeMap::new(),
@@ -244,6 +260,7 @@ impl RoomActor {
     }
 
     async fn join(&mut self, joiner: Joiner, out: Outbox) -> Result<ParticipantId, SignalErrorCode> {
+        self.take_over(&joiner).await?;
         if self.members.len() >= MAX_PARTICIPANTS {
             return Err(SignalErrorCode::RoomFull);
         }
@@ -265,6 +282,7 @@ impl RoomActor {
         let mut member = Member {
             name: joiner.name,
             identity: joiner.identity,
+            proof: proof_digest(&joiner.proof),
             key: joiner.key,
             out,
             peer: Arc::new(peer),
@@ -293,6 +311,25 @@ impl RoomActor {
         tracing::info!(room = %self.name, participant = %id, "participant joined");
         self.members.insert(id.clone(), member);
         Ok(id)
+    }
+
+    /// If `joiner`'s identity is already here: with the matching proof (and a policy that
+    /// allows it) the old session is told it was replaced and removed; otherwise the join is
+    /// refused with `IdentityTaken`.
+    async fn take_over(&mut self, joiner: &Joiner) -> Result<(), SignalErrorCode> {
+        let Some((old, member)) = self.members.iter().find(|(_, m)| m.identity == joiner.identity) else {
+            return Ok(());
+        };
+        let proven = member.proof == proof_digest(&joiner.proof);
+        if self.takeover == TakeoverPolicy::Deny || !proven {
+            tracing::info!(room = %self.name, participant = %old, proven, "refused a second session of an identity");
+            return Err(SignalErrorCode::IdentityTaken);
+        }
+        member.send(ServerMessage::Replaced {});
+        let old = old.clone();
+        tracing::info!(room = %self.name, participant = %old, "a new session took over");
+        self.leave(&old, LeaveReason::Replaced).await;
+        Ok(())
     }
 
     /// Adds `publisher`'s `track` to `member`'s PeerConnection.
@@ -430,10 +467,9 @@ impl RoomActor {
                     });
                 }
             }
-            ClientMessage::Join { .. } | ClientMessage::Leave {} => member.send(ServerMessage::error(
-                SignalErrorCode::WrongState,
-                "already joined",
-            )),
+            ClientMessage::Join { .. } | ClientMessage::Leave {} | ClientMessage::Ping {} => member.send(
+                ServerMessage::error(SignalErrorCode::WrongState, "already joined"),
+            ),
         }
     }
 

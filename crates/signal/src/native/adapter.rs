@@ -3,10 +3,26 @@
 use super::wire::{ClientMessage, ServerMessage};
 use crate::adapter::{AdapterError, SignalingAdapter, Topology};
 use confab_core::{ChatMessage, IceCandidate, PeerSlot, SessionDescription, SignalIn, SignalOut};
+use std::time::{Duration, Instant};
 
-/// The client side of Confab's native protocol. Stateless beyond the codec.
-#[derive(Debug, Default)]
-pub struct NativeAdapter;
+/// How often the client pings. The server drops a connection silent for much longer than this,
+/// and the client treats a server silent that long as gone.
+pub const PING_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The client side of Confab's native protocol: the codec plus the keepalive timer.
+#[derive(Debug)]
+pub struct NativeAdapter {
+    next_ping: Instant,
+}
+
+impl NativeAdapter {
+    /// An adapter for a connection opened at `now`.
+    pub fn new(now: Instant) -> Self {
+        Self {
+            next_ping: now + PING_INTERVAL,
+        }
+    }
+}
 
 impl SignalingAdapter for NativeAdapter {
     fn topology(&self) -> Topology {
@@ -20,12 +36,14 @@ impl SignalingAdapter for NativeAdapter {
                 name,
                 token,
                 identity,
+                proof,
                 key,
             } => ClientMessage::Join {
                 room,
                 token: token.expose().to_owned(),
                 name,
                 identity,
+                proof: proof.expose().to_owned(),
                 key,
             },
             SignalOut::Description(PeerSlot::Main, SessionDescription { kind, sdp }) => {
@@ -114,9 +132,23 @@ impl SignalingAdapter for NativeAdapter {
             ServerMessage::PrivateChat { id, from, envelope } => SignalIn::SealedChat { id, from, envelope },
             ServerMessage::ChatAck { id, from } => SignalIn::ChatAck { id, from },
             ServerMessage::ChatRejected { id, code, message } => SignalIn::ChatRejected { id, code, message },
+            ServerMessage::Replaced {} => SignalIn::Replaced,
+            ServerMessage::Pong {} => return Ok(Vec::new()),
             ServerMessage::Error { code, message } => SignalIn::Error { code, message },
         };
         Ok(vec![signal])
+    }
+
+    fn handle_timeout(&mut self, now: Instant) -> Vec<String> {
+        if now < self.next_ping {
+            return Vec::new();
+        }
+        self.next_ping = now + PING_INTERVAL;
+        vec![ClientMessage::Ping {}.encode()]
+    }
+
+    fn poll_timeout(&self) -> Option<Instant> {
+        Some(self.next_ping)
     }
 }
 
@@ -127,13 +159,14 @@ mod tests {
 
     #[test]
     fn join_carries_the_token_only_on_the_wire() {
-        let mut adapter = NativeAdapter;
+        let mut adapter = NativeAdapter::new(Instant::now());
         let frames = adapter
             .encode(SignalOut::Join {
                 room: RoomName::new("r").unwrap(),
                 name: "Ann".into(),
                 token: Secret::new("tok"),
                 identity: IdentityId::new("ann").unwrap(),
+                proof: Secret::new("proof"),
                 key: "a2V5".into(),
             })
             .unwrap();
@@ -143,7 +176,7 @@ mod tests {
 
     #[test]
     fn server_frames_become_signals_and_garbage_becomes_typed_errors() {
-        let mut adapter = NativeAdapter;
+        let mut adapter = NativeAdapter::new(Instant::now());
         let welcome = ServerMessage::Welcome {
             participant_id: ParticipantId::new("p1").unwrap(),
             participants: vec![],
@@ -160,5 +193,21 @@ mod tests {
             adapter.decode("not json").unwrap_err().code(),
             SignalErrorCode::BadMessage
         );
+        assert_eq!(adapter.decode(&ServerMessage::Pong {}.encode()).unwrap(), vec![]);
+        assert_eq!(
+            adapter.decode(&ServerMessage::Replaced {}.encode()).unwrap(),
+            vec![SignalIn::Replaced]
+        );
+    }
+
+    #[test]
+    fn pings_once_per_interval() {
+        let start = Instant::now();
+        let mut adapter = NativeAdapter::new(start);
+        assert!(adapter.handle_timeout(start).is_empty());
+        let due = adapter.poll_timeout().unwrap();
+        assert_eq!(adapter.handle_timeout(due), vec![ClientMessage::Ping {}.encode()]);
+        assert!(adapter.handle_timeout(due).is_empty());
+        assert_eq!(adapter.poll_timeout(), Some(due + PING_INTERVAL));
     }
 }

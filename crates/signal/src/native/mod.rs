@@ -6,4 +6,4 @@
 mod adapter;
 pub mod wire;
 
-pub use adapter::NativeAdapter;
+pub use adapter::{NativeAdapter, PING_INTERVAL};

@@ -2,7 +2,7 @@
 //!
 //! | direction | `type` | fields |
 //! | --- | --- | --- |
-//! | client → server | `join` | `room`, `token`, `name`, `identity`, `key` |
+//! | client → server | `join` | `room`, `token`, `name`, `identity`, `proof`, `key` |
 //! | both | `sdp` | `kind` (`offer`/`answer`), `sdp` |
 //! | both | `candidate` | `candidate`, `sdp_mid`, `sdp_mline_index` |
 //! | client → server | `publish` | `track` {`id`,`kind`,`muted`} |
@@ -11,6 +11,7 @@
 //! | client → server | `private_chat` | `id`, `envelopes` [{`to`,`nonce`,`ciphertext`}] |
 //! | client → server | `chat_ack` | `id`, `to` |
 //! | client → server | `leave` | |
+//! | client → server | `ping` | |
 //! | server → client | `welcome` | `participant_id`, `participants` |
 //! | server → client | `participant_joined` | `participant` |
 //! | server → client | `participant_left` | `id`, `reason` |
@@ -20,10 +21,17 @@
 //! | server → client | `private_chat` | `id`, `from`, `envelope` (the recipient's copy only) |
 //! | server → client | `chat_ack` | `id`, `from` |
 //! | server → client | `chat_rejected` | `id`, `code`, `message` |
+//! | server → client | `replaced` | |
+//! | server → client | `pong` | |
 //! | server → client | `error` | `code`, `message` |
 //!
 //! Private messages are sealed by the sender for each recipient; the server sees only
 //! recipients and ciphertext, and routes each envelope to the one participant it names.
+//!
+//! An identity's `proof` is a secret only its owner knows. Joining with an identity that is
+//! already present takes over that session if the proof matches (the old session gets
+//! `replaced`), and is refused with `identity_taken` otherwise. A client pings every few seconds
+//! and the server answers `pong`; either side treats a long silence as a lost connection.
 //!
 //! Decoding is strict and bounded: frames over [`MAX_FRAME_BYTES`], bad JSON, a wrong `v`, an
 //! unknown `type` or a malformed known message each give a distinct [`SignalErrorCode`].
@@ -73,6 +81,8 @@ pub enum ClientMessage {
         name: String,
         /// Stable identity.
         identity: IdentityId,
+        /// Proof that the identity is ours (a secret; base64 of 32 bytes).
+        proof: String,
         /// Session public key for sealed private messages (base64).
         key: String,
     },
@@ -129,6 +139,8 @@ pub enum ClientMessage {
     },
     /// Leaving.
     Leave {},
+    /// Keepalive; the server answers `pong`.
+    Ping {},
 }
 
 /// Messages the server sends.
@@ -226,6 +238,10 @@ pub enum ServerMessage {
         /// Why, in words.
         message: String,
     },
+    /// Another session of this identity took over; this connection is closed next.
+    Replaced {},
+    /// Answer to `ping`.
+    Pong {},
     /// Something went wrong.
     Error {
         /// Machine-readable code.
@@ -245,6 +261,7 @@ const CLIENT_TYPES: &[&str] = &[
     "private_chat",
     "chat_ack",
     "leave",
+    "ping",
 ];
 const SERVER_TYPES: &[&str] = &[
     "welcome",
@@ -258,6 +275,8 @@ const SERVER_TYPES: &[&str] = &[
     "private_chat",
     "chat_ack",
     "chat_rejected",
+    "replaced",
+    "pong",
     "error",
 ];
 
@@ -362,6 +381,7 @@ mod tests {
                 token: "t".into(),
                 name: "Ann".into(),
                 identity: IdentityId::new("ann").unwrap(),
+                proof: "cHJvb2Y=".into(),
                 key: "a2V5".into(),
             },
             ClientMessage::Publish {
