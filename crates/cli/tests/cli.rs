@@ -1,50 +1,12 @@
 //! The `confab-cli` binary as scripts use it: `serve` prints links, `join` reports, and every
 //! failure is one line on stderr with a non-zero status.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-const BIN: &str = env!("CARGO_BIN_EXE_confab-cli");
+mod common;
 
-struct Serve {
-    child: Child,
-    links: Vec<String>,
-}
-
-impl Serve {
-    fn start(rooms: &[&str]) -> Self {
-        Self::start_logging(rooms, Stdio::null())
-    }
-
-    fn start_logging(rooms: &[&str], stderr: Stdio) -> Self {
-        let mut command = Command::new(BIN);
-        command.args(["serve", "--listen", "127.0.0.1:0"]);
-        for room in rooms {
-            command.args(["--room", room]);
-        }
-        let mut child = command
-            .env("RUST_LOG", "trace")
-            .stdout(Stdio::piped())
-            .stderr(stderr)
-            .spawn()
-            .expect("spawn serve");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut lines = BufReader::new(stdout).lines();
-        let count = rooms.len().max(1);
-        let links = (0..count)
-            .map(|_| lines.next().expect("a link line").expect("utf-8"))
-            .collect();
-        Self { child, links }
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use common::{Serve, BIN};
 
 fn join(link: &str, name: &str, extra: &[&str]) -> std::process::Output {
     Command::new(BIN)
@@ -143,7 +105,7 @@ fn bad_link_unreachable_server_and_refused_token_are_one_line_errors() {
 fn logs_never_contain_tokens_or_chat_text() {
     let server_log = std::env::temp_dir().join(format!("confab-serve-{}.log", std::process::id()));
     let file = std::fs::File::create(&server_log).expect("log file");
-    let mut serve = Serve::start_logging(&["quiet"], Stdio::from(file));
+    let mut serve = Serve::start_with(&["quiet"], &["--listen", "127.0.0.1:0"], Stdio::from(file));
     let token = serve.links[0].split("token=").nth(1).expect("token").to_owned();
     let output = Command::new(BIN)
         .args([
