@@ -6,6 +6,8 @@ use crate::keyframe::is_keyframe_request;
 use crate::track::{stream_track, to_rtc_kind, ForwardTrack, LocalMediaTrack, RemoteTrack};
 use bytes::BytesMut;
 use confab_core::{IceCandidate, MediaKind, SdpKind, SessionDescription, TrackId};
+use rtc::ice::mdns::MulticastDnsMode;
+use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
@@ -191,17 +193,16 @@ impl PeerSession {
     /// Creates a session; its events arrive on the returned receiver.
     pub async fn new(config: &PeerConfig) -> Result<(Self, mpsc::UnboundedReceiver<PeerEvent>), RtcError> {
         let (events, rx) = mpsc::unbounded_channel();
-        let (engine, registry) = media_setup()?;
-        let pc = PeerConnectionBuilder::new()
-            .with_media_engine(engine)
-            .with_interceptor_registry(registry)
-            .with_handler(Arc::new(Callbacks {
-                events: events.clone(),
-            }))
-            .with_udp_addrs(config.udp_addrs.clone())
-            .build()
-            .await
-            .map_err(setup)?;
+        let pc = match Self::build(config, &events, MulticastDnsMode::QueryOnly).await {
+            Ok(pc) => pc,
+            // No multicast route (a network namespace, some VPNs and containers): the mDNS
+            // socket cannot exist, so go without resolving peers' `.local` candidates.
+            Err(e) if e.to_string().contains("No such device") => {
+                tracing::info!("no multicast route here; media connections will not resolve mDNS candidates");
+                Self::build(config, &events, MulticastDnsMode::Disabled).await?
+            }
+            Err(e) => return Err(e),
+        };
         Ok((
             Self {
                 pc: Arc::new(pc),
@@ -213,6 +214,26 @@ impl PeerSession {
             },
             rx,
         ))
+    }
+
+    async fn build(
+        config: &PeerConfig,
+        events: &Events,
+        mdns: MulticastDnsMode,
+    ) -> Result<impl PeerConnection + 'static, RtcError> {
+        let (engine, registry) = media_setup()?;
+        let settings = SettingEngineBuilder::new().with_multicast_dns_mode(mdns).build();
+        PeerConnectionBuilder::new()
+            .with_media_engine(engine)
+            .with_interceptor_registry(registry)
+            .with_setting_engine(settings)
+            .with_handler(Arc::new(Callbacks {
+                events: events.clone(),
+            }))
+            .with_udp_addrs(config.udp_addrs.clone())
+            .build()
+            .await
+            .map_err(setup)
     }
 
     async fn add_sendonly(&self, track: Arc<dyn TrackLocal>) -> Result<Arc<dyn RtpSender>, RtcError> {
