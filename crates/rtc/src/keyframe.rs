@@ -1,11 +1,13 @@
-//! An interceptor that lets inbound keyframe requests (PLI, FIR) reach the application.
+//! An interceptor that lets inbound keyframe requests (PLI, FIR) and goodbyes (BYE) reach the
+//! application.
 //!
 //! By default inbound RTCP stops inside the interceptor chain. This tap marks compound RTCP
-//! packets that carry a PLI or FIR with `DeliverToApplication`, so the local track that was asked
-//! for a keyframe sees them (and the encoder, or the SFU's relay, can act). Everything passes
-//! through unchanged otherwise.
+//! packets that carry a PLI, FIR or BYE with `DeliverToApplication`, so the local track that was
+//! asked for a keyframe sees them (and the encoder, or the SFU's relay, can act), and a remote
+//! track whose sender said goodbye ends at once. Everything passes through unchanged otherwise.
 
 use rtc::interceptor::{Attribute, Interceptor, Packet, StreamInfo, TaggedPacket};
+use rtc::rtcp::goodbye::Goodbye;
 use rtc::rtcp::payload_feedbacks::full_intra_request::FullIntraRequest;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::sansio::Protocol;
@@ -39,7 +41,10 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestTap {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet {
-            if packets.iter().any(|p| is_keyframe_request(p.as_ref())) {
+            let for_application = |p: &Box<dyn rtc::rtcp::Packet>| {
+                is_keyframe_request(p.as_ref()) || p.as_any().is::<Goodbye>()
+            };
+            if packets.iter().any(for_application) {
                 msg.message.add(Attribute::DeliverToApplication);
             }
         }

@@ -165,6 +165,7 @@ impl PeerConnectionEventHandler for Callbacks {
     }
 }
 
+#[derive(Clone)]
 enum LocalTrack {
     Media(Arc<LocalMediaTrack>),
     Forward(Arc<ForwardTrack>),
@@ -177,7 +178,17 @@ impl LocalTrack {
             LocalTrack::Forward(t) => t.renegotiated(),
         }
     }
+
+    async fn say_goodbye(&self) {
+        match self {
+            LocalTrack::Media(t) => t.say_goodbye().await,
+            LocalTrack::Forward(t) => t.say_goodbye().await,
+        }
+    }
 }
+
+/// How long [`PeerSession::close`] waits for its RTCP BYEs to leave before closing.
+const GOODBYE_FLUSH: Duration = Duration::from_millis(20);
 
 /// One WebRTC PeerConnection with Confab's codecs.
 pub struct PeerSession {
@@ -453,10 +464,31 @@ impl PeerSession {
         })
     }
 
-    /// Closes the connection (idempotent). Pending track reads end.
+    /// Closes the connection (idempotent), in the order RFC 3550 and RFC 8831 ask: an RTCP BYE
+    /// for every source we send, then the data channels, then the PeerConnection (SCTP
+    /// shutdown, DTLS close_notify, sockets). Pending track reads end.
     pub async fn close(&self) {
         if self.closed.swap(true, Ordering::Relaxed) {
             return;
+        }
+        let senders: Vec<LocalTrack> = self.lock_tracks().iter().map(|(t, _)| t.clone()).collect();
+        for track in &senders {
+            track.say_goodbye().await;
+        }
+        if !senders.is_empty() {
+            // The BYEs are queued behind any media already handed to the connection; give the
+            // driver a moment to put them on the wire before the transport goes away.
+            tokio::time::sleep(GOODBYE_FLUSH).await;
+        }
+        let channels: Vec<_> = self
+            .data_channels
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain()
+            .map(|(_, channel)| channel)
+            .collect();
+        for channel in channels {
+            let _ = channel.close().await;
         }
         if let Err(e) = self.pc.close().await {
             tracing::debug!(error = %e, "peer connection close reported an error");

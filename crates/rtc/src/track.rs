@@ -7,6 +7,7 @@ use bytes::Bytes;
 use confab_core::{MediaKind, TrackId};
 use rtc::media::Sample;
 use rtc::media_stream::MediaStreamTrack;
+use rtc::rtcp::goodbye::Goodbye;
 use rtc::rtcp::payload_feedbacks::picture_loss_indication::PictureLossIndication;
 use rtc::rtp::codec::h264::H264Packet;
 use rtc::rtp::packetizer::Depacketizer;
@@ -192,6 +193,16 @@ macro_rules! local_track_common {
             pub(crate) fn renegotiated(&self) {
                 self.identity.payload_type.forget();
             }
+
+            /// Tells the receiver this source is done (RTCP BYE), so it can end the track at
+            /// once instead of waiting for a timeout.
+            pub(crate) async fn say_goodbye(&self) {
+                let bye = Goodbye {
+                    sources: vec![self.identity.ssrc],
+                    reason: Bytes::from_static(b"leaving"),
+                };
+                let _ = self.track.write_rtcp(vec![Box::new(bye)]).await;
+            }
         }
     };
 }
@@ -264,12 +275,18 @@ impl RemoteTrack {
         &self.track_id
     }
 
-    /// The next RTP packet; `None` once the track has ended.
+    /// The next RTP packet; `None` once the track has ended: the connection closed, or the
+    /// sender said goodbye (RTCP BYE) for this track's source.
     pub async fn next_packet(&self) -> Option<RtpPacket> {
         loop {
             match self.track.poll().await? {
                 TrackRemoteEvent::OnRtpPacket(packet) => return Some(RtpPacket(packet)),
                 TrackRemoteEvent::OnEnded => return None,
+                TrackRemoteEvent::OnRtcpPacket(packets) => {
+                    if packets.iter().any(|p| says_goodbye_to(p.as_ref(), self.ssrc)) {
+                        return None;
+                    }
+                }
                 _ => {}
             }
         }
@@ -285,6 +302,14 @@ impl RemoteTrack {
             .await
             .map_err(|_| RtcError::NotConnected)
     }
+}
+
+/// Whether an RTCP packet is a BYE naming `ssrc`.
+pub(crate) fn says_goodbye_to(packet: &dyn rtc::rtcp::Packet, ssrc: u32) -> bool {
+    packet
+        .as_any()
+        .downcast_ref::<Goodbye>()
+        .is_some_and(|bye| bye.sources.contains(&ssrc))
 }
 
 /// One whole encoded frame rebuilt from RTP.

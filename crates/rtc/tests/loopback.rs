@@ -1,5 +1,6 @@
 //! Two real PeerSessions on loopback: encoded test-pattern video goes through, decodes intact,
-//! keyframe requests reach the sender, and data channel messages arrive.
+//! keyframe requests reach the sender, data channel messages arrive, and a close is noticed at
+//! once by the other side.
 
 use confab_core::{MediaKind, SdpKind, TrackId};
 use confab_media::h264::{H264Decoder, H264Encoder, VideoEncoderConfig};
@@ -154,7 +155,19 @@ async fn video_keyframe_requests_and_data_flow_between_two_sessions() {
     assert!(sent.bytes_sent > 20_000, "{sent:?}");
     assert!(received.bytes_received > 20_000, "{received:?}");
 
-    sender.abort();
+    // Closing A says goodbye (RTCP BYE) while media is still flowing: B's track ends at once,
+    // not after an ICE or DTLS timeout.
+    let closed_at = std::time::Instant::now();
     a.close().await;
+    let ended = timeout(Duration::from_secs(2), async {
+        while track.next_packet().await.is_some() {}
+    })
+    .await;
+    assert!(ended.is_ok(), "B's track did not end within 2 s of A closing");
+    eprintln!(
+        "B saw A's track end {} ms after A closed",
+        closed_at.elapsed().as_millis()
+    );
+    sender.abort();
     b.close().await;
 }
