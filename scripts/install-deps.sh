@@ -3,8 +3,9 @@
 #   build-essential, pkg-config: C toolchain for the -sys crates
 #   cmake:  builds the bundled libopus (opusic-sys)
 #   nasm:   OpenH264's assembly (about 3x faster encoding than plain C)
+#   iproute2: `ip` and `tc`, with which the reconnect test builds its own network namespace
 set -euo pipefail
-packages=(build-essential pkg-config cmake nasm)
+packages=(build-essential pkg-config cmake nasm iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -41,10 +41,9 @@ impl Protocol<TaggedPacket, TaggedPacket, ()> for KeyframeRequestTap {
 
     fn handle_read(&mut self, mut msg: TaggedPacket) -> Result<(), Error> {
         if let Packet::Rtcp(packets) = &msg.message.packet {
-            let for_application = |p: &Box<dyn rtc::rtcp::Packet>| {
-                is_keyframe_request(p.as_ref()) || p.as_any().is::<Goodbye>()
-            };
-            if packets.iter().any(for_application) {
+            let for_application =
+                |p: &dyn rtc::rtcp::Packet| is_keyframe_request(p) || p.as_any().is::<Goodbye>();
+            if packets.iter().any(|p| for_application(p.as_ref())) {
                 msg.message.add(Attribute::DeliverToApplication);
             }
         }

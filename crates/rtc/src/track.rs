@@ -282,10 +282,10 @@ impl RemoteTrack {
             match self.track.poll().await? {
                 TrackRemoteEvent::OnRtpPacket(packet) => return Some(RtpPacket(packet)),
                 TrackRemoteEvent::OnEnded => return None,
-                TrackRemoteEvent::OnRtcpPacket(packets) => {
-                    if packets.iter().any(|p| says_goodbye_to(p.as_ref(), self.ssrc)) {
-                        return None;
-                    }
+                TrackRemoteEvent::OnRtcpPacket(packets)
+                    if packets.iter().any(|p| says_goodbye_to(p.as_ref(), self.ssrc)) =>
+                {
+                    return None;
                 }
                 _ => {}
             }
