@@ -9,17 +9,15 @@
 //! (takeover). The chat history, delivery state, published tracks and mute state carry over;
 //! capture and encoding keep running and switch to the new media connection.
 
-use crate::api::{
-    CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, RemoteSnapshot, SentSnapshot,
-};
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection};
 use crate::identity::Identity;
 use crate::receive::{receive_track, RemoteStats};
 use crate::seal::SessionKeys;
 use crate::send::LocalMedia;
 use confab_core::link::NativeLink;
 use confab_core::{
-    ChatMessage, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room,
-    RoomCommand, RoomEvent, SignalIn, SignalOut, TrackId, TrackInfo,
+    JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room, RoomCommand,
+    RoomEvent, SignalIn, SignalOut, TrackId, TrackInfo,
 };
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
@@ -32,6 +30,9 @@ use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
+
+mod reconnect;
+mod snapshot;
 
 /// How long connecting to the signaling server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -122,14 +123,6 @@ struct SentTotals {
 fn fresh_message_id() -> MessageId {
     let id = MessageId::new(format!("m-{:016x}", rand::random::<u64>()));
     id.unwrap_or_else(|_| unreachable!("a hex string is a valid message id"))
-}
-
-/// The wait before reconnect attempt `attempt` (1-based).
-fn backoff(attempt: u32) -> Duration {
-    let doubled = BACKOFF_FIRST.saturating_mul(1 << attempt.saturating_sub(1).min(8));
-    doubled
-        .min(BACKOFF_LONGEST)
-        .mul_f64(0.75 + rand::random::<f64>() * 0.5)
 }
 
 /// Peer events tagged with the media connection they came from, so a closed connection's last
@@ -340,73 +333,6 @@ impl Driver {
         }
         self.ended = Some(reason);
         let _ = self.events.send(CallEvent::Ended { reason, error });
-    }
-
-    /// Gets back into the room: closes what is left of the old connections, then tries new ones
-    /// with backoff, serving commands meanwhile, until one is admitted or time runs out.
-    async fn reconnect(&mut self, commands: &mut mpsc::UnboundedReceiver<CallCommand>) {
-        self.lost = false;
-        let lost_since = *self.lost_since.get_or_insert_with(Instant::now);
-        self.close_media_connection().await;
-        self.transport.close().await;
-        let url = self.link.websocket_url();
-        let mut attempt = 0;
-        while self.ended.is_none() {
-            if lost_since.elapsed() >= RECONNECT_FOR {
-                let gone = TransportError::Lost(format!(
-                    "could not get back into the meeting within {} s",
-                    RECONNECT_FOR.as_secs()
-                ));
-                return self.end(LeaveReason::ConnectionLost, Some(gone.into()));
-            }
-            attempt += 1;
-            let _ = self.events.send(CallEvent::Reconnecting { attempt });
-            let until = tokio::time::Instant::now() + backoff(attempt);
-            let mut connected = None;
-            let connecting = async {
-                sleep_until(until).await;
-                WebSocketTransport::connect(&url, CONNECT_TIMEOUT).await
-            };
-            tokio::pin!(connecting);
-            while connected.is_none() && self.ended.is_none() {
-                tokio::select! {
-                    result = &mut connecting => connected = Some(result),
-                    command = commands.recv() => self.command(command).await,
-                }
-            }
-            match connected {
-                Some(Ok(transport)) => return self.begin_session(transport),
-                Some(Err(e)) => tracing::info!(attempt, error = %e, "reconnect attempt failed"),
-                None => {}
-            }
-        }
-    }
-
-    /// A fresh signaling session on `transport`: new session keys, the same identity and chat.
-    fn begin_session(&mut self, transport: WebSocketTransport) {
-        let now = Instant::now();
-        self.keys = SessionKeys::generate();
-        let (id, key) = (self.identity.id.clone(), self.keys.public().to_owned());
-        let old = std::mem::replace(&mut self.room, Room::new(id.clone(), key.clone()));
-        self.room = Room::resume(id, key, old.into_chat());
-        self.transport = transport;
-        self.adapter = NativeAdapter::new(now);
-        self.last_heard = now;
-        self.join();
-    }
-
-    /// Stops sending into the media connection and closes it, keeping its byte counts.
-    async fn close_media_connection(&mut self) {
-        if let Some(media) = &self.media {
-            media.attach(None, None);
-        }
-        if let Some(peer) = self.peer.take() {
-            let stats = peer.stats().await;
-            self.closed_media_bytes.0 += stats.bytes_sent;
-            self.closed_media_bytes.1 += stats.bytes_received;
-            tokio::spawn(async move { peer.close().await });
-        }
-        self.local = None;
     }
 
     /// A timer fired: the room's (join deadline), the adapter's (keepalives), or the silence
@@ -656,11 +582,7 @@ impl Driver {
         local: &ParticipantId,
         kind: MediaKind,
     ) -> Result<Option<Arc<LocalMediaTrack>>, CallError> {
-        let sends = match kind {
-            MediaKind::Video => self.sends_video,
-            MediaKind::Audio => self.sends_audio,
-        };
-        if !sends {
+        if !self.sends(kind) {
             peer.add_receiver(kind).await?;
             return Ok(None);
         }
@@ -714,11 +636,16 @@ impl Driver {
         }
     }
 
-    fn set_muted(&mut self, kind: MediaKind, muted: bool) {
-        if !(match kind {
+    /// Whether this call sends `kind` (it had a source for it at the start).
+    fn sends(&self, kind: MediaKind) -> bool {
+        match kind {
             MediaKind::Video => self.sends_video,
             MediaKind::Audio => self.sends_audio,
-        }) {
+        }
+    }
+
+    fn set_muted(&mut self, kind: MediaKind, muted: bool) {
+        if !self.sends(kind) {
             return self.problem(CallError::Room(confab_core::RoomError::UnknownTrack(track_id(
                 kind,
             ))));
@@ -762,80 +689,6 @@ impl Driver {
         self.media = None;
         if let Some(peer) = self.peer.take() {
             peer.close().await;
-        }
-    }
-
-    fn sent_totals(&self) -> SentTotals {
-        let Some(media) = &self.media else {
-            return self.sent_totals;
-        };
-        let video = media.video.as_ref();
-        SentTotals {
-            frames_sent: media.frames_sent.load(std::sync::atomic::Ordering::Relaxed),
-            encode_ms_per_frame: video.map_or(0.0, |v| v.stats().mean_ms()),
-            frames_dropped_before_send: media.video_frames_dropped(),
-        }
-    }
-
-    fn snapshot(&self) -> CallSnapshot {
-        use std::sync::atomic::Ordering::Relaxed;
-        let participants = self
-            .room
-            .participants()
-            .iter()
-            .map(|(id, p)| {
-                let stats = self.remote.get(id).cloned().unwrap_or_default();
-                RemoteSnapshot {
-                    id: id.clone(),
-                    identity: p.identity.clone(),
-                    name: p.name.clone(),
-                    first_frame_ms: stats.first_frame_ms(),
-                    frames_decoded: stats.frames_decoded.load(Relaxed),
-                    frames_corrupt: stats.frames_corrupt.load(Relaxed),
-                    frames_expected: stats.frames_expected(),
-                    decode_errors: stats.decode_errors.load(Relaxed),
-                    frames_dropped_before_decode: stats.frames_dropped_before_decode.load(Relaxed),
-                    frames_lost: stats.frames_lost.load(Relaxed),
-                    longest_gap_ms: stats.longest_gap_ms.load(Relaxed),
-                    frames_skipped_awaiting_keyframe: stats.frames_skipped_awaiting_keyframe.load(Relaxed),
-                    audio_frames_decoded: stats.audio_frames_decoded.load(Relaxed),
-                    audio_frames_audible: stats.audio_frames_audible.load(Relaxed),
-                    left: p.left,
-                    left_ms: self.left_ms.get(id).copied(),
-                }
-            })
-            .collect();
-        let totals = self.sent_totals();
-        let chat = self.room.chat();
-        let me = self.room.identity();
-        let all = chat.conversations().flat_map(|c| chat.messages(c));
-        let (own, received): (Vec<&ChatMessage>, Vec<&ChatMessage>) =
-            all.partition(|m| m.from_identity == *me);
-        let sent = own
-            .into_iter()
-            .filter_map(|m| {
-                let delivery = chat.delivery(&m.id)?;
-                Some(SentSnapshot {
-                    id: m.id.clone(),
-                    conversation: m.conversation.clone(),
-                    delivery: delivery.iter().map(|(i, s)| (i.clone(), s.clone())).collect(),
-                })
-            })
-            .collect();
-        CallSnapshot {
-            local: self.local.clone(),
-            identity: Some(me.clone()),
-            joined_ms: self.joined_ms,
-            participants,
-            chat: received.into_iter().cloned().collect(),
-            sent,
-            frames_sent: totals.frames_sent,
-            frames_dropped_before_send: totals.frames_dropped_before_send,
-            media_bytes: self.media_bytes,
-            encode_ms_per_frame: totals.encode_ms_per_frame,
-            errors: self.errors.clone(),
-            reconnections: self.reconnections.clone(),
-            ended: self.ended,
         }
     }
 }

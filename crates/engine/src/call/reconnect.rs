@@ -1,0 +1,90 @@
+//! Getting back into the room after the connection was lost: close what is left, retry with
+//! jittered exponential backoff while still serving commands, and start a fresh signaling
+//! session as the same identity with the chat carried over.
+
+use super::{Driver, BACKOFF_FIRST, BACKOFF_LONGEST, CONNECT_TIMEOUT, RECONNECT_FOR};
+use crate::api::{CallCommand, CallEvent};
+use crate::seal::SessionKeys;
+use confab_core::{LeaveReason, Room};
+use confab_signal::native::NativeAdapter;
+use confab_signal::{Transport, TransportError, WebSocketTransport};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+
+/// The wait before reconnect attempt `attempt` (1-based).
+fn backoff(attempt: u32) -> Duration {
+    let doubled = BACKOFF_FIRST.saturating_mul(1 << attempt.saturating_sub(1).min(8));
+    doubled
+        .min(BACKOFF_LONGEST)
+        .mul_f64(0.75 + rand::random::<f64>() * 0.5)
+}
+
+impl Driver {
+    /// Gets back into the room: closes what is left of the old connections, then tries new ones
+    /// with backoff, serving commands meanwhile, until one is admitted or time runs out.
+    pub(super) async fn reconnect(&mut self, commands: &mut mpsc::UnboundedReceiver<CallCommand>) {
+        self.lost = false;
+        let lost_since = *self.lost_since.get_or_insert_with(Instant::now);
+        self.close_media_connection().await;
+        self.transport.close().await;
+        let url = self.link.websocket_url();
+        let mut attempt = 0;
+        while self.ended.is_none() {
+            if lost_since.elapsed() >= RECONNECT_FOR {
+                let gone = TransportError::Lost(format!(
+                    "could not get back into the meeting within {} s",
+                    RECONNECT_FOR.as_secs()
+                ));
+                return self.end(LeaveReason::ConnectionLost, Some(gone.into()));
+            }
+            attempt += 1;
+            let _ = self.events.send(CallEvent::Reconnecting { attempt });
+            let until = tokio::time::Instant::now() + backoff(attempt);
+            let mut connected = None;
+            let connecting = async {
+                sleep_until(until).await;
+                WebSocketTransport::connect(&url, CONNECT_TIMEOUT).await
+            };
+            tokio::pin!(connecting);
+            while connected.is_none() && self.ended.is_none() {
+                tokio::select! {
+                    result = &mut connecting => connected = Some(result),
+                    command = commands.recv() => self.command(command).await,
+                }
+            }
+            match connected {
+                Some(Ok(transport)) => return self.begin_session(transport),
+                Some(Err(e)) => tracing::info!(attempt, error = %e, "reconnect attempt failed"),
+                None => {}
+            }
+        }
+    }
+
+    /// A fresh signaling session on `transport`: new session keys, the same identity and chat.
+    fn begin_session(&mut self, transport: WebSocketTransport) {
+        let now = Instant::now();
+        self.keys = SessionKeys::generate();
+        let (id, key) = (self.identity.id.clone(), self.keys.public().to_owned());
+        let old = std::mem::replace(&mut self.room, Room::new(id.clone(), key.clone()));
+        self.room = Room::resume(id, key, old.into_chat());
+        self.transport = transport;
+        self.adapter = NativeAdapter::new(now);
+        self.last_heard = now;
+        self.join();
+    }
+
+    /// Stops sending into the media connection and closes it, keeping its byte counts.
+    async fn close_media_connection(&mut self) {
+        if let Some(media) = &self.media {
+            media.attach(None, None);
+        }
+        if let Some(peer) = self.peer.take() {
+            let stats = peer.stats().await;
+            self.closed_media_bytes.0 += stats.bytes_sent;
+            self.closed_media_bytes.1 += stats.bytes_received;
+            tokio::spawn(async move { peer.close().await });
+        }
+        self.local = None;
+    }
+}
