@@ -74,9 +74,6 @@ async fn settle() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fails today: the server's RSS grows ~18 KB per visit (+12.7% over 150 visits) because \
-            each forwarded track removed from the resident's PeerConnection leaves its m-line \
-            behind (webrtc 0.21 does not recycle them); run with --ignored"]
 async fn two_hundred_join_leave_cycles_leak_neither_memory_nor_descriptors() {
     let serve = Serve::start(&["soak"]);
     let server_pid = serve.child.id().to_string();

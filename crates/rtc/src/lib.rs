@@ -12,6 +12,7 @@
 mod codecs;
 mod error;
 mod keyframe;
+mod sequence;
 mod session;
 mod track;
 

@@ -3,6 +3,7 @@
 use crate::codecs::media_setup;
 use crate::error::{setup, RtcError};
 use crate::keyframe::is_keyframe_request;
+use crate::sequence::SlotSequence;
 use crate::track::{stream_track, to_rtc_kind, ForwardTrack, LocalMediaTrack, RemoteTrack};
 use bytes::BytesMut;
 use confab_core::{IceCandidate, MediaKind, SdpKind, SessionDescription, TrackId};
@@ -24,7 +25,7 @@ use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
     RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, StatsSelector,
 };
-use webrtc::rtp_transceiver::RtpSender;
+use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
 /// How a PeerSession binds its sockets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,6 +188,28 @@ impl LocalTrack {
     }
 }
 
+/// The id of the track a sender carries now; `None` while a forwarding slot is idle.
+type SlotLabel = Arc<Mutex<Option<TrackId>>>;
+
+/// A forwarding slot whose track was removed: its m-line stays in the SDP (m-lines are never
+/// deleted), so the next forwarded track of the same kind reuses it instead of adding another.
+/// Without this an SFU connection grows by one m-line per track that ever came and went.
+struct IdleForward {
+    kind: MediaKind,
+    ssrc: u32,
+    track: Arc<TrackLocalStaticRTP>,
+    sequence: Arc<SlotSequence>,
+    sender: Arc<dyn RtpSender>,
+    slot: ForwardSlot,
+}
+
+/// What stays with a forwarding m-line whichever track it carries.
+#[derive(Clone)]
+struct ForwardSlot {
+    transceiver: Arc<dyn RtpTransceiver>,
+    label: SlotLabel,
+}
+
 /// How long [`PeerSession::close`] waits for its RTCP BYEs to leave before closing.
 const GOODBYE_FLUSH: Duration = Duration::from_millis(20);
 
@@ -198,6 +221,8 @@ pub struct PeerSession {
     local_tracks: Mutex<Vec<(LocalTrack, Arc<dyn RtpSender>)>>,
     pending_candidates: Mutex<Vec<IceCandidate>>,
     data_channels: Mutex<HashMap<String, Arc<dyn DataChannel>>>,
+    forward_slots: Mutex<Vec<(Arc<ForwardTrack>, ForwardSlot)>>,
+    idle_forwards: Mutex<Vec<IdleForward>>,
 }
 
 impl PeerSession {
@@ -222,6 +247,8 @@ impl PeerSession {
                 local_tracks: Mutex::new(Vec::new()),
                 pending_candidates: Mutex::new(Vec::new()),
                 data_channels: Mutex::new(HashMap::new()),
+                forward_slots: Mutex::new(Vec::new()),
+                idle_forwards: Mutex::new(Vec::new()),
             },
             rx,
         ))
@@ -247,7 +274,10 @@ impl PeerSession {
             .map_err(setup)
     }
 
-    async fn add_sendonly(&self, track: Arc<dyn TrackLocal>) -> Result<Arc<dyn RtpSender>, RtcError> {
+    async fn add_sendonly(
+        &self,
+        track: Arc<dyn TrackLocal>,
+    ) -> Result<(Arc<dyn RtpSender>, Arc<dyn RtpTransceiver>), RtcError> {
         let transceiver = self
             .pc
             .add_transceiver_from_track(
@@ -259,23 +289,28 @@ impl PeerSession {
             )
             .await
             .map_err(setup)?;
-        transceiver
+        let sender = transceiver
             .sender()
             .await
             .map_err(setup)?
-            .ok_or_else(|| RtcError::Setup("transceiver has no sender".into()))
+            .ok_or_else(|| RtcError::Setup("transceiver has no sender".into()))?;
+        Ok((sender, transceiver))
     }
 
-    fn watch_keyframe_requests(&self, id: TrackId, track: Arc<dyn TrackLocal>) {
+    /// Reports PLI/FIR arriving for `track` as a keyframe request for whatever track `label`
+    /// names at that moment (a recycled forwarding slot changes name; an idle one has none).
+    fn watch_keyframe_requests(&self, label: SlotLabel, track: Arc<dyn TrackLocal>) {
         let (events, closed) = (self.events.clone(), self.closed.clone());
         tokio::spawn(async move {
             while !closed.load(Ordering::Relaxed) {
                 match track.poll().await {
                     Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
-                        if packets.iter().any(|p| is_keyframe_request(p.as_ref()))
-                            && events.send(PeerEvent::KeyframeRequested(id.clone())).is_err()
-                        {
-                            return;
+                        let current = label.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                        let requested = packets.iter().any(|p| is_keyframe_request(p.as_ref()));
+                        if let (Some(id), true) = (current, requested) {
+                            if events.send(PeerEvent::KeyframeRequested(id)).is_err() {
+                                return;
+                            }
                         }
                     }
                     Some(_) => {}
@@ -298,48 +333,111 @@ impl PeerSession {
             TrackLocalStaticSample::new(Instant::now(), stream_track(stream, &id, kind, ssrc))
                 .map_err(setup)?,
         );
-        let sender = self.add_sendonly(track.clone()).await?;
+        let (sender, _) = self.add_sendonly(track.clone()).await?;
         let local = Arc::new(LocalMediaTrack::new(
             id.clone(),
             kind,
             ssrc,
-            track,
+            track.clone(),
             sender.clone(),
         ));
-        self.watch_keyframe_requests(id, local.as_track_local());
+        self.watch_keyframe_requests(Arc::new(Mutex::new(Some(id))), track);
         self.lock_tracks()
             .push((LocalTrack::Media(local.clone()), sender));
         Ok(local)
     }
 
-    /// Adds a send-only track fed with RTP forwarded from elsewhere (SFU use).
+    /// Adds a send-only track fed with RTP forwarded from elsewhere (SFU use), in an idle
+    /// forwarding slot of the same kind if there is one (takes effect with the next offer).
     pub async fn add_forward_track(
         &self,
         stream: &str,
         id: TrackId,
         kind: MediaKind,
     ) -> Result<Arc<ForwardTrack>, RtcError> {
-        let ssrc = rand::random::<u32>();
-        let track = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
-        let sender = self.add_sendonly(track.clone()).await?;
-        let forward = Arc::new(ForwardTrack::new(id.clone(), kind, ssrc, track, sender.clone()));
-        self.watch_keyframe_requests(id, forward.as_track_local());
+        let idle = {
+            let mut idle = self.lock(&self.idle_forwards);
+            let at = idle.iter().position(|slot| slot.kind == kind);
+            at.map(|i| idle.swap_remove(i))
+        };
+        let (ssrc, track, sequence, sender, slot) = match idle {
+            Some(idle) => {
+                // The slot keeps its SSRC and its bound writer; only the announced stream and
+                // track ids (the SDP's msid) change, and the direction goes back to sending.
+                // (Sending first: the library only reaches a sender that sends.)
+                idle.slot
+                    .transceiver
+                    .set_direction(RTCRtpTransceiverDirection::Sendonly)
+                    .await
+                    .map_err(setup)?;
+                let relabelled = TrackLocalStaticRTP::new(stream_track(stream, &id, kind, idle.ssrc));
+                idle.sender.replace_track(Arc::new(relabelled)).await.map_err(setup)?;
+                (idle.ssrc, idle.track, idle.sequence, idle.sender, idle.slot)
+            }
+            None => {
+                let ssrc = rand::random::<u32>();
+                let track = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
+                let (sender, transceiver) = self.add_sendonly(track.clone()).await?;
+                let label = SlotLabel::default();
+                self.watch_keyframe_requests(label.clone(), track.clone());
+                let slot = ForwardSlot { transceiver, label };
+                (ssrc, track, SlotSequence::new(), sender, slot)
+            }
+        };
+        *self.lock(&slot.label) = Some(id.clone());
+        let forward = Arc::new(ForwardTrack::new(
+            id,
+            kind,
+            (ssrc, track, sequence),
+            sender.clone(),
+        ));
+        self.lock(&self.forward_slots).push((forward.clone(), slot));
         self.lock_tracks()
             .push((LocalTrack::Forward(forward.clone()), sender));
         Ok(forward)
     }
 
-    /// Stops sending a forwarded track (takes effect with the next offer).
-    pub async fn remove_forward_track(&self, track: &Arc<ForwardTrack>) -> Result<(), RtcError> {
-        let sender = {
-            let mut tracks = self.lock_tracks();
-            let at = tracks
+    /// Stops sending forwarded tracks: each receiver gets an RTCP BYE at once (so its track
+    /// ends now, and a later occupant of the slot is never mistaken for this one), then each
+    /// slot goes idle (inactive with the next offer) until another forwarded track needs one.
+    pub async fn remove_forward_tracks(&self, tracks: &[Arc<ForwardTrack>]) -> Result<(), RtcError> {
+        let leaving: Vec<_> = {
+            let mut slots = self.lock(&self.forward_slots);
+            let mut local = self.lock_tracks();
+            tracks
                 .iter()
-                .position(|(t, _)| matches!(t, LocalTrack::Forward(f) if Arc::ptr_eq(f, track)));
-            at.map(|i| tracks.remove(i).1)
+                .filter_map(|track| {
+                    let at = slots.iter().position(|(f, _)| Arc::ptr_eq(f, track))?;
+                    let (forward, slot) = slots.swap_remove(at);
+                    let at = local
+                        .iter()
+                        .position(|(t, _)| matches!(t, LocalTrack::Forward(f) if Arc::ptr_eq(f, track)))?;
+                    *self.lock(&slot.label) = None;
+                    Some((forward, slot, local.remove(at).1))
+                })
+                .collect()
         };
-        if let Some(sender) = sender {
-            self.pc.remove_track(&sender).await.map_err(setup)?;
+        if leaving.is_empty() {
+            return Ok(());
+        }
+        for (forward, _, _) in &leaving {
+            forward.say_goodbye().await;
+        }
+        // A sender that stops sending drops RTCP still queued for it: let the BYEs leave first.
+        tokio::time::sleep(GOODBYE_FLUSH).await;
+        for (forward, slot, sender) in leaving {
+            slot.transceiver
+                .set_direction(RTCRtpTransceiverDirection::Inactive)
+                .await
+                .map_err(setup)?;
+            self.lock(&self.idle_forwards).push(IdleForward {
+                kind: forward.kind(),
+                ssrc: forward.ssrc(),
+                track: forward.writer(),
+                sequence: forward.sequence(),
+                sender,
+                slot,
+            });
         }
         Ok(())
     }
@@ -496,9 +594,11 @@ impl PeerSession {
     }
 
     fn lock_tracks(&self) -> std::sync::MutexGuard<'_, Vec<(LocalTrack, Arc<dyn RtpSender>)>> {
-        self.local_tracks
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        self.lock(&self.local_tracks)
+    }
+
+    fn lock<'a, T>(&self, mutex: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
+        mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

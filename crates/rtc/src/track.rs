@@ -3,6 +3,7 @@
 
 use crate::codecs;
 use crate::error::RtcError;
+use crate::sequence::{Renumbering, SlotSequence};
 use bytes::Bytes;
 use confab_core::{MediaKind, TrackId};
 use rtc::media::Sample;
@@ -158,24 +159,12 @@ pub struct LocalMediaTrack {
 pub struct ForwardTrack {
     identity: LocalTrackIdentity,
     track: Arc<TrackLocalStaticRTP>,
+    renumbering: Renumbering,
 }
 
 macro_rules! local_track_common {
-    ($name:ident, $writer:ty) => {
+    ($name:ident) => {
         impl $name {
-            pub(crate) fn new(
-                id: TrackId,
-                kind: MediaKind,
-                ssrc: u32,
-                track: Arc<$writer>,
-                sender: Arc<dyn RtpSender>,
-            ) -> Self {
-                Self {
-                    identity: LocalTrackIdentity::new(id, kind, ssrc, sender),
-                    track,
-                }
-            }
-
             /// The track's id.
             pub fn id(&self) -> &TrackId {
                 &self.identity.id
@@ -184,10 +173,6 @@ macro_rules! local_track_common {
             /// Audio or video.
             pub fn kind(&self) -> MediaKind {
                 self.identity.kind
-            }
-
-            pub(crate) fn as_track_local(&self) -> Arc<dyn TrackLocal> {
-                self.track.clone()
             }
 
             pub(crate) fn renegotiated(&self) {
@@ -207,10 +192,23 @@ macro_rules! local_track_common {
     };
 }
 
-local_track_common!(LocalMediaTrack, TrackLocalStaticSample);
-local_track_common!(ForwardTrack, TrackLocalStaticRTP);
+local_track_common!(LocalMediaTrack);
+local_track_common!(ForwardTrack);
 
 impl LocalMediaTrack {
+    pub(crate) fn new(
+        id: TrackId,
+        kind: MediaKind,
+        ssrc: u32,
+        track: Arc<TrackLocalStaticSample>,
+        sender: Arc<dyn RtpSender>,
+    ) -> Self {
+        Self {
+            identity: LocalTrackIdentity::new(id, kind, ssrc, sender),
+            track,
+        }
+    }
+
     /// Sends one encoded frame. Fails with [`RtcError::NotConnected`] until negotiation is done.
     pub async fn write(&self, data: Vec<u8>, duration: Duration) -> Result<(), RtcError> {
         let pt = self.identity.payload_type.get().await?;
@@ -227,12 +225,42 @@ impl LocalMediaTrack {
 }
 
 impl ForwardTrack {
-    /// Forwards one packet, rewritten to this track's SSRC and negotiated payload type.
+    /// A track in a forwarding slot: `ssrc`, `track` (the bound writer) and `sequence` belong
+    /// to the slot and outlive this occupant.
+    pub(crate) fn new(
+        id: TrackId,
+        kind: MediaKind,
+        slot: (u32, Arc<TrackLocalStaticRTP>, Arc<SlotSequence>),
+        sender: Arc<dyn RtpSender>,
+    ) -> Self {
+        let (ssrc, track, sequence) = slot;
+        Self {
+            identity: LocalTrackIdentity::new(id, kind, ssrc, sender),
+            track,
+            renumbering: Renumbering::new(sequence),
+        }
+    }
+
+    pub(crate) fn ssrc(&self) -> u32 {
+        self.identity.ssrc
+    }
+
+    pub(crate) fn writer(&self) -> Arc<TrackLocalStaticRTP> {
+        self.track.clone()
+    }
+
+    pub(crate) fn sequence(&self) -> Arc<SlotSequence> {
+        self.renumbering.slot()
+    }
+
+    /// Forwards one packet, rewritten to this track's SSRC, negotiated payload type and its
+    /// slot's sequence numbering.
     pub async fn write(&self, packet: &RtpPacket) -> Result<(), RtcError> {
         let pt = self.identity.payload_type.get().await?;
         let mut packet = packet.0.clone();
         packet.header.ssrc = self.identity.ssrc;
         packet.header.payload_type = pt;
+        packet.header.sequence_number = self.renumbering.map(packet.header.sequence_number);
         self.track
             .write_rtp(packet)
             .await

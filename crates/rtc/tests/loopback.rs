@@ -5,7 +5,9 @@
 use confab_core::{MediaKind, SdpKind, TrackId};
 use confab_media::h264::{H264Decoder, H264Encoder, VideoEncoderConfig};
 use confab_media::pattern::{inspect, render, Stamp};
-use confab_rtc::{Assembly, FrameAssembler, PeerConfig, PeerEvent, PeerSession, RemoteTrack};
+use confab_rtc::{
+    Assembly, ForwardTrack, FrameAssembler, PeerConfig, PeerEvent, PeerSession, RemoteTrack, RtpPacket,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -170,4 +172,100 @@ async fn video_keyframe_requests_and_data_flow_between_two_sessions() {
     );
     sender.abort();
     b.close().await;
+}
+
+/// One offer/answer round from `offerer` to `answerer`.
+async fn negotiate(offerer: &PeerSession, answerer: &PeerSession) {
+    let offer = offerer.create_offer().await.unwrap();
+    let answer = answerer.apply_remote(offer).await.unwrap().expect("an answer");
+    offerer.apply_remote(answer).await.unwrap();
+}
+
+/// A bare RTP packet with sequence number `n`.
+fn rtp(n: u16) -> RtpPacket {
+    let mut bytes = vec![0x80, 96];
+    bytes.extend_from_slice(&n.to_be_bytes());
+    bytes.extend_from_slice(&(u32::from(n) * 3000).to_be_bytes());
+    bytes.extend_from_slice(&1u32.to_be_bytes());
+    bytes.extend_from_slice(&[0x65, n as u8, 0xaa, 0xbb]);
+    RtpPacket::parse(&bytes).unwrap()
+}
+
+/// Writes packets numbered from `first` on `forward` until the other side reports the track.
+async fn forward_until_received(
+    forward: &ForwardTrack,
+    first: u16,
+    events: &mut UnboundedReceiver<PeerEvent>,
+) -> RemoteTrack {
+    let writer = async {
+        for n in first.. {
+            let _ = forward.write(&rtp(n)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::select! {
+        track = next_track(events) => track,
+        () = writer => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forwarding_slot_left_by_one_track_carries_the_next() {
+    let (sfu, sfu_events) = PeerSession::new(&PeerConfig::default()).await.unwrap();
+    let (viewer, viewer_events) = PeerSession::new(&PeerConfig::default()).await.unwrap();
+    let (sfu, viewer) = (Arc::new(sfu), Arc::new(viewer));
+    let _sfu_events = relay(sfu_events, viewer.clone());
+    let mut viewer_events = relay(viewer_events, sfu.clone());
+
+    let first = sfu
+        .add_forward_track("bob", TrackId::new("bob-cam").unwrap(), MediaKind::Video)
+        .await
+        .unwrap();
+    negotiate(&sfu, &viewer).await;
+    let bobs = forward_until_received(&first, 40_000, &mut viewer_events).await;
+    assert_eq!((bobs.stream_id(), bobs.track_id()), ("bob", "bob-cam"));
+
+    // Bob leaves, then each newcomer takes the slot the one before left: the slot's track ends
+    // at the viewer at once (BYE), the offer has no more m-lines than before, and the viewer
+    // receives each newcomer's track under the newcomer's own ids — although each one numbers
+    // its packets from lower than the one before (which SRTP would drop as replays unless the
+    // slot renumbers them).
+    let mut leaving = (first, bobs);
+    for (name, numbered_from) in [("carol", 10_000), ("dave", 5_000), ("erin", 1_000)] {
+        let (forward, received) = leaving;
+        sfu.remove_forward_tracks(&[forward]).await.unwrap();
+        let ended = timeout(Duration::from_secs(2), async {
+            while received.next_packet().await.is_some() {}
+        })
+        .await;
+        assert!(ended.is_ok(), "{}'s track did not end at the viewer", received.stream_id());
+        negotiate(&sfu, &viewer).await;
+        let idle_offer = sfu.create_offer().await.unwrap();
+        let m_lines = idle_offer.sdp.matches("m=video").count();
+        let answer = viewer.apply_remote(idle_offer).await.unwrap().expect("an answer");
+        sfu.apply_remote(answer).await.unwrap();
+
+        let track_id = format!("{name}-cam");
+        let next = sfu
+            .add_forward_track(name, TrackId::new(&track_id).unwrap(), MediaKind::Video)
+            .await
+            .unwrap();
+        // An SFU forwards from the moment it adds a track, before the other side has the offer.
+        for n in numbered_from..numbered_from + 10 {
+            let _ = next.write(&rtp(n)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let offer = sfu.create_offer().await.unwrap();
+        assert_eq!(offer.sdp.matches("m=video").count(), m_lines, "{}", offer.sdp);
+        assert!(offer.sdp.contains(&track_id), "{}", offer.sdp);
+        let answer = viewer.apply_remote(offer).await.unwrap().expect("an answer");
+        sfu.apply_remote(answer).await.unwrap();
+        let arrived = forward_until_received(&next, numbered_from + 10, &mut viewer_events).await;
+        assert_eq!((arrived.stream_id(), arrived.track_id()), (name, track_id.as_str()));
+        let packet = timeout(WAIT, arrived.next_packet()).await.expect("rtp").expect("open");
+        assert!(packet.payload_len() > 0);
+        leaving = (next, arrived);
+    }
+    sfu.close().await;
+    viewer.close().await;
 }

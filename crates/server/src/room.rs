@@ -592,30 +592,33 @@ impl RoomActor {
                 published.fanout.remove(forward);
             }
         }
-        let subscribers: Vec<_> = self.members.keys().cloned().collect();
-        for subscriber in subscribers {
-            let Some(mut other) = self.members.remove(&subscriber) else {
-                continue;
-            };
-            let gone: Vec<_> = other
-                .forwards
-                .iter()
-                .filter(|(_, (publisher, _, _))| publisher == id)
-                .map(|(fid, _)| fid.clone())
-                .collect();
-            for fid in &gone {
-                if let Some((_, _, forward)) = other.forwards.remove(fid) {
-                    let _ = other.peer.remove_forward_track(&forward).await;
-                }
-            }
-            if !gone.is_empty() {
-                Self::renegotiate(&mut other).await;
-            }
+        // Tell everyone first, then end the forwarded tracks in all their connections at once
+        // (each says goodbye and waits for it to leave), then renegotiate the idle slots.
+        let mut ended = Vec::new();
+        for (subscriber, other) in &mut self.members {
             other.send(ServerMessage::ParticipantLeft {
                 id: id.clone(),
                 reason,
             });
-            self.members.insert(subscriber, other);
+            let gone: Vec<_> = other
+                .forwards
+                .extract_if(|_, (publisher, _, _)| publisher == id)
+                .map(|(_, (_, _, forward))| forward)
+                .collect();
+            if !gone.is_empty() {
+                ended.push((subscriber.clone(), other.peer.clone(), gone));
+            }
+        }
+        let removals = ended.iter().map(|(_, peer, gone)| peer.remove_forward_tracks(gone));
+        for result in futures_util::future::join_all(removals).await {
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "could not retire a forwarded track");
+            }
+        }
+        for (subscriber, _, _) in ended {
+            if let Some(other) = self.members.get_mut(&subscriber) {
+                Self::renegotiate(other).await;
+            }
         }
         tracing::info!(room = %self.name, participant = %id, ?reason, "participant left");
     }
