@@ -1,6 +1,9 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`: an in-process server on loopback
 //! and engine clients with synthetic media. Every wait is bounded and says what it waited for.
 
+pub mod chromium;
+pub mod close_probe;
+
 use confab_core::{JoinLink, ParticipantId, RoomName};
 use confab_engine::{Call, CallConfig, CallEvent, Identity};
 use confab_media::pattern::TestPattern;

@@ -10,6 +10,7 @@
 //! [`PeerEvent`]s into a channel; the task that owns the session does the work.
 
 mod codecs;
+mod endings;
 mod error;
 mod keyframe;
 mod sequence;

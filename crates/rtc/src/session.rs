@@ -1,6 +1,7 @@
 //! [`PeerSession`]: one PeerConnection, its tracks, negotiation, events, stats and close.
 
 use crate::codecs::media_setup;
+use crate::endings::Endings;
 use crate::error::{setup, RtcError};
 use crate::keyframe::is_keyframe_request;
 use crate::sequence::SlotSequence;
@@ -9,13 +10,14 @@ use bytes::BytesMut;
 use confab_core::{IceCandidate, MediaKind, SdpKind, SessionDescription, TrackId};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
+use rtc::peer_connection::transport::{RTCDtlsTransportState, RTCSctpTransportState};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, Notify};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
@@ -72,6 +74,9 @@ pub enum PeerEvent {
     KeyframeRequested(TrackId),
     /// A data channel opened.
     DataChannelOpened(String),
+    /// The other side closed the connection: its DTLS close_notify arrived (which also ends the
+    /// SCTP association and every data channel). Sent at most once, and not for our own close.
+    RemoteClosed,
     /// A data channel message arrived.
     DataMessage {
         /// The channel's label.
@@ -94,6 +99,9 @@ type Events = mpsc::UnboundedSender<PeerEvent>;
 
 struct Callbacks {
     events: Events,
+    endings: Arc<Endings>,
+    /// Woken when a data channel ends.
+    closing: Arc<Notify>,
 }
 
 fn convert_state(state: RTCPeerConnectionState) -> Option<PeerState> {
@@ -107,7 +115,7 @@ fn convert_state(state: RTCPeerConnectionState) -> Option<PeerState> {
     })
 }
 
-fn spawn_data_channel_reader(channel: Arc<dyn DataChannel>, events: Events) {
+fn spawn_data_channel_reader(channel: Arc<dyn DataChannel>, events: Events, closing: Arc<Notify>) {
     tokio::spawn(async move {
         let label = channel.label().await.unwrap_or_default();
         while let Some(event) = channel.poll().await {
@@ -121,10 +129,74 @@ fn spawn_data_channel_reader(channel: Arc<dyn DataChannel>, events: Events) {
                 _ => Ok(()),
             };
             if sent.is_err() {
-                break;
+                return;
+            }
+        }
+        // A channel we did not close ends when the peer closes it or the whole connection.
+        closing.notify_one();
+    });
+}
+
+/// How often [`watch_remote_close`] looks at the DTLS state when nothing woke it.
+const CLOSE_POLL: Duration = Duration::from_millis(250);
+
+/// Reports [`PeerEvent::RemoteClosed`] (and ends every remote track) once the other side has
+/// closed the connection. Wakes when a data channel ends (an SCTP abort or DTLS close ends
+/// them all at once) and otherwise looks every [`CLOSE_POLL`], for sessions without data
+/// channels. Holds the connection weakly and stops when the session closes.
+fn watch_remote_close(
+    pc: std::sync::Weak<dyn PeerConnection>,
+    closed: Arc<AtomicBool>,
+    session: Arc<Callbacks>,
+) {
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                () = session.closing.notified() => {}
+                () = tokio::time::sleep(CLOSE_POLL) => {}
+            }
+            let Some(pc) = pc.upgrade() else { return };
+            if closed.load(Ordering::Relaxed) || session.events.is_closed() {
+                return;
+            }
+            if closed_by_peer(pc.as_ref()).await && !closed.load(Ordering::Relaxed) {
+                session.endings.end_everything();
+                let _ = session.events.send(PeerEvent::RemoteClosed);
+                return;
             }
         }
     });
+}
+
+/// Whether the other side ended the connection: its DTLS close_notify closed the transport,
+/// or its SCTP ABORT closed the association (which comes first when it has data channels).
+async fn closed_by_peer(pc: &dyn PeerConnection) -> bool {
+    if let Some(sctp) = pc.sctp().await {
+        if sctp.state().await.ok() == Some(RTCSctpTransportState::Closed) {
+            return true;
+        }
+    }
+    dtls_state(pc).await == Some(RTCDtlsTransportState::Closed)
+}
+
+/// The state of the DTLS transport everything is bundled on, once there is one.
+async fn dtls_state(pc: &dyn PeerConnection) -> Option<RTCDtlsTransportState> {
+    let transport = match pc.sctp().await {
+        Some(sctp) => Some(sctp.transport()),
+        None => {
+            let mut found = None;
+            for transceiver in pc.get_transceivers().await {
+                if let Ok(Some(receiver)) = transceiver.receiver().await {
+                    if let Ok(Some(transport)) = receiver.transport().await {
+                        found = Some(transport);
+                        break;
+                    }
+                }
+            }
+            found
+        }
+    }?;
+    transport.state().await.ok()
 }
 
 #[async_trait::async_trait]
@@ -146,7 +218,7 @@ impl PeerConnectionEventHandler for Callbacks {
     }
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
-        spawn_data_channel_reader(channel, self.events.clone());
+        spawn_data_channel_reader(channel, self.events.clone(), self.closing.clone());
     }
 
     async fn on_track(&self, track: Arc<dyn TrackRemote>) {
@@ -156,6 +228,7 @@ impl PeerConnectionEventHandler for Callbacks {
             _ => return,
         };
         let remote = RemoteTrack {
+            end: self.endings.watch(),
             kind,
             stream_id: track.stream_id().await.to_string(),
             track_id: track.track_id().await.to_string(),
@@ -218,6 +291,8 @@ pub struct PeerSession {
     pc: Arc<dyn PeerConnection>,
     events: Events,
     closed: Arc<AtomicBool>,
+    closing: Arc<Notify>,
+    endings: Arc<Endings>,
     local_tracks: Mutex<Vec<(LocalTrack, Arc<dyn RtpSender>)>>,
     pending_candidates: Mutex<Vec<IceCandidate>>,
     data_channels: Mutex<HashMap<String, Arc<dyn DataChannel>>>,
@@ -229,21 +304,33 @@ impl PeerSession {
     /// Creates a session; its events arrive on the returned receiver.
     pub async fn new(config: &PeerConfig) -> Result<(Self, mpsc::UnboundedReceiver<PeerEvent>), RtcError> {
         let (events, rx) = mpsc::unbounded_channel();
-        let pc = match Self::build(config, &events, MulticastDnsMode::QueryOnly).await {
+        let closing = Arc::new(Notify::new());
+        let endings = Arc::new(Endings::new());
+        let callbacks = Arc::new(Callbacks {
+            events: events.clone(),
+            endings: endings.clone(),
+            closing: closing.clone(),
+        });
+        let pc = match Self::build(config, &callbacks, MulticastDnsMode::QueryOnly).await {
             Ok(pc) => pc,
             // No multicast route (a network namespace, some VPNs and containers): the mDNS
             // socket cannot exist, so go without resolving peers' `.local` candidates.
             Err(e) if e.to_string().contains("No such device") => {
                 tracing::info!("no multicast route here; media connections will not resolve mDNS candidates");
-                Self::build(config, &events, MulticastDnsMode::Disabled).await?
+                Self::build(config, &callbacks, MulticastDnsMode::Disabled).await?
             }
             Err(e) => return Err(e),
         };
+        let pc: Arc<dyn PeerConnection> = Arc::new(pc);
+        let closed = Arc::new(AtomicBool::new(false));
+        watch_remote_close(Arc::downgrade(&pc), closed.clone(), callbacks);
         Ok((
             Self {
-                pc: Arc::new(pc),
+                pc,
                 events,
-                closed: Arc::new(AtomicBool::new(false)),
+                closed,
+                closing,
+                endings,
                 local_tracks: Mutex::new(Vec::new()),
                 pending_candidates: Mutex::new(Vec::new()),
                 data_channels: Mutex::new(HashMap::new()),
@@ -256,7 +343,7 @@ impl PeerSession {
 
     async fn build(
         config: &PeerConfig,
-        events: &Events,
+        callbacks: &Arc<Callbacks>,
         mdns: MulticastDnsMode,
     ) -> Result<impl PeerConnection + 'static, RtcError> {
         let (engine, registry) = media_setup()?;
@@ -265,9 +352,7 @@ impl PeerSession {
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
-            .with_handler(Arc::new(Callbacks {
-                events: events.clone(),
-            }))
+            .with_handler(callbacks.clone())
             .with_udp_addrs(config.udp_addrs.clone())
             .build()
             .await
@@ -297,14 +382,16 @@ impl PeerSession {
         Ok((sender, transceiver))
     }
 
-    /// Reports PLI/FIR arriving for `track` as a keyframe request for whatever track `label`
-    /// names at that moment (a recycled forwarding slot changes name; an idle one has none).
-    fn watch_keyframe_requests(&self, label: SlotLabel, track: Arc<dyn TrackLocal>) {
-        let (events, closed) = (self.events.clone(), self.closed.clone());
+    /// Reads the RTCP that arrives for a local `track`: PLI/FIR become a keyframe request for
+    /// whatever track `label` names at that moment (a recycled forwarding slot changes name; an
+    /// idle one has none), and a BYE riding in the same compound packet ends its remote source.
+    fn watch_feedback(&self, label: SlotLabel, track: Arc<dyn TrackLocal>) {
+        let (events, closed, endings) = (self.events.clone(), self.closed.clone(), self.endings.clone());
         tokio::spawn(async move {
             while !closed.load(Ordering::Relaxed) {
                 match track.poll().await {
                     Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
+                        endings.note_goodbyes(&packets);
                         let current = label.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
                         let requested = packets.iter().any(|p| is_keyframe_request(p.as_ref()));
                         if let (Some(id), true) = (current, requested) {
@@ -341,7 +428,7 @@ impl PeerSession {
             track.clone(),
             sender.clone(),
         ));
-        self.watch_keyframe_requests(Arc::new(Mutex::new(Some(id))), track);
+        self.watch_feedback(Arc::new(Mutex::new(Some(id))), track);
         self.lock_tracks()
             .push((LocalTrack::Media(local.clone()), sender));
         Ok(local)
@@ -379,7 +466,7 @@ impl PeerSession {
                 let track = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
                 let (sender, transceiver) = self.add_sendonly(track.clone()).await?;
                 let label = SlotLabel::default();
-                self.watch_keyframe_requests(label.clone(), track.clone());
+                self.watch_feedback(label.clone(), track.clone());
                 let slot = ForwardSlot { transceiver, label };
                 (ssrc, track, SlotSequence::new(), sender, slot)
             }
@@ -460,7 +547,7 @@ impl PeerSession {
     /// Opens a reliable, ordered data channel; its messages arrive as [`PeerEvent::DataMessage`].
     pub async fn open_data_channel(&self, label: &str) -> Result<(), RtcError> {
         let channel = self.pc.create_data_channel(label, None).await.map_err(setup)?;
-        spawn_data_channel_reader(channel.clone(), self.events.clone());
+        spawn_data_channel_reader(channel.clone(), self.events.clone(), self.closing.clone());
         self.data_channels
             .lock()
             .map_err(|_| RtcError::Closed)?
@@ -591,6 +678,7 @@ impl PeerSession {
         if let Err(e) = self.pc.close().await {
             tracing::debug!(error = %e, "peer connection close reported an error");
         }
+        self.endings.end_everything();
     }
 
     fn lock_tracks(&self) -> std::sync::MutexGuard<'_, Vec<(LocalTrack, Arc<dyn RtpSender>)>> {

@@ -2,6 +2,7 @@
 //! assembler that turns remote RTP back into whole encoded frames.
 
 use crate::codecs;
+use crate::endings::EndWatch;
 use crate::error::RtcError;
 use crate::sequence::{Renumbering, SlotSequence};
 use bytes::Bytes;
@@ -271,6 +272,7 @@ impl ForwardTrack {
 /// A track the remote side sends us.
 pub struct RemoteTrack {
     pub(crate) track: Arc<dyn TrackRemote>,
+    pub(crate) end: EndWatch,
     pub(crate) kind: MediaKind,
     pub(crate) stream_id: String,
     pub(crate) track_id: String,
@@ -303,9 +305,17 @@ impl RemoteTrack {
         &self.track_id
     }
 
-    /// The next RTP packet; `None` once the track has ended: the connection closed, or the
-    /// sender said goodbye (RTCP BYE) for this track's source.
+    /// The next RTP packet; `None` once the track has ended: the connection closed (ours or
+    /// theirs), or the sender said goodbye (RTCP BYE) for this track's source.
     pub async fn next_packet(&self) -> Option<RtpPacket> {
+        tokio::select! {
+            biased;
+            packet = self.next_until_goodbye() => packet,
+            () = self.end.ended(self.ssrc) => None,
+        }
+    }
+
+    async fn next_until_goodbye(&self) -> Option<RtpPacket> {
         loop {
             match self.track.poll().await? {
                 TrackRemoteEvent::OnRtpPacket(packet) => return Some(RtpPacket(packet)),
