@@ -4,8 +4,9 @@
 #   cmake:  builds the bundled libopus (opusic-sys)
 #   nasm:   OpenH264's assembly (about 3x faster encoding than plain C)
 #   iproute2: `ip` and `tc`, with which the reconnect test builds its own network namespace
+#   chromium: the reference WebRTC peer of the close tests and the close-notice benchmark
 set -euo pipefail
-packages=(build-essential pkg-config cmake nasm iproute2)
+packages=(build-essential pkg-config cmake nasm iproute2 chromium)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,8 @@
 //! A real headless Chromium (Debian's `/usr/bin/chromium`), started by the test and driven over
 //! the DevTools protocol: [`Chromium::eval`] runs JavaScript in its page and returns the value.
 //! Flags follow TESTBED.md; the profile and `HOME` (with a null ALSA device, so fake audio works
-//! without a sound card) live in a folder removed on drop.
+//! without a sound card) live in a folder removed on drop. The page is a blank one served from
+//! `http://127.0.0.1` by the helper itself: a secure context, so the fake camera is available.
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -19,6 +20,7 @@ const STARTUP: Duration = Duration::from_secs(30);
 /// One Chromium process with one page.
 pub struct Chromium {
     process: Child,
+    blank_page: tokio::task::JoinHandle<()>,
     profile: PathBuf,
     devtools: WebSocketStream<MaybeTlsStream<TcpStream>>,
     page_session: String,
@@ -36,6 +38,7 @@ impl Chromium {
         let profile = unique_folder();
         std::fs::create_dir_all(&profile).expect("chromium profile folder");
         std::fs::write(profile.join(".asoundrc"), "pcm.!default { type null }\n").expect("asoundrc");
+        let (page_url, blank_page) = serve_blank_page().await;
         let process = Command::new(CHROMIUM)
             .args([
                 "--headless",
@@ -52,7 +55,7 @@ impl Chromium {
                 "--remote-debugging-port=0",
             ])
             .arg(format!("--user-data-dir={}", profile.display()))
-            .arg("about:blank")
+            .arg(page_url)
             .env("HOME", &profile)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -64,6 +67,7 @@ impl Chromium {
             .expect("connect to chromium's devtools");
         let mut chromium = Self {
             process,
+            blank_page,
             profile,
             devtools,
             page_session: String::new(),
@@ -84,6 +88,12 @@ impl Chromium {
             )
             .await;
         chromium.page_session = attached["sessionId"].as_str().expect("session").to_owned();
+        let started = Instant::now();
+        let loaded = "location.protocol === 'http:' && document.readyState === 'complete'";
+        while chromium.eval(loaded).await != json!(true) {
+            assert!(started.elapsed() < STARTUP, "chromium did not load the test page");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         chromium
     }
 
@@ -136,10 +146,35 @@ impl Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
+        self.blank_page.abort();
         let _ = self.process.kill();
         let _ = self.process.wait();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
+}
+
+/// Serves an empty HTML page on `127.0.0.1:0` to every request; returns its URL.
+async fn serve_blank_page() -> (String, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const PAGE: &str = "<!doctype html><title>confab test page</title>";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind page server");
+    let url = format!("http://{}/", listener.local_addr().expect("page address"));
+    let task = tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut request = [0u8; 2048];
+                let _ = stream.read(&mut request).await;
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{PAGE}",
+                    PAGE.len()
+                );
+                let _ = stream.write_all(response.as_bytes()).await;
+            });
+        }
+    });
+    (url, task)
 }
 
 fn unique_folder() -> PathBuf {

@@ -5,18 +5,12 @@ window.confab = (() => {
   const now = () => performance.now();
   const isLoopbackCandidate = (line) => / 127\.0\.0\.1 \d+ typ host/.test(line);
 
-  // A moving canvas as the camera: no device needed.
-  function canvasVideo() {
-    const canvas = document.createElement('canvas');
-    canvas.width = 160;
-    canvas.height = 120;
-    const g = canvas.getContext('2d');
-    let n = 0;
-    setInterval(() => {
-      g.fillStyle = `hsl(${(n++ * 13) % 360}, 80%, 50%)`;
-      g.fillRect(0, 0, 160, 120);
-    }, 66);
-    return canvas.captureStream(15).getVideoTracks()[0];
+  // Chromium's fake camera (--use-fake-device-for-media-stream). Holding camera permission
+  // also lets the page gather every interface, loopback included (without it Chromium offers
+  // only the default route's address).
+  async function fakeCamera() {
+    const stream = await navigator.mediaDevices.getUserMedia({ video: { width: 160, height: 120 } });
+    return stream.getVideoTracks()[0];
   }
 
   function watchChannel(channel, seen) {
@@ -74,7 +68,7 @@ window.confab = (() => {
       const pc = new RTCPeerConnection();
       self.pc = pc;
       watch(pc, self.seen);
-      pc.addTrack(canvasVideo());
+      pc.addTrack(await fakeCamera());
       await pc.setRemoteDescription({ type: 'offer', sdp: offer });
       for (const candidate of self.pending) await pc.addIceCandidate(candidate);
       await pc.setLocalDescription(await pc.createAnswer());
@@ -112,17 +106,17 @@ window.confab = (() => {
       self.b = b;
       self.seenB = {};
       watch(b, self.seenB);
-      for (const [from, to] of [[a, b], [b, a]]) {
-        from.onicecandidate = (e) => {
-          if (e.candidate && isLoopbackCandidate(e.candidate.candidate)) to.addIceCandidate(e.candidate);
-        };
-      }
       watchChannel(a.createDataChannel('confab'), {});
-      a.addTrack(canvasVideo());
+      a.addTrack(await fakeCamera());
+      // Whole descriptions once gathered, with loopback candidates only.
+      const loopbackOnly = (sdp) => sdp.split('\r\n')
+        .filter((l) => !l.startsWith('a=candidate:') || isLoopbackCandidate(l)).join('\r\n');
       await a.setLocalDescription(await a.createOffer());
-      await b.setRemoteDescription(a.localDescription);
+      await gathered(a);
+      await b.setRemoteDescription({ type: 'offer', sdp: loopbackOnly(a.localDescription.sdp) });
       await b.setLocalDescription(await b.createAnswer());
-      await a.setRemoteDescription(b.localDescription);
+      await gathered(b);
+      await a.setRemoteDescription({ type: 'answer', sdp: loopbackOnly(b.localDescription.sdp) });
       const started = now();
       while (!(self.seenB.channelOpen && b.connectionState === 'connected')) {
         if (now() - started > 10000) throw new Error(`pair did not connect: ${b.connectionState}`);

@@ -89,7 +89,11 @@ impl ChromiumCall {
                     PeerEvent::LocalCandidate(c) => {
                         let mid = c.sdp_mid.unwrap_or_else(|| "0".into());
                         chromium
-                            .eval(&format!("confab.addCandidate({}, {})", json!(c.candidate), json!(mid)))
+                            .eval(&format!(
+                                "confab.addCandidate({}, {})",
+                                json!(c.candidate),
+                                json!(mid)
+                            ))
                             .await;
                     }
                     PeerEvent::TrackReceived(track) => from_chromium = Some(track),
@@ -126,6 +130,7 @@ impl ChromiumCall {
         self.peer.close().await;
         self.camera.abort();
         let notice = wait_for_page(&mut self.chromium, "confab.report()", closed_at).await;
+        self.chromium.eval("confab.pc.close()").await;
         (notice, self.chromium)
     }
 
@@ -167,7 +172,9 @@ pub async fn chromium_to_chromium(chromium: &mut Chromium) -> PageNotice {
     chromium.eval(PAGE).await;
     chromium.eval("confab.pair()").await;
     let closed_at = chromium.eval("confab.closeA()").await.as_f64().expect("now");
-    wait_for_page(chromium, "confab.reportB()", closed_at).await
+    let notice = wait_for_page(chromium, "confab.reportB()", closed_at).await;
+    chromium.eval("confab.b.close()").await;
+    notice
 }
 
 async fn wait_for_page(chromium: &mut Chromium, report: &str, closed_at: f64) -> PageNotice {

@@ -16,8 +16,12 @@ async fn chromium_notices_confab_closing_at_once() {
     let call = ChromiumCall::connect(Chromium::launch().await).await;
     let (notice, _chromium) = call.confab_closes().await;
     eprintln!("Confab closed; Chromium noticed: {notice:?}");
-    let channel = notice.channel_close_ms.expect("the page's data channel fired `close`");
-    let dtls = notice.dtls_closed_ms.expect("the page's DTLS transport reached `closed`");
+    let channel = notice
+        .channel_close_ms
+        .expect("the page's data channel fired `close`");
+    let dtls = notice
+        .dtls_closed_ms
+        .expect("the page's DTLS transport reached `closed`");
     assert!(channel < PROMPTLY_MS, "data channel close after {channel} ms");
     assert!(dtls < PROMPTLY_MS, "DTLS closed after {dtls} ms");
 }

@@ -30,10 +30,12 @@ impl SlotSequence {
     }
 
     fn record(&self, sent: u16) {
-        let _ = self.last.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
-            let newer = last == Self::NONE || sent.wrapping_sub(last as u16) < 0x8000;
-            newer.then_some(u32::from(sent))
-        });
+        let _ = self
+            .last
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
+                let newer = last == Self::NONE || sent.wrapping_sub(last as u16) < 0x8000;
+                newer.then_some(u32::from(sent))
+            });
     }
 }
 

@@ -392,7 +392,10 @@ impl PeerSession {
                 match track.poll().await {
                     Some(TrackLocalEvent::OnRtcpPacket(packets)) => {
                         endings.note_goodbyes(&packets);
-                        let current = label.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone();
+                        let current = label
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .clone();
                         let requested = packets.iter().any(|p| is_keyframe_request(p.as_ref()));
                         if let (Some(id), true) = (current, requested) {
                             if events.send(PeerEvent::KeyframeRequested(id)).is_err() {
@@ -458,7 +461,10 @@ impl PeerSession {
                     .await
                     .map_err(setup)?;
                 let relabelled = TrackLocalStaticRTP::new(stream_track(stream, &id, kind, idle.ssrc));
-                idle.sender.replace_track(Arc::new(relabelled)).await.map_err(setup)?;
+                idle.sender
+                    .replace_track(Arc::new(relabelled))
+                    .await
+                    .map_err(setup)?;
                 (idle.ssrc, idle.track, idle.sequence, idle.sender, idle.slot)
             }
             None => {

@@ -1,6 +1,6 @@
 //! Two real PeerSessions on loopback: encoded test-pattern video goes through, decodes intact,
-//! keyframe requests reach the sender, data channel messages arrive, and a close is noticed at
-//! once by the other side.
+//! keyframe requests reach the sender, data channel messages arrive, a close is noticed at once
+//! by the other side, and an SFU's forwarding slots are reused as tracks come and go.
 
 use confab_core::{MediaKind, SdpKind, TrackId};
 use confab_media::h264::{H264Decoder, H264Encoder, VideoEncoderConfig};
@@ -170,15 +170,35 @@ async fn video_keyframe_requests_and_data_flow_between_two_sessions() {
         "B saw A's track end {} ms after A closed",
         closed_at.elapsed().as_millis()
     );
+    // ... and B learns that A closed the whole connection (its SCTP abort / DTLS close_notify).
+    timeout(Duration::from_secs(1), async {
+        loop {
+            match b_events.recv().await {
+                Some(PeerEvent::RemoteClosed) => return,
+                Some(_) => {}
+                None => panic!("B's events ended without RemoteClosed"),
+            }
+        }
+    })
+    .await
+    .expect("B reports A closed within 1 s");
+    eprintln!(
+        "B reported A closed {} ms after A closed",
+        closed_at.elapsed().as_millis()
+    );
     sender.abort();
     b.close().await;
 }
 
 /// One offer/answer round from `offerer` to `answerer`.
 async fn negotiate(offerer: &PeerSession, answerer: &PeerSession) {
-    let offer = offerer.create_offer().await.unwrap();
-    let answer = answerer.apply_remote(offer).await.unwrap().expect("an answer");
-    offerer.apply_remote(answer).await.unwrap();
+    let offer = offerer.create_offer().await.expect("offer");
+    let answer = answerer
+        .apply_remote(offer)
+        .await
+        .expect("offer applies")
+        .expect("an answer");
+    offerer.apply_remote(answer).await.expect("answer applies");
 }
 
 /// A bare RTP packet with sequence number `n`.
@@ -188,7 +208,7 @@ fn rtp(n: u16) -> RtpPacket {
     bytes.extend_from_slice(&(u32::from(n) * 3000).to_be_bytes());
     bytes.extend_from_slice(&1u32.to_be_bytes());
     bytes.extend_from_slice(&[0x65, n as u8, 0xaa, 0xbb]);
-    RtpPacket::parse(&bytes).unwrap()
+    RtpPacket::parse(&bytes).expect("a valid RTP packet")
 }
 
 /// Writes packets numbered from `first` on `forward` until the other side reports the track.
@@ -238,7 +258,11 @@ async fn a_forwarding_slot_left_by_one_track_carries_the_next() {
             while received.next_packet().await.is_some() {}
         })
         .await;
-        assert!(ended.is_ok(), "{}'s track did not end at the viewer", received.stream_id());
+        assert!(
+            ended.is_ok(),
+            "{}'s track did not end at the viewer",
+            received.stream_id()
+        );
         negotiate(&sfu, &viewer).await;
         let idle_offer = sfu.create_offer().await.unwrap();
         let m_lines = idle_offer.sdp.matches("m=video").count();
@@ -261,8 +285,14 @@ async fn a_forwarding_slot_left_by_one_track_carries_the_next() {
         let answer = viewer.apply_remote(offer).await.unwrap().expect("an answer");
         sfu.apply_remote(answer).await.unwrap();
         let arrived = forward_until_received(&next, numbered_from + 10, &mut viewer_events).await;
-        assert_eq!((arrived.stream_id(), arrived.track_id()), (name, track_id.as_str()));
-        let packet = timeout(WAIT, arrived.next_packet()).await.expect("rtp").expect("open");
+        assert_eq!(
+            (arrived.stream_id(), arrived.track_id()),
+            (name, track_id.as_str())
+        );
+        let packet = timeout(WAIT, arrived.next_packet())
+            .await
+            .expect("rtp")
+            .expect("open");
         assert!(packet.payload_len() > 0);
         leaving = (next, arrived);
     }

@@ -521,7 +521,8 @@ impl RoomActor {
             }
             PeerEvent::TrackReceived(remote) => self.track_received(id, remote).await,
             PeerEvent::KeyframeRequested(forward) => self.relay_keyframe_request(id, &forward),
-            PeerEvent::StateChanged(PeerState::Failed) => {
+            // Their media connection failed, or they closed it without saying goodbye first.
+            PeerEvent::StateChanged(PeerState::Failed) | PeerEvent::RemoteClosed => {
                 self.leave(id, LeaveReason::ConnectionLost).await;
             }
             _ => {}
@@ -609,7 +610,9 @@ impl RoomActor {
                 ended.push((subscriber.clone(), other.peer.clone(), gone));
             }
         }
-        let removals = ended.iter().map(|(_, peer, gone)| peer.remove_forward_tracks(gone));
+        let removals = ended
+            .iter()
+            .map(|(_, peer, gone)| peer.remove_forward_tracks(gone));
         for result in futures_util::future::join_all(removals).await {
             if let Err(e) = result {
                 tracing::debug!(error = %e, "could not retire a forwarded track");
