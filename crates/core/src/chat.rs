@@ -214,6 +214,34 @@ impl Chat {
         }
     }
 
+    /// Our private messages that some recipient has not acknowledged, with those recipients,
+    /// oldest first within each conversation.
+    pub fn unacknowledged(&self) -> Vec<(ChatMessage, Vec<IdentityId>)> {
+        self.conversations
+            .values()
+            .flat_map(|c| &c.messages)
+            .filter_map(|message| {
+                let waiting: Vec<IdentityId> = self
+                    .deliveries
+                    .get(&message.id)?
+                    .iter()
+                    .filter(|(_, state)| **state == DeliveryState::Pending)
+                    .map(|(recipient, _)| recipient.clone())
+                    .collect();
+                (!waiting.is_empty()).then(|| (message.clone(), waiting))
+            })
+            .collect()
+    }
+
+    /// `recipient` will not acknowledge message `id`.
+    pub fn mark_not_delivered_to(&mut self, id: &MessageId, recipient: &IdentityId, reason: &str) {
+        if let Some(state) = self.deliveries.get_mut(id).and_then(|d| d.get_mut(recipient)) {
+            if *state == DeliveryState::Pending {
+                *state = DeliveryState::NotDelivered(reason.to_owned());
+            }
+        }
+    }
+
     /// Per-recipient delivery state of one of our messages.
     pub fn delivery(&self, id: &MessageId) -> Option<&BTreeMap<IdentityId, DeliveryState>> {
         self.deliveries.get(id)

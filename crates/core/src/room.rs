@@ -419,6 +419,7 @@ impl Room {
                 for info in participants {
                     self.add_participant(info);
                 }
+                self.resend_unacknowledged();
             }
             SignalIn::ParticipantJoined(info) => self.add_participant(info),
             SignalIn::ParticipantLeft { id, reason } => {
@@ -595,6 +596,31 @@ impl Room {
         self.outputs
             .push_back(Output::Seal(PrivateDraft { message, recipients }));
         Ok(())
+    }
+
+    /// Back in the room after a reconnect: private messages that went out before the connection
+    /// was lost but were never acknowledged are sealed again, under their own ids, for the
+    /// recipients' sessions now present (a recipient that did get the first copy drops the
+    /// second as a duplicate and acknowledges again). A recipient no longer here is marked not
+    /// delivered: the message may or may not have reached them, and nobody can tell now.
+    fn resend_unacknowledged(&mut self) {
+        for (message, waiting) in self.chat.unacknowledged() {
+            let mut recipients = Vec::new();
+            for identity in waiting {
+                match self.present_identity(&identity) {
+                    Some(session) => recipients.push(session),
+                    None => self.chat.mark_not_delivered_to(
+                        &message.id,
+                        &identity,
+                        "they left before acknowledging it, while we were reconnecting",
+                    ),
+                }
+            }
+            if !recipients.is_empty() {
+                self.outputs
+                    .push_back(Output::Seal(PrivateDraft { message, recipients }));
+            }
+        }
     }
 
     fn receive_chat(&mut self, message: ChatMessage) {
@@ -872,6 +898,95 @@ mod tests {
             room.handle_command(now, send("m3", private(&["id-a", "id-c"]))),
             Err(RoomError::NotAMember)
         );
+    }
+
+    /// Rejoins a room carrying `old`'s chat, with `present` in it.
+    fn rejoined(now: Instant, old: Room, present: Vec<ParticipantInfo>) -> Room {
+        let mut room = Room::resume(identity("id-me"), "key-me2".into(), old.into_chat());
+        room.handle_command(now, join_command("t")).unwrap();
+        room.handle_signal(
+            now,
+            SignalIn::Joined {
+                local: pid("me2"),
+                participants: present,
+            },
+        );
+        room
+    }
+
+    #[test]
+    fn an_unacknowledged_private_message_is_sent_again_after_a_rejoin() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        room.handle_command(now, send("m1", private(&["id-me", "id-a"])))
+            .unwrap();
+        room.handle_disconnect(now);
+        // Alice is back too, on a new session with a new key.
+        let alice_again = ParticipantInfo {
+            id: pid("a2"),
+            key: "key-a2".into(),
+            ..info("a", "Alice")
+        };
+        let mut room = rejoined(now, room, vec![alice_again]);
+        let out = drain(&mut room);
+        let drafts: Vec<_> = out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Seal(draft) => Some(draft),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(drafts.len(), 1, "{out:?}");
+        assert_eq!(
+            drafts[0].message.id.as_str(),
+            "m1",
+            "same id, so a duplicate is dropped"
+        );
+        let to: Vec<_> = drafts[0]
+            .recipients
+            .iter()
+            .map(|r| (r.participant.clone(), r.key.clone()))
+            .collect();
+        assert_eq!(to, vec![(pid("a2"), "key-a2".to_owned())]);
+        assert!(
+            out.iter()
+                .all(|o| !matches!(o, Output::Signal(SignalOut::Chat(_)))),
+            "never a broadcast"
+        );
+        // Her acknowledgement settles it; a second rejoin sends nothing more.
+        room.handle_signal(
+            now,
+            SignalIn::ChatAck {
+                id: MessageId::new("m1").unwrap(),
+                from: pid("a2"),
+            },
+        );
+        let states = room.chat().delivery(&MessageId::new("m1").unwrap()).unwrap();
+        assert_eq!(states[&identity("id-a")], crate::chat::DeliveryState::Delivered);
+        let mut again = rejoined(now, room, vec![info("a", "Alice")]);
+        assert!(drain(&mut again).iter().all(|o| !matches!(o, Output::Seal(_))));
+    }
+
+    #[test]
+    fn an_unacknowledged_message_to_someone_who_left_meanwhile_is_marked_not_delivered() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        room.handle_command(now, send("m1", private(&["id-me", "id-a"])))
+            .unwrap();
+        room.handle_disconnect(now);
+        let mut room = rejoined(now, room, vec![info("c", "Carol")]);
+        let out = drain(&mut room);
+        assert!(out.iter().all(|o| !matches!(o, Output::Seal(_))), "{out:?}");
+        assert!(
+            out.iter()
+                .all(|o| !matches!(o, Output::Signal(SignalOut::Chat(_)))),
+            "Carol gets nothing"
+        );
+        let states = room.chat().delivery(&MessageId::new("m1").unwrap()).unwrap();
+        assert!(matches!(
+            states[&identity("id-a")],
+            crate::chat::DeliveryState::NotDelivered(_)
+        ));
     }
 
     #[test]
