@@ -12,7 +12,9 @@
 mod codecs;
 mod endings;
 mod error;
+mod forwarding;
 mod keyframe;
+mod remote_close;
 mod sequence;
 mod session;
 mod track;

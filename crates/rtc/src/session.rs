@@ -3,14 +3,14 @@
 use crate::codecs::media_setup;
 use crate::endings::Endings;
 use crate::error::{setup, RtcError};
+use crate::forwarding::{ForwardSlot, IdleForward, SlotLabel};
 use crate::keyframe::is_keyframe_request;
-use crate::sequence::SlotSequence;
+use crate::remote_close::watch_remote_close;
 use crate::track::{stream_track, to_rtc_kind, ForwardTrack, LocalMediaTrack, RemoteTrack};
 use bytes::BytesMut;
 use confab_core::{IceCandidate, MediaKind, SdpKind, SessionDescription, TrackId};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::transport::{RTCDtlsTransportState, RTCSctpTransportState};
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
@@ -19,7 +19,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, Notify};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
-use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
@@ -95,13 +94,14 @@ pub struct PeerStats {
     pub bytes_received: u64,
 }
 
-type Events = mpsc::UnboundedSender<PeerEvent>;
+pub(crate) type Events = mpsc::UnboundedSender<PeerEvent>;
 
-struct Callbacks {
-    events: Events,
-    endings: Arc<Endings>,
+/// What the library's callbacks and the session's watchers share.
+pub(crate) struct Callbacks {
+    pub(crate) events: Events,
+    pub(crate) endings: Arc<Endings>,
     /// Woken when a data channel ends.
-    closing: Arc<Notify>,
+    pub(crate) closing: Arc<Notify>,
 }
 
 fn convert_state(state: RTCPeerConnectionState) -> Option<PeerState> {
@@ -135,68 +135,6 @@ fn spawn_data_channel_reader(channel: Arc<dyn DataChannel>, events: Events, clos
         // A channel we did not close ends when the peer closes it or the whole connection.
         closing.notify_one();
     });
-}
-
-/// How often [`watch_remote_close`] looks at the DTLS state when nothing woke it.
-const CLOSE_POLL: Duration = Duration::from_millis(250);
-
-/// Reports [`PeerEvent::RemoteClosed`] (and ends every remote track) once the other side has
-/// closed the connection. Wakes when a data channel ends (an SCTP abort or DTLS close ends
-/// them all at once) and otherwise looks every [`CLOSE_POLL`], for sessions without data
-/// channels. Holds the connection weakly and stops when the session closes.
-fn watch_remote_close(
-    pc: std::sync::Weak<dyn PeerConnection>,
-    closed: Arc<AtomicBool>,
-    session: Arc<Callbacks>,
-) {
-    tokio::spawn(async move {
-        loop {
-            tokio::select! {
-                () = session.closing.notified() => {}
-                () = tokio::time::sleep(CLOSE_POLL) => {}
-            }
-            let Some(pc) = pc.upgrade() else { return };
-            if closed.load(Ordering::Relaxed) || session.events.is_closed() {
-                return;
-            }
-            if closed_by_peer(pc.as_ref()).await && !closed.load(Ordering::Relaxed) {
-                session.endings.end_everything();
-                let _ = session.events.send(PeerEvent::RemoteClosed);
-                return;
-            }
-        }
-    });
-}
-
-/// Whether the other side ended the connection: its DTLS close_notify closed the transport,
-/// or its SCTP ABORT closed the association (which comes first when it has data channels).
-async fn closed_by_peer(pc: &dyn PeerConnection) -> bool {
-    if let Some(sctp) = pc.sctp().await {
-        if sctp.state().await.ok() == Some(RTCSctpTransportState::Closed) {
-            return true;
-        }
-    }
-    dtls_state(pc).await == Some(RTCDtlsTransportState::Closed)
-}
-
-/// The state of the DTLS transport everything is bundled on, once there is one.
-async fn dtls_state(pc: &dyn PeerConnection) -> Option<RTCDtlsTransportState> {
-    let transport = match pc.sctp().await {
-        Some(sctp) => Some(sctp.transport()),
-        None => {
-            let mut found = None;
-            for transceiver in pc.get_transceivers().await {
-                if let Ok(Some(receiver)) = transceiver.receiver().await {
-                    if let Ok(Some(transport)) = receiver.transport().await {
-                        found = Some(transport);
-                        break;
-                    }
-                }
-            }
-            found
-        }
-    }?;
-    transport.state().await.ok()
 }
 
 #[async_trait::async_trait]
@@ -240,7 +178,7 @@ impl PeerConnectionEventHandler for Callbacks {
 }
 
 #[derive(Clone)]
-enum LocalTrack {
+pub(crate) enum LocalTrack {
     Media(Arc<LocalMediaTrack>),
     Forward(Arc<ForwardTrack>),
 }
@@ -261,43 +199,21 @@ impl LocalTrack {
     }
 }
 
-/// The id of the track a sender carries now; `None` while a forwarding slot is idle.
-type SlotLabel = Arc<Mutex<Option<TrackId>>>;
-
-/// A forwarding slot whose track was removed: its m-line stays in the SDP (m-lines are never
-/// deleted), so the next forwarded track of the same kind reuses it instead of adding another.
-/// Without this an SFU connection grows by one m-line per track that ever came and went.
-struct IdleForward {
-    kind: MediaKind,
-    ssrc: u32,
-    track: Arc<TrackLocalStaticRTP>,
-    sequence: Arc<SlotSequence>,
-    sender: Arc<dyn RtpSender>,
-    slot: ForwardSlot,
-}
-
-/// What stays with a forwarding m-line whichever track it carries.
-#[derive(Clone)]
-struct ForwardSlot {
-    transceiver: Arc<dyn RtpTransceiver>,
-    label: SlotLabel,
-}
-
 /// How long [`PeerSession::close`] waits for its RTCP BYEs to leave before closing.
-const GOODBYE_FLUSH: Duration = Duration::from_millis(20);
+pub(crate) const GOODBYE_FLUSH: Duration = Duration::from_millis(20);
 
 /// One WebRTC PeerConnection with Confab's codecs.
 pub struct PeerSession {
     pc: Arc<dyn PeerConnection>,
-    events: Events,
+    pub(crate) events: Events,
     closed: Arc<AtomicBool>,
     closing: Arc<Notify>,
-    endings: Arc<Endings>,
-    local_tracks: Mutex<Vec<(LocalTrack, Arc<dyn RtpSender>)>>,
+    pub(crate) endings: Arc<Endings>,
+    pub(crate) local_tracks: Mutex<Vec<(LocalTrack, Arc<dyn RtpSender>)>>,
     pending_candidates: Mutex<Vec<IceCandidate>>,
     data_channels: Mutex<HashMap<String, Arc<dyn DataChannel>>>,
-    forward_slots: Mutex<Vec<(Arc<ForwardTrack>, ForwardSlot)>>,
-    idle_forwards: Mutex<Vec<IdleForward>>,
+    pub(crate) forward_slots: Mutex<Vec<(Arc<ForwardTrack>, ForwardSlot)>>,
+    pub(crate) idle_forwards: Mutex<Vec<IdleForward>>,
 }
 
 impl PeerSession {
@@ -359,7 +275,7 @@ impl PeerSession {
             .map_err(setup)
     }
 
-    async fn add_sendonly(
+    pub(crate) async fn add_sendonly(
         &self,
         track: Arc<dyn TrackLocal>,
     ) -> Result<(Arc<dyn RtpSender>, Arc<dyn RtpTransceiver>), RtcError> {
@@ -385,7 +301,7 @@ impl PeerSession {
     /// Reads the RTCP that arrives for a local `track`: PLI/FIR become a keyframe request for
     /// whatever track `label` names at that moment (a recycled forwarding slot changes name; an
     /// idle one has none), and a BYE riding in the same compound packet ends its remote source.
-    fn watch_feedback(&self, label: SlotLabel, track: Arc<dyn TrackLocal>) {
+    pub(crate) fn watch_feedback(&self, label: SlotLabel, track: Arc<dyn TrackLocal>) {
         let (events, closed, endings) = (self.events.clone(), self.closed.clone(), self.endings.clone());
         tokio::spawn(async move {
             while !closed.load(Ordering::Relaxed) {
@@ -435,104 +351,6 @@ impl PeerSession {
         self.lock_tracks()
             .push((LocalTrack::Media(local.clone()), sender));
         Ok(local)
-    }
-
-    /// Adds a send-only track fed with RTP forwarded from elsewhere (SFU use), in an idle
-    /// forwarding slot of the same kind if there is one (takes effect with the next offer).
-    pub async fn add_forward_track(
-        &self,
-        stream: &str,
-        id: TrackId,
-        kind: MediaKind,
-    ) -> Result<Arc<ForwardTrack>, RtcError> {
-        let idle = {
-            let mut idle = self.lock(&self.idle_forwards);
-            let at = idle.iter().position(|slot| slot.kind == kind);
-            at.map(|i| idle.swap_remove(i))
-        };
-        let (ssrc, track, sequence, sender, slot) = match idle {
-            Some(idle) => {
-                // The slot keeps its SSRC and its bound writer; only the announced stream and
-                // track ids (the SDP's msid) change, and the direction goes back to sending.
-                // (Sending first: the library only reaches a sender that sends.)
-                idle.slot
-                    .transceiver
-                    .set_direction(RTCRtpTransceiverDirection::Sendonly)
-                    .await
-                    .map_err(setup)?;
-                let relabelled = TrackLocalStaticRTP::new(stream_track(stream, &id, kind, idle.ssrc));
-                idle.sender
-                    .replace_track(Arc::new(relabelled))
-                    .await
-                    .map_err(setup)?;
-                (idle.ssrc, idle.track, idle.sequence, idle.sender, idle.slot)
-            }
-            None => {
-                let ssrc = rand::random::<u32>();
-                let track = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
-                let (sender, transceiver) = self.add_sendonly(track.clone()).await?;
-                let label = SlotLabel::default();
-                self.watch_feedback(label.clone(), track.clone());
-                let slot = ForwardSlot { transceiver, label };
-                (ssrc, track, SlotSequence::new(), sender, slot)
-            }
-        };
-        *self.lock(&slot.label) = Some(id.clone());
-        let forward = Arc::new(ForwardTrack::new(
-            id,
-            kind,
-            (ssrc, track, sequence),
-            sender.clone(),
-        ));
-        self.lock(&self.forward_slots).push((forward.clone(), slot));
-        self.lock_tracks()
-            .push((LocalTrack::Forward(forward.clone()), sender));
-        Ok(forward)
-    }
-
-    /// Stops sending forwarded tracks: each receiver gets an RTCP BYE at once (so its track
-    /// ends now, and a later occupant of the slot is never mistaken for this one), then each
-    /// slot goes idle (inactive with the next offer) until another forwarded track needs one.
-    pub async fn remove_forward_tracks(&self, tracks: &[Arc<ForwardTrack>]) -> Result<(), RtcError> {
-        let leaving: Vec<_> = {
-            let mut slots = self.lock(&self.forward_slots);
-            let mut local = self.lock_tracks();
-            tracks
-                .iter()
-                .filter_map(|track| {
-                    let at = slots.iter().position(|(f, _)| Arc::ptr_eq(f, track))?;
-                    let (forward, slot) = slots.swap_remove(at);
-                    let at = local
-                        .iter()
-                        .position(|(t, _)| matches!(t, LocalTrack::Forward(f) if Arc::ptr_eq(f, track)))?;
-                    *self.lock(&slot.label) = None;
-                    Some((forward, slot, local.remove(at).1))
-                })
-                .collect()
-        };
-        if leaving.is_empty() {
-            return Ok(());
-        }
-        for (forward, _, _) in &leaving {
-            forward.say_goodbye().await;
-        }
-        // A sender that stops sending drops RTCP still queued for it: let the BYEs leave first.
-        tokio::time::sleep(GOODBYE_FLUSH).await;
-        for (forward, slot, sender) in leaving {
-            slot.transceiver
-                .set_direction(RTCRtpTransceiverDirection::Inactive)
-                .await
-                .map_err(setup)?;
-            self.lock(&self.idle_forwards).push(IdleForward {
-                kind: forward.kind(),
-                ssrc: forward.ssrc(),
-                track: forward.writer(),
-                sequence: forward.sequence(),
-                sender,
-                slot,
-            });
-        }
-        Ok(())
     }
 
     /// Adds a receive-only transceiver so an offer asks the other side for `kind`.
@@ -687,11 +505,11 @@ impl PeerSession {
         self.endings.end_everything();
     }
 
-    fn lock_tracks(&self) -> std::sync::MutexGuard<'_, Vec<(LocalTrack, Arc<dyn RtpSender>)>> {
+    pub(crate) fn lock_tracks(&self) -> std::sync::MutexGuard<'_, Vec<(LocalTrack, Arc<dyn RtpSender>)>> {
         self.lock(&self.local_tracks)
     }
 
-    fn lock<'a, T>(&self, mutex: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
+    pub(crate) fn lock<'a, T>(&self, mutex: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
         mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
