@@ -11,21 +11,32 @@ use webrtc::peer_connection::PeerConnection;
 
 /// How often [`watch_remote_close`] looks at the DTLS state when nothing woke it.
 const CLOSE_POLL: Duration = Duration::from_millis(250);
+/// After a data channel ends, the rest of a close (SCTP ABORT, DTLS close_notify) follows
+/// within milliseconds: look this often, this many times, before going back to [`CLOSE_POLL`].
+const CLOSE_FOLLOW: Duration = Duration::from_millis(5);
+const CLOSE_FOLLOW_LOOKS: u32 = 60;
 
 /// Reports [`PeerEvent::RemoteClosed`] (and ends every remote track) once the other side has
-/// closed the connection. Wakes when a data channel ends (an SCTP abort or DTLS close ends
-/// them all at once) and otherwise looks every [`CLOSE_POLL`], for sessions without data
-/// channels. Holds the connection weakly and stops when the session closes.
+/// closed the connection. Wakes when a data channel ends (a peer closing ends them first, then
+/// the SCTP association and DTLS) and follows closely for a moment; otherwise looks every
+/// [`CLOSE_POLL`], for sessions without data channels. Holds the connection weakly and stops when the session closes.
 pub(crate) fn watch_remote_close(
     pc: std::sync::Weak<dyn PeerConnection>,
     closed: Arc<AtomicBool>,
     session: Arc<Callbacks>,
 ) {
     tokio::spawn(async move {
+        let mut following = 0;
         loop {
+            let wait = if following > 0 {
+                following -= 1;
+                CLOSE_FOLLOW
+            } else {
+                CLOSE_POLL
+            };
             tokio::select! {
-                () = session.closing.notified() => {}
-                () = tokio::time::sleep(CLOSE_POLL) => {}
+                () = session.closing.notified() => following = CLOSE_FOLLOW_LOOKS,
+                () = tokio::time::sleep(wait) => {}
             }
             let Some(pc) = pc.upgrade() else { return };
             if closed.load(Ordering::Relaxed) || session.events.is_closed() {
