@@ -138,7 +138,8 @@ impl ChromiumCall {
     pub async fn chromium_closes(mut self) -> (ConfabNotice, Chromium) {
         let started = Instant::now();
         self.chromium.eval("confab.close()").await;
-        let ms = |_: ()| started.elapsed().as_secs_f64() * 1000.0;
+        // Milliseconds since the close, taken when a wait finishes in time.
+        let since_close = |()| started.elapsed().as_secs_f64() * 1000.0;
         let events = &mut self.events;
         let peer_closed = async {
             loop {
@@ -152,8 +153,18 @@ impl ChromiumCall {
         let track = &self.from_chromium;
         let track_ended = async { while track.next_packet().await.is_some() {} };
         let (peer_closed_ms, track_ended_ms) = tokio::join!(
-            async { tokio::time::timeout(NOTICE_LIMIT, peer_closed).await.ok().map(ms) },
-            async { tokio::time::timeout(NOTICE_LIMIT, track_ended).await.ok().map(ms) },
+            async {
+                tokio::time::timeout(NOTICE_LIMIT, peer_closed)
+                    .await
+                    .ok()
+                    .map(since_close)
+            },
+            async {
+                tokio::time::timeout(NOTICE_LIMIT, track_ended)
+                    .await
+                    .ok()
+                    .map(since_close)
+            },
         );
         self.camera.abort();
         self.peer.close().await;

@@ -16,21 +16,16 @@ use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 /// The id of the track a sender carries now; `None` while a forwarding slot is idle.
 pub(crate) type SlotLabel = Arc<Mutex<Option<TrackId>>>;
 
-/// A forwarding slot whose track was removed: its m-line stays in the SDP (m-lines are never
-/// deleted), so the next forwarded track of the same kind reuses it instead of adding another.
-/// Without this an SFU connection grows by one m-line per track that ever came and went.
-pub(crate) struct IdleForward {
+/// What stays with a forwarding m-line whichever track it carries: its transceiver and sender,
+/// SSRC, bound writer and sequence numbering. A slot whose track was removed waits, idle, for
+/// the next forwarded track of its kind: m-lines are never deleted from the SDP, so without
+/// reuse an SFU connection would grow by one for every track that ever came and went.
+pub(crate) struct ForwardSlot {
     kind: MediaKind,
     ssrc: u32,
-    track: Arc<TrackLocalStaticRTP>,
+    writer: Arc<TrackLocalStaticRTP>,
     sequence: Arc<SlotSequence>,
     sender: Arc<dyn RtpSender>,
-    slot: ForwardSlot,
-}
-
-/// What stays with a forwarding m-line whichever track it carries.
-#[derive(Clone)]
-pub(crate) struct ForwardSlot {
     transceiver: Arc<dyn RtpTransceiver>,
     label: SlotLabel,
 }
@@ -49,43 +44,49 @@ impl PeerSession {
             let at = idle.iter().position(|slot| slot.kind == kind);
             at.map(|i| idle.swap_remove(i))
         };
-        let (ssrc, track, sequence, sender, slot) = match idle {
-            Some(idle) => {
+        let slot = match idle {
+            Some(slot) => {
                 // The slot keeps its SSRC and its bound writer; only the announced stream and
                 // track ids (the SDP's msid) change, and the direction goes back to sending.
                 // (Sending first: the library only reaches a sender that sends.)
-                idle.slot
-                    .transceiver
+                slot.transceiver
                     .set_direction(RTCRtpTransceiverDirection::Sendonly)
                     .await
                     .map_err(setup)?;
-                let relabelled = TrackLocalStaticRTP::new(stream_track(stream, &id, kind, idle.ssrc));
-                idle.sender
+                let relabelled = TrackLocalStaticRTP::new(stream_track(stream, &id, kind, slot.ssrc));
+                slot.sender
                     .replace_track(Arc::new(relabelled))
                     .await
                     .map_err(setup)?;
-                (idle.ssrc, idle.track, idle.sequence, idle.sender, idle.slot)
+                slot
             }
             None => {
                 let ssrc = rand::random::<u32>();
-                let track = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
-                let (sender, transceiver) = self.add_sendonly(track.clone()).await?;
+                let writer = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
+                let (sender, transceiver) = self.add_sendonly(writer.clone()).await?;
                 let label = SlotLabel::default();
-                self.watch_feedback(label.clone(), track.clone());
-                let slot = ForwardSlot { transceiver, label };
-                (ssrc, track, SlotSequence::new(), sender, slot)
+                self.watch_feedback(label.clone(), writer.clone());
+                ForwardSlot {
+                    kind,
+                    ssrc,
+                    writer,
+                    sequence: SlotSequence::new(),
+                    sender,
+                    transceiver,
+                    label,
+                }
             }
         };
         *self.lock(&slot.label) = Some(id.clone());
         let forward = Arc::new(ForwardTrack::new(
             id,
             kind,
-            (ssrc, track, sequence),
-            sender.clone(),
+            (slot.ssrc, slot.writer.clone(), slot.sequence.clone()),
+            slot.sender.clone(),
         ));
-        self.lock(&self.forward_slots).push((forward.clone(), slot));
         self.lock_tracks()
-            .push((LocalTrack::Forward(forward.clone()), sender));
+            .push((LocalTrack::Forward(forward.clone()), slot.sender.clone()));
+        self.lock(&self.forward_slots).push((forward.clone(), slot));
         Ok(forward)
     }
 
@@ -93,43 +94,32 @@ impl PeerSession {
     /// ends now, and a later occupant of the slot is never mistaken for this one), then each
     /// slot goes idle (inactive with the next offer) until another forwarded track needs one.
     pub async fn remove_forward_tracks(&self, tracks: &[Arc<ForwardTrack>]) -> Result<(), RtcError> {
-        let leaving: Vec<_> = {
+        let leaving: Vec<(Arc<ForwardTrack>, ForwardSlot)> = {
             let mut slots = self.lock(&self.forward_slots);
-            let mut local = self.lock_tracks();
-            tracks
-                .iter()
-                .filter_map(|track| {
-                    let at = slots.iter().position(|(f, _)| Arc::ptr_eq(f, track))?;
-                    let (forward, slot) = slots.swap_remove(at);
-                    let at = local
-                        .iter()
-                        .position(|(t, _)| matches!(t, LocalTrack::Forward(f) if Arc::ptr_eq(f, track)))?;
-                    *self.lock(&slot.label) = None;
-                    Some((forward, slot, local.remove(at).1))
-                })
-                .collect()
+            let (leaving, staying) = std::mem::take(&mut *slots)
+                .into_iter()
+                .partition(|(forward, _)| tracks.iter().any(|t| Arc::ptr_eq(t, forward)));
+            *slots = staying;
+            leaving
         };
         if leaving.is_empty() {
             return Ok(());
         }
-        for (forward, _, _) in &leaving {
+        self.lock_tracks().retain(
+            |(t, _)| !matches!(t, LocalTrack::Forward(f) if leaving.iter().any(|(l, _)| Arc::ptr_eq(l, f))),
+        );
+        for (forward, slot) in &leaving {
+            *self.lock(&slot.label) = None;
             forward.say_goodbye().await;
         }
         // A sender that stops sending drops RTCP still queued for it: let the BYEs leave first.
         tokio::time::sleep(GOODBYE_FLUSH).await;
-        for (forward, slot, sender) in leaving {
+        for (_, slot) in leaving {
             slot.transceiver
                 .set_direction(RTCRtpTransceiverDirection::Inactive)
                 .await
                 .map_err(setup)?;
-            self.lock(&self.idle_forwards).push(IdleForward {
-                kind: forward.kind(),
-                ssrc: forward.ssrc(),
-                track: forward.writer(),
-                sequence: forward.sequence(),
-                sender,
-                slot,
-            });
+            self.lock(&self.idle_forwards).push(slot);
         }
         Ok(())
     }

@@ -54,10 +54,6 @@ impl Renumbering {
         }
     }
 
-    pub(crate) fn slot(&self) -> Arc<SlotSequence> {
-        self.slot.clone()
-    }
-
     /// The slot's sequence number for the occupant's `sequence`.
     pub(crate) fn map(&self, sequence: u16) -> u16 {
         let offset = *self.offset.get_or_init(|| self.slot.offset_for(sequence));

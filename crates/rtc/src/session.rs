@@ -3,7 +3,7 @@
 use crate::codecs::media_setup;
 use crate::endings::Endings;
 use crate::error::{setup, RtcError};
-use crate::forwarding::{ForwardSlot, IdleForward, SlotLabel};
+use crate::forwarding::{ForwardSlot, SlotLabel};
 use crate::keyframe::is_keyframe_request;
 use crate::remote_close::watch_remote_close;
 use crate::track::{stream_track, to_rtc_kind, ForwardTrack, LocalMediaTrack, RemoteTrack};
@@ -213,7 +213,7 @@ pub struct PeerSession {
     pending_candidates: Mutex<Vec<IceCandidate>>,
     data_channels: Mutex<HashMap<String, Arc<dyn DataChannel>>>,
     pub(crate) forward_slots: Mutex<Vec<(Arc<ForwardTrack>, ForwardSlot)>>,
-    pub(crate) idle_forwards: Mutex<Vec<IdleForward>>,
+    pub(crate) idle_forwards: Mutex<Vec<ForwardSlot>>,
 }
 
 impl PeerSession {

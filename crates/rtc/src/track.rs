@@ -242,18 +242,6 @@ impl ForwardTrack {
         }
     }
 
-    pub(crate) fn ssrc(&self) -> u32 {
-        self.identity.ssrc
-    }
-
-    pub(crate) fn writer(&self) -> Arc<TrackLocalStaticRTP> {
-        self.track.clone()
-    }
-
-    pub(crate) fn sequence(&self) -> Arc<SlotSequence> {
-        self.renumbering.slot()
-    }
-
     /// Forwards one packet, rewritten to this track's SSRC, negotiated payload type and its
     /// slot's sequence numbering.
     pub async fn write(&self, packet: &RtpPacket) -> Result<(), RtcError> {
