@@ -2,7 +2,7 @@
 
 use crate::report::Report;
 use confab_core::{ConversationId, JoinLink, PrivateMembers};
-use confab_engine::{Call, CallCommand, CallConfig, CallEvent, Identity};
+use confab_engine::{Call, CallCommand, CallConfig, CallEvent, Identity, PeerConfig};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
 use confab_media::{AudioSource, VideoSource};
@@ -59,6 +59,9 @@ pub(crate) struct JoinArgs {
     /// file — on another machine, or after a crash — takes this one's place in the room.
     #[arg(long)]
     identity_file: Option<std::path::PathBuf>,
+    /// Address for media (UDP) sockets; without it, the address that reaches the server.
+    #[arg(long)]
+    media_address: Option<std::net::IpAddr>,
     /// Where to write the JSON report (`-` for stdout).
     #[arg(long)]
     report: Option<String>,
@@ -121,7 +124,9 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         name: name.clone(),
         video,
         audio,
-        peer: None,
+        peer: args.media_address.map(|ip| PeerConfig {
+            udp_addrs: vec![std::net::SocketAddr::new(ip, 0).to_string()],
+        }),
         identity,
     });
 

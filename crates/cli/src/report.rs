@@ -22,8 +22,11 @@ pub(crate) struct Report {
     encode_ms_per_frame: f64,
     /// One sentence per problem.
     errors: Vec<String>,
-    /// Each lost connection that was recovered: when it was noticed and when we were back in.
+    /// Each lost connection that was recovered: when it was noticed, when we were back, and how
+    /// (`rejoined`, or `media_path_restored` when only media was lost and came back).
     reconnections: Vec<Reconnection>,
+    /// ICE restarts the media connections went through (a lost media path brought back).
+    ice_restarts: u32,
     /// How the call ended: `hangup` (we left), `replaced`, `connection_lost`, …
     ended: Option<LeaveReason>,
 }
@@ -166,6 +169,7 @@ impl Report {
             encode_ms_per_frame: snapshot.encode_ms_per_frame,
             errors,
             reconnections: snapshot.reconnections,
+            ice_restarts: snapshot.ice_restarts,
             ended: snapshot.ended,
         }
     }

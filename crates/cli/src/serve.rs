@@ -1,9 +1,9 @@
 //! `confab-cli serve`: the embedded room server.
 
 use confab_core::RoomName;
-use confab_server::{Server, TakeoverPolicy};
+use confab_server::{Server, ServerOptions, TakeoverPolicy};
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tokio::net::TcpListener;
 
 /// Arguments of `serve`.
@@ -19,6 +19,10 @@ pub(crate) struct ServeArgs {
     /// proves the identity, `deny` refuses it.
     #[arg(long, value_enum, default_value = "allow")]
     takeover: Takeover,
+    /// Address for media (UDP) when it should not be the --listen address, e.g. to keep
+    /// signaling and media on different networks.
+    #[arg(long)]
+    media_address: Option<IpAddr>,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -44,11 +48,15 @@ pub(crate) async fn run(args: ServeArgs) -> Result<(), String> {
     let listener = TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let policy = match args.takeover {
+    let takeover = match args.takeover {
         Takeover::Allow => TakeoverPolicy::AllowWithProof,
         Takeover::Deny => TakeoverPolicy::Deny,
     };
-    let server = Server::with_takeover(&listener, policy).map_err(|e| e.to_string())?;
+    let options = ServerOptions {
+        takeover,
+        media_ip: args.media_address,
+    };
+    let server = Server::with_options(&listener, options).map_err(|e| e.to_string())?;
     let mut stdout = std::io::stdout().lock();
     for room in &rooms {
         writeln!(stdout, "{}", server.link_for(room)).map_err(|e| e.to_string())?;

@@ -7,47 +7,14 @@
 mod common;
 
 use common::netns::{TestNet, HOST_ADDR};
-use common::{read_report, Scratch, Serve, BIN};
-use confab_core::{ConversationId, IdentityId, JoinLink, PrivateMembers};
-use confab_engine::{Call, CallCommand, CallConfig, Identity};
-use confab_media::pattern::TestPattern;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use common::outage::{chat_of, frames_from, next_frame_from, say, start_carol, start_dave, stop_carol};
+use common::{read_report, Scratch, Serve};
+use confab_core::{ConversationId, JoinLink, PrivateMembers};
+use confab_engine::Identity;
+use std::process::Stdio;
+use std::time::Duration;
 
 const CUTS: [u64; 3] = [2, 5, 20];
-/// How long the call may take to show Carol again after a cut ends.
-const RECOVERY_LIMIT: Duration = Duration::from_secs(30);
-
-/// Frames Dave has decoded from any session of `identity`.
-async fn frames_from(dave: &Call, identity: &IdentityId) -> u64 {
-    let snapshot = dave.snapshot().await.expect("Dave's call is running");
-    snapshot
-        .participants
-        .iter()
-        .filter(|p| p.identity == *identity)
-        .map(|p| p.frames_decoded)
-        .sum()
-}
-
-/// Waits until Dave decodes a frame from `identity` beyond `after`; returns how long it took.
-async fn next_frame_from(dave: &Call, identity: &IdentityId, after: u64) -> Duration {
-    let start = Instant::now();
-    while frames_from(dave, identity).await <= after {
-        assert!(
-            start.elapsed() < RECOVERY_LIMIT,
-            "no new frame from Carol within {RECOVERY_LIMIT:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    start.elapsed()
-}
-
-fn say(dave: &Call, conversation: &ConversationId, text: &str) {
-    dave.command(CallCommand::SendChat {
-        conversation: conversation.clone(),
-        text: text.into(),
-    });
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_call_recovers_from_2_5_and_20_second_outages_with_chat_intact() {
@@ -61,41 +28,14 @@ async fn the_call_recovers_from_2_5_and_20_second_outages_with_chat_intact() {
     let scratch = Scratch::new("outage");
     let carol = Identity::load_or_create(&scratch.file("carol.identity")).expect("identity file");
 
-    let (dave, _dave_events) = Call::start(CallConfig {
-        link: link.clone(),
-        name: "Dave".into(),
-        video: Some(Box::new(TestPattern::new(320, 240, 15).expect("pattern"))),
-        audio: None,
-        peer: None,
-        identity: None,
-    });
-    let mut carol_process = Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &net.namespace,
-            BIN,
-            "join",
-            &serve.links[0],
-            "--name",
-            "Carol",
-        ])
-        .args([
-            "--size",
-            "320x240",
-            "--fps",
-            "15",
-            "--audio",
-            "none",
-            "--identity-file",
-        ])
-        .arg(scratch.file("carol.identity"))
-        .arg("--report")
-        .arg(scratch.file("carol.json"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start Carol in the namespace");
+    let (dave, _dave_events) = start_dave(&link, None);
+    let carol_process = start_carol(
+        &net.namespace,
+        &serve.links[0],
+        &scratch.file("carol.identity"),
+        &scratch.file("carol.json"),
+        &[],
+    );
 
     next_frame_from(&dave, &carol.id, 0).await;
     let dave_identity = dave.snapshot().await.and_then(|s| s.identity).expect("identity");
@@ -123,31 +63,11 @@ async fn the_call_recovers_from_2_5_and_20_second_outages_with_chat_intact() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
-    let status = Command::new("kill")
-        .args(["-TERM", &carol_process.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(status.success());
-    assert!(
-        carol_process.wait().expect("Carol exits").success(),
-        "Carol's join failed"
-    );
+    stop_carol(carol_process);
     dave.leave().await;
 
     let report = read_report(&scratch.file("carol.json"));
-    let chat: Vec<(String, String)> = report["chat"]
-        .as_array()
-        .expect("chat")
-        .iter()
-        .map(|m| {
-            let kind = if m["conversation"] == "public" {
-                "public"
-            } else {
-                "private"
-            };
-            (kind.to_owned(), m["text"].as_str().expect("text").to_owned())
-        })
-        .collect();
+    let chat = chat_of(&report);
     // The report lists chat conversation by conversation, each in order.
     let mut expected = vec![("public".to_owned(), "before the outages".to_owned())];
     expected.extend(CUTS.map(|seconds| ("public".to_owned(), format!("after {seconds} s"))));

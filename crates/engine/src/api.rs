@@ -121,6 +121,12 @@ pub enum CallEvent {
         /// 1 for the first attempt after a loss.
         attempt: u32,
     },
+    /// Media stopped arriving: the media connection lost its path while signaling still
+    /// works. The server restarts ICE; `MediaRestored` follows when media flows again, or
+    /// `Reconnecting` if the call has to rejoin in full.
+    MediaInterrupted,
+    /// Media flows again on the same connection after `MediaInterrupted`.
+    MediaRestored,
     /// Something went wrong but the call goes on.
     Problem(CallError),
     /// The call is over.
@@ -197,6 +203,8 @@ pub struct CallSnapshot {
     pub errors: Vec<String>,
     /// Each time the connection was lost and we got back in.
     pub reconnections: Vec<Reconnection>,
+    /// ICE restarts the server made on our media connections.
+    pub ice_restarts: u32,
     /// How the call ended, if it has.
     pub ended: Option<LeaveReason>,
 }
@@ -206,8 +214,22 @@ pub struct CallSnapshot {
 pub struct Reconnection {
     /// Milliseconds from the join call to noticing the loss.
     pub lost_ms: u64,
-    /// Milliseconds from the join call to being back in the room.
+    /// Milliseconds from the join call to being back.
     pub rejoined_ms: u64,
+    /// How the call got back.
+    pub how: Recovery,
+}
+
+/// How a lost connection was recovered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Recovery {
+    /// Signaling was lost: a new session joined as the same identity (others saw us leave and
+    /// come back) and a new media connection was made.
+    Rejoined,
+    /// Only the media path was lost, and the same media connection came back (the server
+    /// restarted ICE, or the path simply returned); nobody saw us leave.
+    MediaPathRestored,
 }
 
 /// One of our private messages and its delivery state per recipient.
@@ -237,6 +259,7 @@ impl CallSnapshot {
             encode_ms_per_frame: 0.0,
             errors,
             reconnections: Vec::new(),
+            ice_restarts: 0,
             ended: Some(reason),
         }
     }

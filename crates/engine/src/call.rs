@@ -9,7 +9,7 @@
 //! (takeover). The chat history, delivery state, published tracks and mute state carry over;
 //! capture and encoding keep running and switch to the new media connection.
 
-use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection};
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
 use crate::identity::Identity;
 use crate::receive::{receive_track, RemoteStats};
 use crate::seal::SessionKeys;
@@ -24,6 +24,7 @@ use confab_media::{AudioSource, VideoSource};
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::native::{NativeAdapter, PING_INTERVAL};
 use confab_signal::{SignalingAdapter, Transport, TransportError, WebSocketTransport};
+use media_path::{MediaPathWatch, PathChange};
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
+mod media_path;
 mod reconnect;
 mod snapshot;
 
@@ -168,6 +170,10 @@ struct Driver {
     /// When the current loss began (cleared once back in the room).
     lost_since: Option<Instant>,
     reconnections: Vec<Reconnection>,
+    /// Whether the current media connection's path is down.
+    media_path: MediaPathWatch,
+    /// ICE restarts of media connections already closed.
+    closed_ice_restarts: u32,
     /// Chat sent while reconnecting, sent once we are back.
     queued_chat: Vec<RoomCommand>,
     /// Sending counters, frozen when local media stops.
@@ -230,6 +236,8 @@ async fn run(
         lost: false,
         lost_since: None,
         reconnections: Vec::new(),
+        media_path: MediaPathWatch::default(),
+        closed_ice_restarts: 0,
         queued_chat: Vec::new(),
         sent_totals: SentTotals::default(),
         closed_media_bytes: (0, 0),
@@ -245,10 +253,15 @@ async fn run(
             continue;
         }
         let silence = (!driver.room.has_left()).then_some(driver.last_heard + SERVER_SILENCE_LIMIT);
-        let next = [wake, driver.adapter.poll_timeout(), silence]
-            .into_iter()
-            .flatten()
-            .min();
+        let next = [
+            wake,
+            driver.adapter.poll_timeout(),
+            silence,
+            driver.media_path.deadline(),
+        ]
+        .into_iter()
+        .flatten()
+        .min();
         let deadline = tokio::time::Instant::from_std(next.unwrap_or_else(|| Instant::now() + IDLE));
         tokio::select! {
             frame = driver.transport.recv() => match frame {
@@ -345,6 +358,12 @@ impl Driver {
                 SERVER_SILENCE_LIMIT.as_secs()
             ));
             self.problem(silent.into());
+            self.room.handle_disconnect(now);
+            return;
+        }
+        if self.media_path.deadline().is_some_and(|deadline| now >= deadline) {
+            self.media_path.reset();
+            self.problem(CallError::Rtc(confab_rtc::RtcError::NotConnected));
             self.room.handle_disconnect(now);
             return;
         }
@@ -459,6 +478,7 @@ impl Driver {
                     self.reconnections.push(Reconnection {
                         lost_ms,
                         rejoined_ms: now_ms,
+                        how: Recovery::Rejoined,
                     });
                 }
                 self.local = Some(local.clone());
@@ -627,12 +647,33 @@ impl Driver {
                     video.request_keyframe();
                 }
             }
-            PeerEvent::StateChanged(PeerState::Failed) => {
-                // The media path is gone although signaling may not be: rejoin in full.
-                self.problem(CallError::Rtc(confab_rtc::RtcError::NotConnected));
-                self.room.handle_disconnect(Instant::now());
-            }
+            PeerEvent::StateChanged(state) => self.media_path_changed(state),
             _ => {}
+        }
+    }
+
+    /// The media connection's path went down or came back. While signaling works the server
+    /// restarts ICE, so the call waits (see [`MediaPathWatch`]); [`Driver::timeout`] rejoins if
+    /// the wait runs out.
+    fn media_path_changed(&mut self, state: PeerState) {
+        let now = Instant::now();
+        match self.media_path.state_changed(state, now) {
+            PathChange::Interrupted => {
+                tracing::info!("the media path is down; waiting for it to come back");
+                let _ = self.events.send(CallEvent::MediaInterrupted);
+            }
+            PathChange::Restored(since) => {
+                let now_ms = self.elapsed_ms();
+                let down_ms = u64::try_from(now.duration_since(since).as_millis()).unwrap_or(0);
+                self.reconnections.push(Reconnection {
+                    lost_ms: now_ms.saturating_sub(down_ms),
+                    rejoined_ms: now_ms,
+                    how: Recovery::MediaPathRestored,
+                });
+                tracing::info!(down_ms, "the media path is back");
+                let _ = self.events.send(CallEvent::MediaRestored);
+            }
+            PathChange::None => {}
         }
     }
 
@@ -688,6 +729,7 @@ impl Driver {
         self.sent_totals = self.sent_totals();
         self.media = None;
         if let Some(peer) = self.peer.take() {
+            self.closed_ice_restarts += peer.ice_restarts();
             peer.close().await;
         }
     }

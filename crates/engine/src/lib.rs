@@ -16,7 +16,11 @@ mod receive;
 mod seal;
 mod send;
 
-pub use api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, RemoteSnapshot, SentSnapshot};
+pub use api::{
+    CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery, RemoteSnapshot, SentSnapshot,
+};
 pub use call::{Call, CallConfig, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
+/// Where a call's media sockets bind (see [`CallConfig::peer`]).
+pub use confab_rtc::PeerConfig;
 pub use identity::{Identity, IdentityError};
 pub use seal::{SealError, SessionKeys};

@@ -6,7 +6,8 @@ use confab_core::{MediaKind, SdpKind, TrackId};
 use confab_media::h264::{H264Decoder, H264Encoder, VideoEncoderConfig};
 use confab_media::pattern::{inspect, render, Stamp};
 use confab_rtc::{
-    Assembly, ForwardTrack, FrameAssembler, PeerConfig, PeerEvent, PeerSession, RemoteTrack, RtpPacket,
+    Assembly, ForwardTrack, FrameAssembler, PeerConfig, PeerEvent, PeerSession, PeerState, RemoteTrack,
+    RtpPacket,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -296,6 +297,80 @@ async fn a_forwarding_slot_left_by_one_track_carries_the_next() {
         assert!(packet.payload_len() > 0);
         leaving = (next, arrived);
     }
+    sfu.close().await;
+    viewer.close().await;
+}
+
+/// The `a=ice-ufrag` values of a description.
+fn ice_ufrags(sdp: &str) -> Vec<&str> {
+    sdp.lines()
+        .filter_map(|l| l.strip_prefix("a=ice-ufrag:"))
+        .collect()
+}
+
+/// Waits for the next `StateChanged(Connected)` among `events`.
+async fn connected(events: &mut UnboundedReceiver<PeerEvent>) {
+    loop {
+        match timeout(WAIT, events.recv()).await.expect("waiting to connect") {
+            Some(PeerEvent::StateChanged(PeerState::Connected)) => return,
+            Some(_) => {}
+            None => panic!("session ended before it connected"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ice_restart_keeps_the_tracks_flowing_under_new_credentials() {
+    let (sfu, sfu_events) = PeerSession::new(&PeerConfig::default()).await.unwrap();
+    let (viewer, viewer_events) = PeerSession::new(&PeerConfig::default()).await.unwrap();
+    let (sfu, viewer) = (Arc::new(sfu), Arc::new(viewer));
+    let mut sfu_events = relay(sfu_events, viewer.clone());
+    let mut viewer_events = relay(viewer_events, sfu.clone());
+    let forward = sfu
+        .add_forward_track("bob", TrackId::new("bob-cam").unwrap(), MediaKind::Video)
+        .await
+        .unwrap();
+    let first_offer = sfu.create_offer().await.unwrap();
+    let answer = viewer
+        .apply_remote(first_offer.clone())
+        .await
+        .unwrap()
+        .expect("an answer");
+    sfu.apply_remote(answer).await.unwrap();
+    connected(&mut sfu_events).await;
+    let received = forward_until_received(&forward, 100, &mut viewer_events).await;
+
+    let restart = sfu.create_ice_restart_offer().await.unwrap();
+    let (before, after) = (ice_ufrags(&first_offer.sdp), ice_ufrags(&restart.sdp));
+    assert!(
+        !after.is_empty() && after.iter().all(|u| !before.contains(u)),
+        "{before:?} → {after:?}"
+    );
+    let answer = viewer.apply_remote(restart).await.unwrap().expect("an answer");
+    sfu.apply_remote(answer).await.unwrap();
+    assert_eq!((sfu.ice_restarts(), viewer.ice_restarts()), (1, 1));
+
+    // Packets written after the restart reach the viewer on the track it already had.
+    let writer = async {
+        for n in 1000.. {
+            let _ = forward.write(&rtp(n)).await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let after_restart = async {
+        loop {
+            let packet = received.next_packet().await.expect("the track carries on");
+            if packet.sequence_number() >= 1000 {
+                return;
+            }
+        }
+    };
+    tokio::select! {
+        arrived = timeout(WAIT, after_restart) => arrived.expect("media after the ICE restart"),
+        () = writer => unreachable!(),
+    }
+    let new_track = timeout(Duration::from_millis(200), next_track(&mut viewer_events)).await;
+    assert!(new_track.is_err(), "the restart must not announce a new track");
     sfu.close().await;
     viewer.close().await;
 }

@@ -13,6 +13,7 @@
 
 mod connection;
 mod forward;
+mod media_path;
 mod room;
 pub mod tokens;
 
@@ -29,8 +30,9 @@ use tokio::net::TcpListener;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ServerError {
-    /// The listener is on a wildcard address, which cannot go into a join link.
-    #[error("listen on a concrete address that others can reach (for example --listen 192.168.1.20:7878), not {0}")]
+    /// The listener or the media address is a wildcard, which cannot go into a join link or
+    /// an ICE candidate.
+    #[error("use a concrete address that others can reach (for example 192.168.1.20), not {0}")]
     WildcardAddress(IpAddr),
     /// The listener failed.
     #[error("the server's network listener failed: {0}")]
@@ -46,6 +48,16 @@ pub enum TakeoverPolicy {
     AllowWithProof,
     /// The join is always refused (`IdentityTaken`) while the identity is present.
     Deny,
+}
+
+/// How a server behaves beyond its listener.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions {
+    /// A second session of an identity already in a room.
+    pub takeover: TakeoverPolicy,
+    /// The address media sockets bind; `None` uses the listener's. Set it when signaling and
+    /// media should take different networks.
+    pub media_ip: Option<IpAddr>,
 }
 
 /// A running (or ready to run) embedded room server.
@@ -64,17 +76,29 @@ impl Server {
 
     /// Like [`Server::new`], with a policy for a second session of an identity.
     pub fn with_takeover(listener: &TcpListener, takeover: TakeoverPolicy) -> Result<Self, ServerError> {
+        Self::with_options(
+            listener,
+            ServerOptions {
+                takeover,
+                ..ServerOptions::default()
+            },
+        )
+    }
+
+    /// Like [`Server::new`], with every option.
+    pub fn with_options(listener: &TcpListener, options: ServerOptions) -> Result<Self, ServerError> {
         let address = listener.local_addr()?;
-        if address.ip().is_unspecified() {
-            return Err(ServerError::WildcardAddress(address.ip()));
+        let media_ip = options.media_ip.unwrap_or(address.ip());
+        if let Some(wildcard) = [address.ip(), media_ip].into_iter().find(IpAddr::is_unspecified) {
+            return Err(ServerError::WildcardAddress(wildcard));
         }
         let peer = PeerConfig {
-            udp_addrs: vec![SocketAddr::new(address.ip(), 0).to_string()],
+            udp_addrs: vec![SocketAddr::new(media_ip, 0).to_string()],
         };
         Ok(Self {
             address,
             secret: Arc::new(tokens::ServerSecret::random()),
-            rooms: Rooms::new(peer, takeover),
+            rooms: Rooms::new(peer, options.takeover),
         })
     }
 

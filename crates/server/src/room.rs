@@ -2,12 +2,13 @@
 //! and the negotiation state. Connections and PeerSession callbacks only send [`RoomInput`]s.
 
 use crate::forward::Fanout;
+use crate::media_path::MediaPath;
 use crate::TakeoverPolicy;
 use confab_core::{
     ConversationId, Envelope, IdentityId, LeaveReason, MediaKind, MessageId, ParticipantId, ParticipantInfo,
     RoomName, SdpKind, Secret, SessionDescription, SignalErrorCode, TrackId, TrackInfo,
 };
-use confab_rtc::{ForwardTrack, PeerConfig, PeerEvent, PeerSession, PeerState, RemoteTrack};
+use confab_rtc::{ForwardTrack, PeerConfig, PeerEvent, PeerSession, RemoteTrack};
 use confab_signal::native::wire::{ClientMessage, ServerMessage};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -32,6 +33,8 @@ pub(crate) enum RoomInput {
     Client(ParticipantId, ClientMessage),
     Leave(ParticipantId, LeaveReason),
     Peer(ParticipantId, PeerEvent),
+    /// Time to look whether this member's media path needs an ICE restart.
+    CheckMediaPath(ParticipantId),
     Shutdown,
 }
 
@@ -149,6 +152,7 @@ struct Member {
     peer: Arc<PeerSession>,
     tracks: BTreeMap<TrackId, TrackInfo>,
     negotiation: Negotiation,
+    media_path: MediaPath,
     /// Forward track id in this member's PeerConnection → (publisher, publisher's track id).
     forwards: HashMap<TrackId, (ParticipantId, TrackId, Arc<ForwardTrack>)>,
 }
@@ -222,6 +226,7 @@ impl RoomActor {
                 }
                 RoomInput::Client(id, message) => self.client(&id, message).await,
                 RoomInput::Peer(id, event) => self.peer_event(&id, event).await,
+                RoomInput::CheckMediaPath(id) => self.check_media_path(&id).await,
                 RoomInput::Leave(id, reason) => self.leave(&id, reason).await,
                 RoomInput::Shutdown => {
                     for member in self.members.values() {
@@ -288,6 +293,7 @@ impl RoomActor {
             peer: Arc::new(peer),
             tracks: BTreeMap::new(),
             negotiation: Negotiation::AwaitingClientOffer { then_offer: false },
+            media_path: MediaPath::default(),
             forwards: HashMap::new(),
         };
         let others: Vec<ParticipantInfo> = self.members.iter().map(|(pid, m)| m.info(pid)).collect();
@@ -365,7 +371,7 @@ impl RoomActor {
         match &mut member.negotiation {
             Negotiation::AwaitingClientOffer { then_offer } => *then_offer = true,
             Negotiation::AwaitingAnswer { again } => *again = true,
-            Negotiation::Stable => match member.peer.create_offer().await {
+            Negotiation::Stable => match Self::offer(member).await {
                 Ok(offer) => {
                     member.send(ServerMessage::Sdp {
                         kind: offer.kind,
@@ -375,6 +381,39 @@ impl RoomActor {
                 }
                 Err(e) => member.send(ServerMessage::error(SignalErrorCode::MediaFailed, e.to_string())),
             },
+        }
+    }
+
+    /// An offer for `member`: one that restarts ICE if their media path asked for it.
+    async fn offer(member: &mut Member) -> Result<SessionDescription, confab_rtc::RtcError> {
+        if member.media_path.take_restart() {
+            tracing::info!(
+                restarts = member.peer.ice_restarts() + 1,
+                "restarting ICE on a lost media path"
+            );
+            member.peer.create_ice_restart_offer().await
+        } else {
+            member.peer.create_offer().await
+        }
+    }
+
+    /// Schedules a look at `id`'s media path after `after`.
+    fn check_media_path_in(&self, id: &ParticipantId, after: Duration) {
+        let (input, id) = (self.input.clone(), id.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = input.send(RoomInput::CheckMediaPath(id));
+        });
+    }
+
+    /// Restarts ICE for a member whose media path is still down, and looks again later.
+    async fn check_media_path(&mut self, id: &ParticipantId) {
+        let Some(member) = self.members.get_mut(id) else {
+            return;
+        };
+        if let Some(again) = member.media_path.check_due() {
+            Self::renegotiate(member).await;
+            self.check_media_path_in(id, again);
         }
     }
 
@@ -521,10 +560,17 @@ impl RoomActor {
             }
             PeerEvent::TrackReceived(remote) => self.track_received(id, remote).await,
             PeerEvent::KeyframeRequested(forward) => self.relay_keyframe_request(id, &forward),
-            // Their media connection failed, or they closed it without saying goodbye first.
-            PeerEvent::StateChanged(PeerState::Failed) | PeerEvent::RemoteClosed => {
-                self.leave(id, LeaveReason::ConnectionLost).await;
+            PeerEvent::StateChanged(state) => {
+                let check = self
+                    .members
+                    .get_mut(id)
+                    .and_then(|m| m.media_path.state_changed(state));
+                if let Some(after) = check {
+                    self.check_media_path_in(id, after);
+                }
             }
+            // They closed their media connection without saying goodbye first.
+            PeerEvent::RemoteClosed => self.leave(id, LeaveReason::ConnectionLost).await,
             _ => {}
         }
     }

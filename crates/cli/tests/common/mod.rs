@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 pub mod netns;
+pub mod outage;
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};

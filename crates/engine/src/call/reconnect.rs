@@ -83,8 +83,10 @@ impl Driver {
             let stats = peer.stats().await;
             self.closed_media_bytes.0 += stats.bytes_sent;
             self.closed_media_bytes.1 += stats.bytes_received;
+            self.closed_ice_restarts += peer.ice_restarts();
             tokio::spawn(async move { peer.close().await });
         }
         self.local = None;
+        self.media_path.reset();
     }
 }

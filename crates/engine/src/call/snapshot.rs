@@ -76,6 +76,7 @@ impl Driver {
             encode_ms_per_frame: totals.encode_ms_per_frame,
             errors: self.errors.clone(),
             reconnections: self.reconnections.clone(),
+            ice_restarts: self.closed_ice_restarts + self.peer.as_ref().map_or(0, |p| p.ice_restarts()),
             ended: self.ended,
         }
     }
