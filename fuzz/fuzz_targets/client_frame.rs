@@ -6,9 +6,13 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        if let Ok(message) = ClientMessage::decode(text) {
-            // Whatever decodes must re-encode to something that decodes the same.
-            assert_eq!(ClientMessage::decode(&message.encode()).ok(), Some(message));
+        if let Ok(decoded) = ClientMessage::decode(text) {
+            // Whatever decodes must re-encode, under its number, to something that decodes the same.
+            let frame = match decoded.seq {
+                Some(seq) => decoded.message.encode_numbered(seq),
+                None => decoded.message.encode(),
+            };
+            assert_eq!(ClientMessage::decode(&frame).ok(), Some(decoded));
         }
     }
 });

@@ -28,7 +28,7 @@ async fn next_message(socket: &mut Socket) -> Option<ServerMessage> {
             .expect("server answers")
         {
             Some(Ok(Message::Text(text))) => {
-                return Some(ServerMessage::decode(&text).expect("valid server frame"))
+                return Some(ServerMessage::decode(&text).expect("valid server frame").message)
             }
             Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return None,
             Some(Ok(_)) => {}

@@ -9,7 +9,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 const CLIENTS: usize = 8;
-const STAY_SECONDS: u64 = 16;
+/// Long enough for the server's resume grace (20 s) to run out after the kill: a killed client
+/// looks like a lost connection, which may still come back.
+const STAY_SECONDS: u64 = 31;
 const KILL_AFTER: Duration = Duration::from_secs(7);
 const FPS: u64 = 15;
 

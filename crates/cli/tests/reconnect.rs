@@ -1,23 +1,30 @@
 //! Reconnect through real outages: Carol (`confab-cli join`) runs in a network namespace made
 //! by this test; Dave (an in-process engine) and the server are on the host end of its veth
-//! pair. The path is cut for 2 s, 5 s and 20 s. After each cut Dave must decode Carol's video
-//! again (the time to the first new frame is printed), and Carol's report must hold every chat
-//! message — from before, between and after the cuts — exactly once, in order.
+//! pair. The path is cut for 2 s, 5 s, 20 s and 40 s. The connections ride out the short cuts;
+//! after 20 s Carol's client has given the server up and the server has noticed her gone, and
+//! she resumes her session (nobody sees her leave); 40 s outlasts the server's grace, and she
+//! rejoins in full. After each cut Dave must decode Carol's video again (the time to the first
+//! new frame is printed), and Carol's report must hold every chat message — from before,
+//! during (but for the longest) and after the cuts — exactly once, in order.
 
 mod common;
 
 use common::netns::{TestNet, HOST_ADDR};
-use common::outage::{chat_of, frames_from, next_frame_from, say, start_carol, start_dave, stop_carol};
+use common::outage::{
+    chat_of, frames_from, next_frame_from, say, sessions_seen, start_carol, start_dave, stop_carol,
+};
 use common::{read_report, Scratch, Serve};
 use confab_core::{ConversationId, JoinLink, PrivateMembers};
 use confab_engine::Identity;
 use std::process::Stdio;
 use std::time::Duration;
 
-const CUTS: [u64; 3] = [2, 5, 20];
+const CUTS: [u64; 4] = [2, 5, 20, 40];
+/// The cut that outlasts the server's grace: chat sent during it is not for Carol's next session.
+const LONGEST: u64 = 40;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_call_recovers_from_2_5_and_20_second_outages_with_chat_intact() {
+async fn the_call_resumes_after_20_second_and_rejoins_after_40_second_outages_with_chat_intact() {
     let net = TestNet::create();
     let serve = Serve::start_with(
         &["outage"],
@@ -49,7 +56,12 @@ async fn the_call_recovers_from_2_5_and_20_second_outages_with_chat_intact() {
     for seconds in CUTS {
         let frames = frames_from(&dave, &carol.id).await;
         net.cut();
-        tokio::time::sleep(Duration::from_secs(seconds)).await;
+        tokio::time::sleep(Duration::from_secs(seconds / 2)).await;
+        if seconds != LONGEST {
+            say(&dave, &ConversationId::Public, &format!("during {seconds} s"));
+            say(&dave, &private, &format!("private, during {seconds} s"));
+        }
+        tokio::time::sleep(Duration::from_secs(seconds - seconds / 2)).await;
         net.restore();
         let after = frames_from(&dave, &carol.id).await.max(frames);
         let recovery = next_frame_from(&dave, &carol.id, after).await;
@@ -63,23 +75,45 @@ async fn the_call_recovers_from_2_5_and_20_second_outages_with_chat_intact() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
+    let carols = sessions_seen(&dave, &carol.id).await;
+    assert_eq!(
+        carols.len(),
+        2,
+        "Carol's one rejoin is her second session: {carols:?}"
+    );
+    assert_eq!(carols[0].left, Some(confab_core::LeaveReason::ConnectionLost));
+    assert_eq!(carols[1].left, None);
     stop_carol(carol_process);
     dave.leave().await;
 
     let report = read_report(&scratch.file("carol.json"));
     let chat = chat_of(&report);
     // The report lists chat conversation by conversation, each in order.
-    let mut expected = vec![("public".to_owned(), "before the outages".to_owned())];
-    expected.extend(CUTS.map(|seconds| ("public".to_owned(), format!("after {seconds} s"))));
-    expected.push(("private".to_owned(), "private, before".to_owned()));
-    expected.extend(CUTS.map(|seconds| ("private".to_owned(), format!("private, after {seconds} s"))));
-    assert_eq!(chat, expected, "Carol's chat after three outages");
+    let mut expected = Vec::new();
+    for (kind, prefix) in [("public", ""), ("private", "private, ")] {
+        let line = |text: String| (kind.to_owned(), format!("{prefix}{text}"));
+        expected.push(if kind == "public" {
+            (kind.to_owned(), "before the outages".to_owned())
+        } else {
+            (kind.to_owned(), "private, before".to_owned())
+        });
+        for seconds in CUTS {
+            if seconds != LONGEST {
+                expected.push(line(format!("during {seconds} s")));
+            }
+            expected.push(line(format!("after {seconds} s")));
+        }
+    }
+    assert_eq!(chat, expected, "Carol's chat after four outages");
     assert_eq!(report["ended"], "hangup");
     let reconnections = report["reconnections"].as_array().expect("reconnections");
-    assert!(
-        !reconnections.is_empty(),
-        "the 20 s outage outlasts the silence limit, so Carol must have rejoined"
-    );
     eprintln!("Carol's reconnections: {reconnections:?}");
+    let how = |kind: &str| reconnections.iter().filter(|r| r["how"] == kind).count();
+    assert_eq!(how("resumed"), 1, "the 20 s cut is resumed");
+    assert_eq!(how("rejoined"), 1, "the 40 s cut outlasts the server's grace");
+    assert_eq!(
+        how("resumed") + how("rejoined") + how("media_path_restored"),
+        reconnections.len()
+    );
     drop(net);
 }

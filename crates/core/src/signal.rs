@@ -165,6 +165,9 @@ pub enum SignalErrorCode {
     /// Someone with our identity is already in the room and we could not prove it is us (or
     /// the server does not allow taking over).
     IdentityTaken,
+    /// The session to resume is gone (it waited too long for us) or cannot be resumed; join
+    /// afresh instead.
+    SessionExpired,
 }
 
 impl SignalErrorCode {
@@ -192,6 +195,9 @@ impl SignalErrorCode {
                  session take over; leave the other session first."
             }
             Self::UnknownParticipant => "That participant is no longer in the room.",
+            Self::SessionExpired => {
+                "You were away too long to pick up where you left off; joining the meeting again."
+            }
             Self::MediaFailed => "The server could not set up audio and video for this call.",
             Self::BadMessage | Self::UnknownMessage | Self::WrongState | Self::TooLarge => {
                 "The server rejected a message from this client; this is a bug in Confab."

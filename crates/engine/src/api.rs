@@ -224,8 +224,12 @@ pub struct Reconnection {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Recovery {
-    /// Signaling was lost: a new session joined as the same identity (others saw us leave and
-    /// come back) and a new media connection was made.
+    /// Signaling was lost and the session carried on over a new signaling connection within
+    /// the server's grace period: nobody saw us leave, nothing sent either way was lost, and
+    /// the media connection stayed.
+    Resumed,
+    /// Signaling was lost for longer than the server waits: a new session joined as the same
+    /// identity (others saw us leave and come back) and a new media connection was made.
     Rejoined,
     /// Only the media path was lost, and the same media connection came back (the server
     /// restarted ICE, or the path simply returned); nobody saw us leave.

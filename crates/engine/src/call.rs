@@ -268,9 +268,9 @@ async fn run(
                 Some(Ok(frame)) => driver.frame(&frame),
                 Some(Err(e)) => {
                     driver.problem(e.into());
-                    driver.room.handle_disconnect(Instant::now());
+                    driver.signaling_lost(Instant::now());
                 }
-                None => driver.room.handle_disconnect(Instant::now()),
+                None => driver.signaling_lost(Instant::now()),
             },
             Some((generation, event)) = peer_rx.recv() => driver.peer_event(generation, event),
             Some(problem) = problem_rx.recv() => driver.problem(problem.into()),
@@ -358,7 +358,7 @@ impl Driver {
                 SERVER_SILENCE_LIMIT.as_secs()
             ));
             self.problem(silent.into());
-            self.room.handle_disconnect(now);
+            self.signaling_lost(now);
             return;
         }
         if self.media_path.deadline().is_some_and(|deadline| now >= deadline) {
@@ -370,8 +370,43 @@ impl Driver {
         for frame in self.adapter.handle_timeout(now) {
             if let Err(e) = self.transport.send(frame).await {
                 self.problem(e.into());
-                self.room.handle_disconnect(now);
+                self.signaling_lost(now);
                 return;
+            }
+        }
+    }
+
+    /// The signaling connection is gone. A session in the room waits to be resumed on a new
+    /// connection: the room, the media connection and every unacknowledged message stay as they
+    /// are (see [`reconnect`]). Otherwise the room is over, and reconnecting joins afresh.
+    fn signaling_lost(&mut self, now: Instant) {
+        if self.lost || self.reconnecting() {
+            return;
+        }
+        if self.room.is_joined() && !self.leaving {
+            self.lost = true;
+            self.lost_since = Some(now);
+        } else {
+            self.room.handle_disconnect(now);
+        }
+    }
+
+    /// Notes that the call is back after a loss that began at `since`.
+    fn recovered(&mut self, since: Instant, how: Recovery) {
+        let now_ms = self.elapsed_ms();
+        let down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(0);
+        self.reconnections.push(Reconnection {
+            lost_ms: now_ms.saturating_sub(down_ms),
+            rejoined_ms: now_ms,
+            how,
+        });
+    }
+
+    /// Sends the chat the user wrote while the call was getting back in.
+    fn send_queued_chat(&mut self) {
+        for send in std::mem::take(&mut self.queued_chat) {
+            if let Err(e) = self.room.handle_command(Instant::now(), send) {
+                self.problem(e.into());
             }
         }
     }
@@ -458,7 +493,7 @@ impl Driver {
                 for frame in frames {
                     if let Err(e) = self.transport.send(frame).await {
                         self.problem(e.into());
-                        self.room.handle_disconnect(Instant::now());
+                        self.signaling_lost(Instant::now());
                         return;
                     }
                 }
@@ -473,23 +508,13 @@ impl Driver {
                 let now_ms = self.elapsed_ms();
                 self.joined_ms.get_or_insert(now_ms);
                 if let Some(lost) = self.lost_since.take() {
-                    let lost_ms =
-                        now_ms.saturating_sub(u64::try_from(lost.elapsed().as_millis()).unwrap_or(0));
-                    self.reconnections.push(Reconnection {
-                        lost_ms,
-                        rejoined_ms: now_ms,
-                        how: Recovery::Rejoined,
-                    });
+                    self.recovered(lost, Recovery::Rejoined);
                 }
                 self.local = Some(local.clone());
                 if let Err(e) = self.connect_media(&local, peer_tx).await {
                     self.problem(e);
                 }
-                for send in std::mem::take(&mut self.queued_chat) {
-                    if let Err(e) = self.room.handle_command(Instant::now(), send) {
-                        self.problem(e.into());
-                    }
-                }
+                self.send_queued_chat();
                 Some(CallEvent::Joined { local })
             }
             RoomEvent::ParticipantJoined(id) => {
@@ -663,14 +688,8 @@ impl Driver {
                 let _ = self.events.send(CallEvent::MediaInterrupted);
             }
             PathChange::Restored(since) => {
-                let now_ms = self.elapsed_ms();
-                let down_ms = u64::try_from(now.duration_since(since).as_millis()).unwrap_or(0);
-                self.reconnections.push(Reconnection {
-                    lost_ms: now_ms.saturating_sub(down_ms),
-                    rejoined_ms: now_ms,
-                    how: Recovery::MediaPathRestored,
-                });
-                tracing::info!(down_ms, "the media path is back");
+                self.recovered(since, Recovery::MediaPathRestored);
+                tracing::info!(down_ms = ?now.duration_since(since), "the media path is back");
                 let _ = self.events.send(CallEvent::MediaRestored);
             }
             PathChange::None => {}

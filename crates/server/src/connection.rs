@@ -1,16 +1,18 @@
 //! One WebSocket connection: decode frames, answer protocol errors to this client only, and hand
 //! valid messages to the room actor. A connection that breaks the protocol gets an error frame
-//! with a code and keeps its place; only a refused token or version ends it.
+//! with a code and keeps its place; only a refused token or version ends it. A connection either
+//! joins as a new member or resumes one whose earlier connection dropped.
 
-use crate::room::{Joiner, MemberHandle, Rooms};
+use crate::member_link::Outgoing;
+use crate::room::{Joiner, MemberHandle, Resumer, Rooms};
 use crate::tokens::ServerSecret;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
-use confab_core::{LeaveReason, Secret, SignalErrorCode};
-use confab_signal::native::wire::{ClientMessage, ServerMessage, MAX_FRAME_BYTES};
+use confab_core::{LeaveReason, RoomName, Secret, SignalErrorCode};
+use confab_signal::native::wire::{ClientMessage, Numbered, ServerMessage, MAX_FRAME_BYTES};
 use confab_signal::native::PING_INTERVAL;
 use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
@@ -60,22 +62,33 @@ fn valid_name(name: &str) -> Option<String> {
 
 async fn serve(socket: WebSocket, state: AppState) {
     let (mut sink, mut stream) = socket.split();
-    let (out, mut outgoing) = mpsc::unbounded_channel::<ServerMessage>();
+    let (out, mut outgoing) = mpsc::unbounded_channel::<Outgoing>();
     let writer = tokio::spawn(async move {
-        while let Some(message) = outgoing.recv().await {
-            let fatal = match &message {
+        while let Some(frame) = outgoing.recv().await {
+            let fatal = match &frame.message {
                 ServerMessage::Error { code, .. } => code.is_fatal(),
                 ServerMessage::Replaced {} => true,
                 _ => false,
             };
-            if sink.send(Message::Text(message.encode().into())).await.is_err() || fatal {
+            if sink.send(Message::Text(frame.encode().into())).await.is_err() || fatal {
                 break;
             }
         }
         let _ = sink.close().await;
     });
-    let reject = |code: SignalErrorCode, message: &str| {
-        let _ = out.send(ServerMessage::error(code, message.to_owned()));
+    let say = |message: ServerMessage| {
+        let _ = out.send(Outgoing { seq: None, message });
+    };
+    let reject = |code: SignalErrorCode, message: &str| say(ServerMessage::error(code, message.to_owned()));
+    let refused_token = |room: &RoomName, token: &str| {
+        let refused = !state.secret.admits(room, token);
+        if refused {
+            reject(
+                SignalErrorCode::BadToken,
+                "this link's token is not valid for this room",
+            );
+        }
+        refused
     };
     let mut member: Option<MemberHandle> = None;
     let mut reason = LeaveReason::ConnectionLost;
@@ -100,8 +113,8 @@ async fn serve(socket: WebSocket, state: AppState) {
             Ok(Message::Close(_)) | Err(_) => break,
             Ok(_) => continue,
         };
-        let message = match ClientMessage::decode(text.as_str()) {
-            Ok(message) => message,
+        let Numbered { seq, message } = match ClientMessage::decode(text.as_str()) {
+            Ok(numbered) => numbered,
             Err(e) => {
                 tracing::debug!(code = ?e.code, "rejected a frame");
                 reject(e.code, &e.message);
@@ -123,11 +136,7 @@ async fn serve(socket: WebSocket, state: AppState) {
                 },
                 None,
             ) => {
-                if !state.secret.admits(&room, &token) {
-                    reject(
-                        SignalErrorCode::BadToken,
-                        "this link's token is not valid for this room",
-                    );
+                if refused_token(&room, &token) {
                     break;
                 }
                 let Some(name) = valid_name(&name) else {
@@ -158,16 +167,41 @@ async fn serve(socket: WebSocket, state: AppState) {
                     }
                 }
             }
-            (ClientMessage::Join { .. }, Some(_)) => reject(SignalErrorCode::WrongState, "already joined"),
-            (ClientMessage::Ping {}, _) => {
-                let _ = out.send(ServerMessage::Pong {});
+            (
+                ClientMessage::Resume {
+                    room,
+                    token,
+                    participant,
+                    secret,
+                    received,
+                },
+                None,
+            ) => {
+                if refused_token(&room, &token) {
+                    break;
+                }
+                let resumer = Resumer {
+                    participant,
+                    secret,
+                    received,
+                };
+                match state.rooms.resume(&room, resumer, out.clone()).await {
+                    Ok(handle) => member = Some(handle),
+                    // Not fatal: the client joins afresh on this connection.
+                    Err(code) => reject(code, code.user_message()),
+                }
             }
+            (ClientMessage::Join { .. } | ClientMessage::Resume { .. }, Some(_)) => {
+                reject(SignalErrorCode::WrongState, "already joined")
+            }
+            (ClientMessage::Ping { received }, Some(handle)) => handle.ping(received),
+            (ClientMessage::Ping { .. }, None) => say(ServerMessage::Pong { received: 0 }),
             (ClientMessage::Leave {}, _) => {
                 reason = LeaveReason::Hangup;
                 break;
             }
             (_, None) => reject(SignalErrorCode::WrongState, "join a room first"),
-            (message, Some(handle)) => handle.send(message),
+            (message, Some(handle)) => handle.send(seq, message),
         }
     }
     if let Some(handle) = member {

@@ -14,6 +14,7 @@
 mod connection;
 mod forward;
 mod media_path;
+mod member_link;
 mod room;
 pub mod tokens;
 

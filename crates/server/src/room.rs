@@ -3,6 +3,7 @@
 
 use crate::forward::Fanout;
 use crate::media_path::MediaPath;
+use crate::member_link::{MemberLink, Outbox, RESUME_GRACE};
 use crate::TakeoverPolicy;
 use confab_core::{
     ConversationId, Envelope, IdentityId, LeaveReason, MediaKind, MessageId, ParticipantId, ParticipantInfo,
@@ -21,8 +22,6 @@ pub(crate) const MAX_PARTICIPANTS: usize = 16;
 /// Fewest milliseconds between two keyframe requests relayed to one publisher track.
 const PLI_INTERVAL: Duration = Duration::from_millis(300);
 
-pub(crate) type Outbox = mpsc::UnboundedSender<ServerMessage>;
-
 /// What a room actor is told.
 pub(crate) enum RoomInput {
     Join {
@@ -30,8 +29,18 @@ pub(crate) enum RoomInput {
         out: Outbox,
         reply: oneshot::Sender<Result<ParticipantId, SignalErrorCode>>,
     },
-    Client(ParticipantId, ClientMessage),
-    Leave(ParticipantId, LeaveReason),
+    Resume {
+        resumer: Resumer,
+        out: Outbox,
+        reply: oneshot::Sender<Result<u64, SignalErrorCode>>,
+    },
+    /// A message from a member's connection, with its number if it has one.
+    Client(ParticipantId, Option<u64>, ClientMessage),
+    Ping(ParticipantId, u64),
+    /// The member's connection numbered by the epoch ended.
+    Leave(ParticipantId, u64, LeaveReason),
+    /// A detached member's grace period (for the connection numbered by the epoch) is over.
+    GraceOver(ParticipantId, u64),
     Peer(ParticipantId, PeerEvent),
     /// Time to look whether this member's media path needs an ICE restart.
     CheckMediaPath(ParticipantId),
@@ -44,6 +53,13 @@ pub(crate) struct Joiner {
     pub identity: IdentityId,
     pub proof: Secret,
     pub key: String,
+}
+
+/// Who asks to carry a session on, as their resume message says.
+pub(crate) struct Resumer {
+    pub participant: ParticipantId,
+    pub secret: String,
+    pub received: u64,
 }
 
 /// What the server keeps of an identity proof: enough to check the next one, not to reuse it.
@@ -61,19 +77,26 @@ pub(crate) struct Rooms {
     takeover: TakeoverPolicy,
 }
 
-/// A joined participant's handle on its room.
+/// A joined participant's connection's handle on its room.
 pub(crate) struct MemberHandle {
     room: mpsc::UnboundedSender<RoomInput>,
     id: ParticipantId,
+    epoch: u64,
 }
 
 impl MemberHandle {
-    pub(crate) fn send(&self, message: ClientMessage) {
-        let _ = self.room.send(RoomInput::Client(self.id.clone(), message));
+    pub(crate) fn send(&self, seq: Option<u64>, message: ClientMessage) {
+        let _ = self.room.send(RoomInput::Client(self.id.clone(), seq, message));
     }
 
+    pub(crate) fn ping(&self, received: u64) {
+        let _ = self.room.send(RoomInput::Ping(self.id.clone(), received));
+    }
+
+    /// This connection ended: a `Hangup` leaves at once; a lost connection leaves the session
+    /// waiting for a resume.
     pub(crate) fn leave(self, reason: LeaveReason) {
-        let _ = self.room.send(RoomInput::Leave(self.id, reason));
+        let _ = self.room.send(RoomInput::Leave(self.id, self.epoch, reason));
     }
 }
 
@@ -110,7 +133,38 @@ impl Rooms {
             sender
         };
         let id = answer.await.map_err(|_| SignalErrorCode::ServerShutdown)??;
-        Ok(MemberHandle { room: sender, id })
+        Ok(MemberHandle {
+            room: sender,
+            id,
+            epoch: 0,
+        })
+    }
+
+    /// Carries a session of `room` on over a new connection, if it still waits for one.
+    pub(crate) async fn resume(
+        &self,
+        room: &RoomName,
+        resumer: Resumer,
+        out: Outbox,
+    ) -> Result<MemberHandle, SignalErrorCode> {
+        let sender = self
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(room)
+            .cloned()
+            .ok_or(SignalErrorCode::SessionExpired)?;
+        let id = resumer.participant.clone();
+        let (reply, answer) = oneshot::channel();
+        sender
+            .send(RoomInput::Resume { resumer, out, reply })
+            .map_err(|_| SignalErrorCode::SessionExpired)?;
+        let epoch = answer.await.map_err(|_| SignalErrorCode::SessionExpired)??;
+        Ok(MemberHandle {
+            room: sender,
+            id,
+            epoch,
+        })
     }
 
     /// Tells every room to end its calls.
@@ -148,7 +202,7 @@ struct Member {
     identity: IdentityId,
     proof: [u8; 32],
     key: String,
-    out: Outbox,
+    link: MemberLink,
     peer: Arc<PeerSession>,
     tracks: BTreeMap<TrackId, TrackInfo>,
     negotiation: Negotiation,
@@ -158,8 +212,8 @@ struct Member {
 }
 
 impl Member {
-    fn send(&self, message: ServerMessage) {
-        let _ = self.out.send(message);
+    fn send(&mut self, message: ServerMessage) {
+        self.link.send(message);
     }
 
     fn info(&self, id: &ParticipantId) -> ParticipantInfo {
@@ -224,12 +278,30 @@ impl RoomActor {
                 RoomInput::Join { joiner, out, reply } => {
                     let _ = reply.send(self.join(joiner, out).await);
                 }
-                RoomInput::Client(id, message) => self.client(&id, message).await,
+                RoomInput::Resume { resumer, out, reply } => {
+                    let _ = reply.send(self.resume(resumer, out));
+                }
+                RoomInput::Client(id, seq, message) => self.client(&id, seq, message).await,
+                RoomInput::Ping(id, received) => {
+                    if let Some(member) = self.members.get_mut(&id) {
+                        member.link.ping(received);
+                    }
+                }
                 RoomInput::Peer(id, event) => self.peer_event(&id, event).await,
                 RoomInput::CheckMediaPath(id) => self.check_media_path(&id).await,
-                RoomInput::Leave(id, reason) => self.leave(&id, reason).await,
+                RoomInput::Leave(id, epoch, reason) => self.connection_ended(&id, epoch, reason).await,
+                RoomInput::GraceOver(id, epoch) => {
+                    if self
+                        .members
+                        .get(&id)
+                        .is_some_and(|m| m.link.still_detached_since(epoch))
+                    {
+                        tracing::info!(room = %self.name, participant = %id, "a session was not resumed in time");
+                        self.leave(&id, LeaveReason::ConnectionLost).await;
+                    }
+                }
                 RoomInput::Shutdown => {
-                    for member in self.members.values() {
+                    for member in self.members.values_mut() {
                         member.send(ServerMessage::error(
                             SignalErrorCode::ServerShutdown,
                             "the server is shutting down",
@@ -284,12 +356,13 @@ impl RoomActor {
                 }
             }
         });
+        let (link, resume) = MemberLink::new(out);
         let mut member = Member {
             name: joiner.name,
             identity: joiner.identity,
             proof: proof_digest(&joiner.proof),
             key: joiner.key,
-            out,
+            link,
             peer: Arc::new(peer),
             tracks: BTreeMap::new(),
             negotiation: Negotiation::AwaitingClientOffer { then_offer: false },
@@ -300,8 +373,9 @@ impl RoomActor {
         member.send(ServerMessage::Welcome {
             participant_id: id.clone(),
             participants: others,
+            resume,
         });
-        for other in self.members.values() {
+        for other in self.members.values_mut() {
             other.send(ServerMessage::ParticipantJoined {
                 participant: member.info(&id),
             });
@@ -323,7 +397,11 @@ impl RoomActor {
     /// allows it) the old session is told it was replaced and removed; otherwise the join is
     /// refused with `IdentityTaken`.
     async fn take_over(&mut self, joiner: &Joiner) -> Result<(), SignalErrorCode> {
-        let Some((old, member)) = self.members.iter().find(|(_, m)| m.identity == joiner.identity) else {
+        let Some((old, member)) = self
+            .members
+            .iter_mut()
+            .find(|(_, m)| m.identity == joiner.identity)
+        else {
             return Ok(());
         };
         let proven = member.proof == proof_digest(&joiner.proof);
@@ -417,11 +495,13 @@ impl RoomActor {
         }
     }
 
-    async fn client(&mut self, id: &ParticipantId, message: ClientMessage) {
+    async fn client(&mut self, id: &ParticipantId, seq: Option<u64>, message: ClientMessage) {
         let Some(mut member) = self.members.remove(id) else {
             return;
         };
-        self.client_message(id, &mut member, message).await;
+        if member.link.accept(seq) {
+            self.client_message(id, &mut member, message).await;
+        }
         self.members.insert(id.clone(), member);
     }
 
@@ -499,16 +579,20 @@ impl RoomActor {
                 envelopes,
             } => self.route_private(id, member, message_id, envelopes),
             ClientMessage::ChatAck { id: message_id, to } => {
-                if let Some(sender) = self.members.get(&to) {
+                if let Some(sender) = self.members.get_mut(&to) {
                     sender.send(ServerMessage::ChatAck {
                         id: message_id,
                         from: id.clone(),
                     });
                 }
             }
-            ClientMessage::Join { .. } | ClientMessage::Leave {} | ClientMessage::Ping {} => member.send(
-                ServerMessage::error(SignalErrorCode::WrongState, "already joined"),
-            ),
+            ClientMessage::Join { .. }
+            | ClientMessage::Resume { .. }
+            | ClientMessage::Leave {}
+            | ClientMessage::Ping { .. } => member.send(ServerMessage::error(
+                SignalErrorCode::WrongState,
+                "already joined",
+            )),
         }
     }
 
@@ -550,7 +634,7 @@ impl RoomActor {
     async fn peer_event(&mut self, id: &ParticipantId, event: PeerEvent) {
         match event {
             PeerEvent::LocalCandidate(c) => {
-                if let Some(member) = self.members.get(id) {
+                if let Some(member) = self.members.get_mut(id) {
                     member.send(ServerMessage::Candidate {
                         candidate: c.candidate,
                         sdp_mid: c.sdp_mid,
@@ -626,6 +710,40 @@ impl RoomActor {
         });
     }
 
+    /// Carries a member's session on over a new connection (see [`MemberLink::resume`]).
+    fn resume(&mut self, resumer: Resumer, out: Outbox) -> Result<u64, SignalErrorCode> {
+        let member = self
+            .members
+            .get_mut(&resumer.participant)
+            .ok_or(SignalErrorCode::SessionExpired)?;
+        let epoch = member.link.resume(out, &resumer.secret, resumer.received)?;
+        tracing::info!(room = %self.name, participant = %resumer.participant, "session resumed");
+        Ok(epoch)
+    }
+
+    /// A member's connection ended. Leaving is at once; a lost connection keeps the member's
+    /// place for [`RESUME_GRACE`] (nobody is told) in case it resumes on a new one. The end of
+    /// a connection that a resume already replaced changes nothing.
+    async fn connection_ended(&mut self, id: &ParticipantId, epoch: u64, reason: LeaveReason) {
+        let Some(member) = self.members.get_mut(id) else {
+            return;
+        };
+        if reason != LeaveReason::ConnectionLost {
+            if member.link.epoch() == epoch {
+                self.leave(id, reason).await;
+            }
+            return;
+        }
+        if member.link.detach(epoch) {
+            tracing::info!(room = %self.name, participant = %id, "connection lost; keeping the session for a resume");
+            let (input, id) = (self.input.clone(), id.clone());
+            tokio::spawn(async move {
+                tokio::time::sleep(RESUME_GRACE).await;
+                let _ = input.send(RoomInput::GraceOver(id, epoch));
+            });
+        }
+    }
+
     async fn leave(&mut self, id: &ParticipantId, reason: LeaveReason) {
         let Some(member) = self.members.remove(id) else {
             return;
@@ -675,9 +793,9 @@ impl RoomActor {
     /// Delivers each sealed envelope to the one participant it names, or — if any recipient is
     /// missing, repeated or the sender — delivers nothing and tells the sender why.
     fn route_private(
-        &self,
+        &mut self,
         sender: &ParticipantId,
-        member: &Member,
+        member: &mut Member,
         message_id: MessageId,
         envelopes: Vec<Envelope>,
     ) {
@@ -712,7 +830,7 @@ impl RoomActor {
             });
         }
         for envelope in envelopes {
-            if let Some(recipient) = self.members.get(&envelope.to) {
+            if let Some(recipient) = self.members.get_mut(&envelope.to) {
                 recipient.send(ServerMessage::PrivateChat {
                     id: message_id.clone(),
                     from: sender.clone(),
@@ -722,8 +840,8 @@ impl RoomActor {
         }
     }
 
-    fn broadcast_except(&self, sender: &ParticipantId, message: ServerMessage) {
-        for (id, member) in &self.members {
+    fn broadcast_except(&mut self, sender: &ParticipantId, message: ServerMessage) {
+        for (id, member) in &mut self.members {
             if id != sender {
                 member.send(message.clone());
             }

@@ -4,7 +4,7 @@
 
 use super::BIN;
 use confab_core::{ConversationId, IdentityId, JoinLink};
-use confab_engine::{Call, CallCommand, CallConfig, CallEvent, PeerConfig};
+use confab_engine::{Call, CallCommand, CallConfig, CallEvent, PeerConfig, RemoteSnapshot};
 use confab_media::pattern::TestPattern;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -64,13 +64,21 @@ pub fn stop_carol(mut carol: Child) {
     );
 }
 
-/// Frames Dave has decoded from any session of `identity`.
-pub async fn frames_from(dave: &Call, identity: &IdentityId) -> u64 {
+/// Every session of `identity` that Dave has seen, in order.
+pub async fn sessions_seen(dave: &Call, identity: &IdentityId) -> Vec<RemoteSnapshot> {
     let snapshot = dave.snapshot().await.expect("Dave's call is running");
     snapshot
         .participants
-        .iter()
+        .into_iter()
         .filter(|p| p.identity == *identity)
+        .collect()
+}
+
+/// Frames Dave has decoded from any session of `identity`.
+pub async fn frames_from(dave: &Call, identity: &IdentityId) -> u64 {
+    sessions_seen(dave, identity)
+        .await
+        .iter()
         .map(|p| p.frames_decoded)
         .sum()
 }

@@ -1,16 +1,29 @@
-//! Getting back into the room after the connection was lost: close what is left, retry with
-//! jittered exponential backoff while still serving commands, and start a fresh signaling
+//! Getting back into the room after the signaling connection was lost: retry with jittered
+//! exponential backoff while still serving commands. A session that was in the room first asks
+//! to be resumed — the server sends again what the old connection swallowed and so do we, and
+//! the room and the media connection carry on untouched. If the server no longer holds the
+//! session (or the room was already over), close what is left and start a fresh signaling
 //! session as the same identity with the chat carried over.
 
 use super::{Driver, BACKOFF_FIRST, BACKOFF_LONGEST, CONNECT_TIMEOUT, RECONNECT_FOR};
-use crate::api::{CallCommand, CallEvent};
+use crate::api::{CallCommand, CallEvent, Recovery};
 use crate::seal::SessionKeys;
 use confab_core::{LeaveReason, Room};
 use confab_signal::native::NativeAdapter;
 use confab_signal::{Transport, TransportError, WebSocketTransport};
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-use tokio::time::sleep_until;
+use tokio::time::{sleep_until, timeout_at};
+
+/// How an attempt to resume went.
+enum Resume {
+    /// The session carries on.
+    Done,
+    /// The server no longer holds it; the connection can join afresh.
+    Refused(WebSocketTransport),
+    /// The new connection failed too.
+    ConnectionFailed,
+}
 
 /// The wait before reconnect attempt `attempt` (1-based).
 fn backoff(attempt: u32) -> Duration {
@@ -26,7 +39,10 @@ impl Driver {
     pub(super) async fn reconnect(&mut self, commands: &mut mpsc::UnboundedReceiver<CallCommand>) {
         self.lost = false;
         let lost_since = *self.lost_since.get_or_insert_with(Instant::now);
-        self.close_media_connection().await;
+        let resuming = self.room.is_joined();
+        if !resuming {
+            self.close_media_connection().await;
+        }
         self.transport.close().await;
         let url = self.link.websocket_url();
         let mut attempt = 0;
@@ -54,9 +70,72 @@ impl Driver {
                 }
             }
             match connected {
+                Some(Ok(transport)) if resuming => match self.resume_on(transport, commands).await {
+                    Resume::Done => return,
+                    Resume::Refused(transport) => {
+                        self.close_media_connection().await;
+                        return self.begin_session(transport);
+                    }
+                    Resume::ConnectionFailed => {}
+                },
                 Some(Ok(transport)) => return self.begin_session(transport),
                 Some(Err(e)) => tracing::info!(attempt, error = %e, "reconnect attempt failed"),
                 None => {}
+            }
+        }
+    }
+
+    /// Asks to carry the session on over `transport`, serving commands while the server
+    /// answers; on success sends again what the server had not processed.
+    async fn resume_on(
+        &mut self,
+        mut transport: WebSocketTransport,
+        commands: &mut mpsc::UnboundedReceiver<CallCommand>,
+    ) -> Resume {
+        let Some(request) = self
+            .adapter
+            .resume_request(&self.link.room, &self.link.token, Instant::now())
+        else {
+            return Resume::Refused(transport);
+        };
+        if transport.send(request).await.is_err() {
+            return Resume::ConnectionFailed;
+        }
+        let until = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+        let answer = loop {
+            tokio::select! {
+                answer = timeout_at(until, transport.recv()) => break answer,
+                command = commands.recv() => self.command(command).await,
+            }
+            if self.ended.is_some() {
+                return Resume::ConnectionFailed;
+            }
+        };
+        let Ok(Some(Ok(frame))) = answer else {
+            return Resume::ConnectionFailed;
+        };
+        match self.adapter.resume_answer(&frame) {
+            Ok(again) => {
+                for frame in again {
+                    if transport.send(frame).await.is_err() {
+                        return Resume::ConnectionFailed;
+                    }
+                }
+                self.transport = transport;
+                self.last_heard = Instant::now();
+                if let Some(lost) = self.lost_since.take() {
+                    self.recovered(lost, Recovery::Resumed);
+                }
+                tracing::info!("resumed the session on a new connection");
+                self.send_queued_chat();
+                if let Some(local) = self.room.local_id().cloned() {
+                    let _ = self.events.send(CallEvent::Joined { local });
+                }
+                Resume::Done
+            }
+            Err(code) => {
+                tracing::info!(?code, "the server no longer holds the session; joining afresh");
+                Resume::Refused(transport)
             }
         }
     }

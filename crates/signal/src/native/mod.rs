@@ -4,6 +4,7 @@
 //! to and from Confab's signal vocabulary.
 
 mod adapter;
+mod sent_log;
 pub mod wire;
 
 pub use adapter::{NativeAdapter, PING_INTERVAL};

@@ -3,6 +3,7 @@
 //! | direction | `type` | fields |
 //! | --- | --- | --- |
 //! | client → server | `join` | `room`, `token`, `name`, `identity`, `proof`, `key` |
+//! | client → server | `resume` | `room`, `token`, `participant`, `secret`, `received` |
 //! | both | `sdp` | `kind` (`offer`/`answer`), `sdp` |
 //! | both | `candidate` | `candidate`, `sdp_mid`, `sdp_mline_index` |
 //! | client → server | `publish` | `track` {`id`,`kind`,`muted`} |
@@ -11,8 +12,9 @@
 //! | client → server | `private_chat` | `id`, `envelopes` [{`to`,`nonce`,`ciphertext`}] |
 //! | client → server | `chat_ack` | `id`, `to` |
 //! | client → server | `leave` | |
-//! | client → server | `ping` | |
-//! | server → client | `welcome` | `participant_id`, `participants` |
+//! | client → server | `ping` | `received` |
+//! | server → client | `welcome` | `participant_id`, `participants`, `resume` |
+//! | server → client | `resumed` | `received` |
 //! | server → client | `participant_joined` | `participant` |
 //! | server → client | `participant_left` | `id`, `reason` |
 //! | server → client | `track_published` | `participant`, `track` |
@@ -22,7 +24,7 @@
 //! | server → client | `chat_ack` | `id`, `from` |
 //! | server → client | `chat_rejected` | `id`, `code`, `message` |
 //! | server → client | `replaced` | |
-//! | server → client | `pong` | |
+//! | server → client | `pong` | `received` |
 //! | server → client | `error` | `code`, `message` |
 //!
 //! Private messages are sealed by the sender for each recipient; the server sees only
@@ -32,6 +34,17 @@
 //! already present takes over that session if the proof matches (the old session gets
 //! `replaced`), and is refused with `identity_taken` otherwise. A client pings every few seconds
 //! and the server answers `pong`; either side treats a long silence as a lost connection.
+//!
+//! Nothing is lost when the connection drops. After `join`, each side numbers the messages it
+//! sends (`seq` beside `v`, from 1; `ping`, `pong`, `leave`, `resume`, `resumed` and errors
+//! about the connection itself carry none) and keeps them until the other side has
+//! acknowledged them: `ping.received` and `pong.received` name the highest number each side has
+//! processed. `welcome.resume` is a secret for this session. A client whose connection dropped
+//! opens a new one and sends `resume` with it and its own `received`; within the server's grace
+//! period the session carries on as if nothing happened (nobody sees it leave): the server
+//! answers `resumed` with its `received`, and each side sends again what the other has not
+//! processed, under the same numbers, so that duplicates are recognised and dropped. Otherwise
+//! the server answers `session_expired` and the client joins afresh on the same connection.
 //!
 //! Decoding is strict and bounded: frames over [`MAX_FRAME_BYTES`], bad JSON, a wrong `v`, an
 //! unknown `type` or a malformed known message each give a distinct [`SignalErrorCode`].
@@ -137,10 +150,27 @@ pub enum ClientMessage {
         /// The sender's session.
         to: ParticipantId,
     },
+    /// Carry on a session whose connection dropped.
+    Resume {
+        /// Room name.
+        room: RoomName,
+        /// Join token.
+        token: String,
+        /// The session to carry on.
+        participant: ParticipantId,
+        /// The session's resume secret, from its `welcome`.
+        secret: String,
+        /// The highest server `seq` this client processed.
+        received: u64,
+    },
     /// Leaving.
     Leave {},
     /// Keepalive; the server answers `pong`.
-    Ping {},
+    Ping {
+        /// The highest server `seq` this client processed (0: none yet).
+        #[serde(default)]
+        received: u64,
+    },
 }
 
 /// Messages the server sends.
@@ -153,6 +183,13 @@ pub enum ServerMessage {
         participant_id: ParticipantId,
         /// Everyone else present.
         participants: Vec<ParticipantInfo>,
+        /// A secret that lets this session be resumed on a new connection (base64).
+        resume: String,
+    },
+    /// The session carries on on this connection (answer to `resume`).
+    Resumed {
+        /// The highest client `seq` the server processed.
+        received: u64,
     },
     /// Someone joined.
     ParticipantJoined {
@@ -241,7 +278,11 @@ pub enum ServerMessage {
     /// Another session of this identity took over; this connection is closed next.
     Replaced {},
     /// Answer to `ping`.
-    Pong {},
+    Pong {
+        /// The highest client `seq` the server processed (0: none yet).
+        #[serde(default)]
+        received: u64,
+    },
     /// Something went wrong.
     Error {
         /// Machine-readable code.
@@ -260,11 +301,13 @@ const CLIENT_TYPES: &[&str] = &[
     "chat",
     "private_chat",
     "chat_ack",
+    "resume",
     "leave",
     "ping",
 ];
 const SERVER_TYPES: &[&str] = &[
     "welcome",
+    "resumed",
     "participant_joined",
     "participant_left",
     "track_published",
@@ -280,7 +323,16 @@ const SERVER_TYPES: &[&str] = &[
     "error",
 ];
 
-fn decode<T: DeserializeOwned>(frame: &str, known: &[&str]) -> Result<T, WireError> {
+/// A decoded message and its number in the sender's sequence, if it carries one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Numbered<T> {
+    /// The sender's number for it (`None` for frames outside the sequence).
+    pub seq: Option<u64>,
+    /// The message.
+    pub message: T,
+}
+
+fn decode<T: DeserializeOwned>(frame: &str, known: &[&str]) -> Result<Numbered<T>, WireError> {
     if frame.len() > MAX_FRAME_BYTES {
         return Err(WireError::new(
             SignalErrorCode::TooLarge,
@@ -307,6 +359,13 @@ fn decode<T: DeserializeOwned>(frame: &str, known: &[&str]) -> Result<T, WireErr
             ))
         }
     }
+    let seq =
+        match object.remove("seq") {
+            None => None,
+            Some(seq) => Some(seq.as_u64().filter(|&n| n > 0).ok_or_else(|| {
+                WireError::new(SignalErrorCode::BadMessage, "seq must be a positive integer")
+            })?),
+        };
     let kind = object
         .get("type")
         .and_then(|t| t.as_str())
@@ -320,43 +379,57 @@ fn decode<T: DeserializeOwned>(frame: &str, known: &[&str]) -> Result<T, WireErr
     }
     let kind = kind.to_owned();
     // serde's own message can quote field values (chat text, tokens), so it is not passed on.
-    serde_json::from_value(value).map_err(|_| {
+    let message = serde_json::from_value(value).map_err(|_| {
         WireError::new(
             SignalErrorCode::BadMessage,
             format!("malformed '{kind}' message: a field is missing, unknown or of the wrong type"),
         )
-    })
+    })?;
+    Ok(Numbered { seq, message })
 }
 
-fn encode<T: Serialize>(message: &T) -> String {
+fn encode<T: Serialize>(message: &T, seq: Option<u64>) -> String {
     let mut value = serde_json::to_value(message).unwrap_or_default();
     if let Some(object) = value.as_object_mut() {
         object.insert("v".into(), VERSION.into());
+        if let Some(seq) = seq {
+            object.insert("seq".into(), seq.into());
+        }
     }
     value.to_string()
 }
 
 impl ClientMessage {
     /// Decodes a client frame.
-    pub fn decode(frame: &str) -> Result<Self, WireError> {
+    pub fn decode(frame: &str) -> Result<Numbered<Self>, WireError> {
         decode(frame, CLIENT_TYPES)
     }
 
-    /// Encodes to a frame.
+    /// Encodes to a frame outside the sequence.
     pub fn encode(&self) -> String {
-        encode(self)
+        encode(self, None)
+    }
+
+    /// Encodes to a frame numbered `seq`.
+    pub fn encode_numbered(&self, seq: u64) -> String {
+        encode(self, Some(seq))
     }
 }
 
 impl ServerMessage {
     /// Decodes a server frame.
-    pub fn decode(frame: &str) -> Result<Self, WireError> {
+    pub fn decode(frame: &str) -> Result<Numbered<Self>, WireError> {
         decode(frame, SERVER_TYPES)
     }
 
-    /// Encodes to a frame.
+    /// Encodes to a frame outside the sequence.
     pub fn encode(&self) -> String {
-        encode(self)
+        encode(self, None)
+    }
+
+    /// Encodes to a frame numbered `seq`.
+    pub fn encode_numbered(&self, seq: u64) -> String {
+        encode(self, Some(seq))
     }
 
     /// An error frame.
@@ -396,13 +469,36 @@ mod tests {
         for m in msgs {
             let frame = m.encode();
             assert!(frame.contains("\"v\":1"), "{frame}");
-            assert_eq!(ClientMessage::decode(&frame), Ok(m));
+            assert_eq!(ClientMessage::decode(&frame).map(|n| n.message), Ok(m));
         }
         let welcome = ServerMessage::Welcome {
             participant_id: ParticipantId::new("p1").unwrap(),
             participants: vec![],
+            resume: "c2VjcmV0".into(),
         };
-        assert_eq!(ServerMessage::decode(&welcome.encode()), Ok(welcome));
+        let numbered = ServerMessage::decode(&welcome.encode_numbered(7)).unwrap();
+        assert_eq!(
+            numbered,
+            Numbered {
+                seq: Some(7),
+                message: welcome
+            }
+        );
+    }
+
+    #[test]
+    fn a_ping_without_received_still_decodes_and_a_bad_seq_is_refused() {
+        let ping = ClientMessage::decode(r#"{"v":1,"type":"ping"}"#).unwrap();
+        assert_eq!(ping.message, ClientMessage::Ping { received: 0 });
+        assert_eq!(ping.seq, None);
+        for bad in [r#""3""#, "0", "-1", "1.5"] {
+            let frame = format!(r#"{{"v":1,"seq":{bad},"type":"leave"}}"#);
+            assert_eq!(
+                ClientMessage::decode(&frame).unwrap_err().code,
+                SignalErrorCode::BadMessage,
+                "{frame}"
+            );
+        }
     }
 
     #[test]
