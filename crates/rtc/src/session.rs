@@ -200,12 +200,6 @@ impl LocalTrack {
     }
 }
 
-/// Connectivity checks per candidate pair before it counts as failed: at the library's 200 ms
-/// pace, 12 s instead of its default 1.4 s. An ICE restart made while a path is down (see
-/// [`PeerSession::create_ice_restart_offer`]) then keeps probing until the path comes back or
-/// the next restart, instead of giving up after a second and a half and waiting idle.
-const CHECKS_PER_CANDIDATE_PAIR: u16 = 60;
-
 /// How long [`PeerSession::close`] waits for its RTCP BYEs to leave before closing.
 pub(crate) const GOODBYE_FLUSH: Duration = Duration::from_millis(20);
 
@@ -278,10 +272,7 @@ impl PeerSession {
         mdns: MulticastDnsMode,
     ) -> Result<impl PeerConnection + 'static, RtcError> {
         let (engine, registry) = media_setup()?;
-        let settings = SettingEngineBuilder::new()
-            .with_multicast_dns_mode(mdns)
-            .with_ice_connection_attempts(None, Some(CHECKS_PER_CANDIDATE_PAIR))
-            .build();
+        let settings = SettingEngineBuilder::new().with_multicast_dns_mode(mdns).build();
         PeerConnectionBuilder::new()
             .with_media_engine(engine)
             .with_interceptor_registry(registry)

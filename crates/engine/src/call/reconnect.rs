@@ -20,7 +20,7 @@ enum Resume {
     /// The session carries on.
     Done,
     /// The server no longer holds it; the connection can join afresh.
-    Refused(WebSocketTransport),
+    Refused(Box<WebSocketTransport>),
     /// The new connection failed too.
     ConnectionFailed,
 }
@@ -74,7 +74,7 @@ impl Driver {
                     Resume::Done => return,
                     Resume::Refused(transport) => {
                         self.close_media_connection().await;
-                        return self.begin_session(transport);
+                        return self.begin_session(*transport);
                     }
                     Resume::ConnectionFailed => {}
                 },
@@ -96,7 +96,7 @@ impl Driver {
             .adapter
             .resume_request(&self.link.room, &self.link.token, Instant::now())
         else {
-            return Resume::Refused(transport);
+            return Resume::Refused(Box::new(transport));
         };
         if transport.send(request).await.is_err() {
             return Resume::ConnectionFailed;
@@ -135,7 +135,7 @@ impl Driver {
             }
             Err(code) => {
                 tracing::info!(?code, "the server no longer holds the session; joining afresh");
-                Resume::Refused(transport)
+                Resume::Refused(Box::new(transport))
             }
         }
     }
