@@ -11,7 +11,7 @@ mod common;
 
 use common::netns::{TestNet, HOST_ADDR};
 use common::outage::{
-    chat_of, frames_from, next_frame_from, say, sessions_seen, start_carol, start_dave, stop_carol,
+    chat_of, first_new_frame, next_frame_from, say, sessions_seen, start_carol, start_dave, stop_carol,
 };
 use common::{read_report, Scratch, Serve};
 use confab_core::{ConversationId, JoinLink, PrivateMembers};
@@ -52,9 +52,7 @@ async fn the_call_resumes_after_20_second_and_rejoins_after_40_second_outages_wi
     say(&dave, &private, "private, before");
     tokio::time::sleep(Duration::from_secs(1)).await;
 
-    let mut recoveries = Vec::new();
     for seconds in CUTS {
-        let frames = frames_from(&dave, &carol.id).await;
         net.cut();
         tokio::time::sleep(Duration::from_secs(seconds / 2)).await;
         if seconds != LONGEST {
@@ -63,13 +61,7 @@ async fn the_call_resumes_after_20_second_and_rejoins_after_40_second_outages_wi
         }
         tokio::time::sleep(Duration::from_secs(seconds - seconds / 2)).await;
         net.restore();
-        let after = frames_from(&dave, &carol.id).await.max(frames);
-        let recovery = next_frame_from(&dave, &carol.id, after).await;
-        eprintln!(
-            "outage {seconds:>2} s: first new frame from Carol {} ms after the path came back",
-            recovery.as_millis()
-        );
-        recoveries.push((seconds, recovery));
+        first_new_frame(&dave, &carol.id, &format!("outage {seconds:>2} s")).await;
         say(&dave, &ConversationId::Public, &format!("after {seconds} s"));
         say(&dave, &private, &format!("private, after {seconds} s"));
         tokio::time::sleep(Duration::from_secs(2)).await;

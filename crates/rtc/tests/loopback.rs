@@ -39,17 +39,31 @@ fn relay(
     rx
 }
 
-async fn next_track(events: &mut UnboundedReceiver<PeerEvent>) -> RemoteTrack {
+/// Waits for the first event among `events` that `pick` takes; `what` names it for failures.
+async fn next_event<T>(
+    events: &mut UnboundedReceiver<PeerEvent>,
+    what: &str,
+    mut pick: impl FnMut(PeerEvent) -> Option<T>,
+) -> T {
     loop {
-        match timeout(WAIT, events.recv())
-            .await
-            .expect("waiting for a remote track")
-        {
-            Some(PeerEvent::TrackReceived(track)) => return track,
-            Some(_) => {}
-            None => panic!("session ended before a track arrived"),
+        match timeout(WAIT, events.recv()).await {
+            Ok(Some(event)) => {
+                if let Some(picked) = pick(event) {
+                    return picked;
+                }
+            }
+            Ok(None) => panic!("session ended before {what}"),
+            Err(_) => panic!("waited {WAIT:?} for {what}"),
         }
     }
+}
+
+async fn next_track(events: &mut UnboundedReceiver<PeerEvent>) -> RemoteTrack {
+    next_event(events, "a remote track", |event| match event {
+        PeerEvent::TrackReceived(track) => Some(track),
+        _ => None,
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -310,13 +324,10 @@ fn ice_ufrags(sdp: &str) -> Vec<&str> {
 
 /// Waits for the next `StateChanged(Connected)` among `events`.
 async fn connected(events: &mut UnboundedReceiver<PeerEvent>) {
-    loop {
-        match timeout(WAIT, events.recv()).await.expect("waiting to connect") {
-            Some(PeerEvent::StateChanged(PeerState::Connected)) => return,
-            Some(_) => {}
-            None => panic!("session ended before it connected"),
-        }
-    }
+    next_event(events, "the connection", |event| {
+        matches!(event, PeerEvent::StateChanged(PeerState::Connected)).then_some(())
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

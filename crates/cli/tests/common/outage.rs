@@ -96,6 +96,18 @@ pub async fn next_frame_from(dave: &Call, identity: &IdentityId, after: u64) -> 
     start.elapsed()
 }
 
+/// Called when a cut ends: waits until Dave decodes a frame from `identity` newer than any he
+/// had when the path came back, prints how long that took (labelled `cut`) and returns it.
+pub async fn first_new_frame(dave: &Call, identity: &IdentityId, cut: &str) -> Duration {
+    let before = frames_from(dave, identity).await;
+    let recovery = next_frame_from(dave, identity, before).await;
+    eprintln!(
+        "{cut}: first new frame from Carol {} ms after the path came back",
+        recovery.as_millis()
+    );
+    recovery
+}
+
 /// Dave sends `text` to `conversation`.
 pub fn say(dave: &Call, conversation: &ConversationId, text: &str) {
     dave.command(CallCommand::SendChat {
