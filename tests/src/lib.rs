@@ -78,6 +78,7 @@ pub fn join_synthetic(
         audio: Some(Box::new(Tone::new(tone_hz))),
         peer: Some(PeerConfig::default()),
         identity: None,
+        video_out: None,
     })
 }
 
@@ -99,6 +100,7 @@ pub fn join_chat_only_as(
         audio: None,
         peer: Some(PeerConfig::default()),
         identity,
+        video_out: None,
     })
 }
 

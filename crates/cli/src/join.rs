@@ -128,6 +128,7 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
             udp_addrs: vec![std::net::SocketAddr::new(ip, 0).to_string()],
         }),
         identity,
+        video_out: None,
     });
 
     let joined = loop {

@@ -174,6 +174,9 @@ pub enum RoomEvent {
     },
     /// A chat message arrived (duplicates are never reported twice).
     ChatReceived(ChatMessage),
+    /// We sent a chat message (so our own words show in the conversation, as the room recorded
+    /// them). A private one that cannot be delivered is followed by `ChatNotDelivered`.
+    ChatSent(ChatMessage),
     /// A recipient acknowledged one of our private messages.
     ChatDelivered {
         /// Which message.
@@ -569,6 +572,7 @@ impl Room {
         let members = match &message.conversation {
             ConversationId::Public => {
                 self.chat.record_sent(message.clone(), []);
+                self.event(RoomEvent::ChatSent(message.clone()));
                 self.signal(SignalOut::Chat(message));
                 return Ok(());
             }
@@ -587,12 +591,15 @@ impl Room {
             .collect();
         if !absent.is_empty() {
             let error = RoomError::RecipientsAbsent(absent);
-            self.chat
-                .record_undeliverable(message, others, &error.to_string());
+            let (id, reason) = (message.id.clone(), error.to_string());
+            self.event(RoomEvent::ChatSent(message.clone()));
+            self.chat.record_undeliverable(message, others, &reason);
+            self.event(RoomEvent::ChatNotDelivered { id, reason });
             return Err(error);
         }
         let recipients = sessions.into_iter().flatten().collect();
         self.chat.record_sent(message.clone(), others);
+        self.event(RoomEvent::ChatSent(message.clone()));
         self.outputs
             .push_back(Output::Seal(PrivateDraft { message, recipients }));
         Ok(())
@@ -855,8 +862,12 @@ mod tests {
         room.handle_command(now, send("m1", private(&["id-me", "id-a"])))
             .unwrap();
         let out = drain(&mut room);
-        assert_eq!(out.len(), 1, "{out:?}");
-        let Output::Seal(draft) = &out[0] else {
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(
+            matches!(&out[0], Output::Event(RoomEvent::ChatSent(m)) if m.id.as_str() == "m1"),
+            "our own message is reported for our side of the conversation: {out:?}"
+        );
+        let Output::Seal(draft) = &out[1] else {
             panic!("{out:?}")
         };
         let to: Vec<_> = draft.recipients.iter().map(|r| r.participant.clone()).collect();
@@ -885,7 +896,14 @@ mod tests {
         let _ = drain(&mut room);
         let result = room.handle_command(now, send("m2", private(&["id-me", "id-a"])));
         assert_eq!(result, Err(RoomError::RecipientsAbsent(vec![identity("id-a")])));
-        assert!(drain(&mut room).is_empty(), "no signal, no seal, no broadcast");
+        let out = drain(&mut room);
+        assert!(
+            matches!(
+                out.as_slice(),
+                [Output::Event(RoomEvent::ChatSent(_)), Output::Event(RoomEvent::ChatNotDelivered { .. })]
+            ),
+            "no signal, no seal, no broadcast; only our own view of it: {out:?}"
+        );
         let conversation = private(&["id-me", "id-a"]);
         assert_eq!(room.chat().messages(&conversation).len(), 1, "history keeps it");
         let states = room.chat().delivery(&MessageId::new("m2").unwrap()).unwrap();
@@ -1010,7 +1028,7 @@ mod tests {
         let _ = drain(&mut room);
         room.handle_command(now, send("m4", private(&["id-me", "id-a"])))
             .unwrap();
-        let Output::Seal(draft) = room.poll_output() else {
+        let Some(Output::Seal(draft)) = drain(&mut room).into_iter().find(|o| matches!(o, Output::Seal(_))) else {
             panic!("expected a seal")
         };
         assert_eq!(draft.recipients[0].participant, pid("a2"));

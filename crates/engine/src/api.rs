@@ -101,6 +101,8 @@ pub enum CallEvent {
     FirstFrameDecoded(ParticipantId),
     /// A chat message arrived.
     ChatReceived(ChatMessage),
+    /// We sent a chat message; it belongs in its conversation as shown here.
+    ChatSent(ChatMessage),
     /// A recipient acknowledged one of our private messages.
     ChatDelivered {
         /// Which message.

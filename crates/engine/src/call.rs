@@ -14,6 +14,7 @@ use crate::identity::Identity;
 use crate::receive::{receive_track, RemoteStats};
 use crate::seal::SessionKeys;
 use crate::send::LocalMedia;
+use crate::video_out::VideoSink;
 use confab_core::link::NativeLink;
 use confab_core::{
     JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room, RoomCommand,
@@ -64,6 +65,8 @@ pub struct CallConfig {
     pub peer: Option<PeerConfig>,
     /// Our stable identity and its proof; `None` makes a fresh one for this call.
     pub identity: Option<Identity>,
+    /// Where decoded remote pictures go (the desktop's tiles); `None` only counts them.
+    pub video_out: Option<Arc<dyn VideoSink>>,
 }
 
 /// A running call. Drop the handle's command sender (or send `Leave`) to end it.
@@ -155,6 +158,7 @@ struct Driver {
     sends_audio: bool,
     muted: HashSet<MediaKind>,
     peer_config: Option<PeerConfig>,
+    video_out: Option<Arc<dyn VideoSink>>,
     media: Option<LocalMedia>,
     problems: mpsc::UnboundedSender<MediaError>,
     local: Option<ParticipantId>,
@@ -224,6 +228,7 @@ async fn run(
         sources: Some((config.video, config.audio)),
         muted: HashSet::new(),
         peer_config: config.peer,
+        video_out: config.video_out,
         media: None,
         problems,
         local: None,
@@ -526,6 +531,7 @@ impl Driver {
                 Some(CallEvent::ParticipantLeft { id, reason })
             }
             RoomEvent::ChatReceived(message) => Some(CallEvent::ChatReceived(message)),
+            RoomEvent::ChatSent(message) => Some(CallEvent::ChatSent(message)),
             RoomEvent::ChatDelivered { id, to } => Some(CallEvent::ChatDelivered { id, to }),
             RoomEvent::ChatNotDelivered { id, reason } => Some(CallEvent::ChatNotDelivered { id, reason }),
             RoomEvent::ChatRefused { from, error } => {
@@ -665,6 +671,7 @@ impl Driver {
                     stats,
                     self.started,
                     self.events.clone(),
+                    self.video_out.clone(),
                 ));
             }
             PeerEvent::KeyframeRequested(_) => {

@@ -15,6 +15,7 @@ mod identity;
 mod receive;
 mod seal;
 mod send;
+mod video_out;
 
 pub use api::{
     CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery, RemoteSnapshot, SentSnapshot,
@@ -24,3 +25,6 @@ pub use call::{Call, CallConfig, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
 pub use confab_rtc::PeerConfig;
 pub use identity::{Identity, IdentityError};
 pub use seal::{SealError, SessionKeys};
+pub use video_out::VideoSink;
+/// A decoded picture handed to a [`VideoSink`].
+pub use confab_media::VideoFrame;

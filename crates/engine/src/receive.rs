@@ -4,6 +4,7 @@
 //! into a corrupt picture: after a loss the task asks for a keyframe and waits for it.
 
 use crate::api::CallEvent;
+use crate::video_out::VideoSink;
 use confab_core::{MediaKind, ParticipantId};
 use confab_media::pattern::inspect;
 use confab_media::pipeline::{AudioReceiver, VideoReceiver};
@@ -94,9 +95,10 @@ pub(crate) async fn receive_track(
     stats: Arc<RemoteStats>,
     started: Instant,
     events: UnboundedSender<CallEvent>,
+    video_out: Option<Arc<dyn VideoSink>>,
 ) {
     match track.kind() {
-        MediaKind::Video => receive_video(track, participant, stats, started, events).await,
+        MediaKind::Video => receive_video(track, participant, stats, started, events, video_out).await,
         MediaKind::Audio => receive_audio(track, stats).await,
     }
 }
@@ -107,6 +109,7 @@ async fn receive_video(
     stats: Arc<RemoteStats>,
     started: Instant,
     events: UnboundedSender<CallEvent>,
+    video_out: Option<Arc<dyn VideoSink>>,
 ) {
     let sink_stats = stats.clone();
     let decoder = VideoReceiver::start(move |result| match result {
@@ -126,6 +129,9 @@ async fn receive_video(
                 Err(_) => {
                     sink_stats.frames_corrupt.fetch_add(1, Ordering::Relaxed);
                 }
+            }
+            if let Some(sink) = &video_out {
+                sink.show(&participant, &frame);
             }
         }
         Err(_) => {

@@ -25,6 +25,7 @@ pub fn start_dave(link: &JoinLink, media_ip: Option<&str>) -> (Call, UnboundedRe
             udp_addrs: vec![format!("{ip}:0")],
         }),
         identity: None,
+        video_out: None,
     })
 }
 
