@@ -1,18 +1,26 @@
 #!/usr/bin/env bash
-# Installs the Debian/Ubuntu packages Confab needs to build, skipping what is already there.
+# Installs what Confab needs to build and test on Debian/Ubuntu, skipping what is already there.
 #   build-essential, pkg-config: C toolchain for the -sys crates
 #   cmake:  builds the bundled libopus (opusic-sys)
 #   nasm:   OpenH264's assembly (about 3x faster encoding than plain C)
 #   iproute2: `ip` and `tc`, with which the reconnect test builds its own network namespace
 #   chromium: the reference WebRTC peer of the close tests and the close-notice benchmark
+#   libwebkit2gtk-4.1-dev ... libxdo-dev: the desktop app (Tauri 2 on WebKitGTK)
+#   xvfb, webkit2gtk-driver: the desktop app's end-to-end test (an X server, WebKitWebDriver)
+#   nodejs, npm: builds the app's web UI (ui/) and runs its unit tests
+# Then the UI's npm packages (ui/node_modules) and tauri-driver (into ~/.cache/confab/tools).
 set -euo pipefail
-packages=(build-essential pkg-config cmake nasm iproute2 chromium)
+cd "$(dirname "$0")/.."
+packages=(build-essential pkg-config cmake nasm iproute2 chromium
+  libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev
+  libxdo-dev libssl-dev file xvfb webkit2gtk-driver nodejs)
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
 if ((${#missing[@]})); then
-  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "installing: ${missing[*]}"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -20,4 +28,12 @@ fi
 if ! command -v cargo >/dev/null; then
   echo "Rust is missing: install it with rustup (https://rustup.rs), then run this again." >&2
   exit 1
+fi
+if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ]; then
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+fi
+tools="${CONFAB_TOOLS:-$HOME/.cache/confab/tools}"
+if [ ! -x "$tools/bin/tauri-driver" ]; then
+  echo "installing tauri-driver into $tools"
+  cargo install tauri-driver --locked --version '^2' --root "$tools" --quiet
 fi

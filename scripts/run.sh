@@ -1,10 +1,19 @@
 #!/usr/bin/env bash
-# Installs what is missing and starts a meeting on this computer: the embedded room server plus
-# two synthetic participants. Join it yourself with the printed command; Ctrl-C ends it all.
+# Installs what is missing, builds the web UI and the desktop app, and starts Confab. Its first
+# button, "New meeting on this computer", starts the embedded room server and shows the link
+# others on your network open. Arguments are passed to the app (e.g. a confab:// link).
+# Without a display (a server over SSH), it starts a meeting with two synthetic participants
+# from the command line instead and prints the link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/confab/target}"
+(cd ui && npm run --silent build)
+if [ -n "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+  cargo build --release --locked -p confab-desktop
+  exec "$CARGO_TARGET_DIR/release/confab" "$@"
+fi
+echo "No display: starting a meeting from the command line instead of the app."
 cargo build --release --locked -p confab-cli
 cli="$CARGO_TARGET_DIR/release/confab-cli"
 links=$(mktemp)

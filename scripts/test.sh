@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Installs what is missing and runs Confab's whole test suite: unit tests, end-to-end tests over
-# real loopback sockets and PeerConnections, the CLI's process tests, and a short fuzzing pass
-# over every decoder of network input. Ends with one line: "N passed, N failed".
+# Installs what is missing and runs Confab's whole test suite: the web UI's unit tests, unit
+# tests, end-to-end tests over real loopback sockets and PeerConnections, the CLI's process
+# tests, the desktop app driven through WebDriver under Xvfb, and a short fuzzing pass over
+# every decoder of network input. Ends with one line: "N passed, N failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -9,18 +10,24 @@ bash scripts/install-deps.sh
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/confab/target}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
+# The app embeds the built UI, so it is built before anything Rust.
+status=0
+(cd ui && npm run --silent build && NO_COLOR=1 npx vitest run) 2>&1 | tee "$log" || status=$?
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-status=0
 # The soak test compares its own resident memory before and after 150 calls. glibc gives each
 # thread that allocates (every call starts codec threads) its own malloc arena and keeps what
 # it freed there, which swung the baseline between 22 and 50 MB from run to run; two arenas
 # keep that noise well below the 10% the test allows.
 export MALLOC_ARENA_MAX=2
-cargo test --workspace --locked 2>&1 | tee "$log" || status=$?
+cargo test --workspace --locked 2>&1 | tee -a "$log" || status=$?
 bash scripts/fuzz.sh smoke || status=$?
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
+ui_passed=$(grep -Eo '^ +Tests +([0-9]+ failed \| )?[0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+ui_failed=$(grep -Eo '^ +Tests +[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+passed=$((passed + ui_passed))
+failed=$((failed + ui_failed))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"
 exit "$status"

@@ -71,8 +71,29 @@ pub struct CallConfig {
 
 /// A running call. Drop the handle's command sender (or send `Leave`) to end it.
 pub struct Call {
-    commands: mpsc::UnboundedSender<CallCommand>,
+    control: CallControl,
     task: JoinHandle<CallSnapshot>,
+}
+
+/// A cloneable way to send commands to a running call and read its picture, for consumers
+/// whose event loop does not own the [`Call`] (the desktop's event forwarder).
+#[derive(Clone)]
+pub struct CallControl {
+    commands: mpsc::UnboundedSender<CallCommand>,
+}
+
+impl CallControl {
+    /// Sends a command (ignored once the call is over).
+    pub fn command(&self, command: CallCommand) {
+        let _ = self.commands.send(command);
+    }
+
+    /// The whole picture now; `None` once the call is over.
+    pub async fn snapshot(&self) -> Option<CallSnapshot> {
+        let (tx, rx) = oneshot::channel();
+        self.command(CallCommand::Snapshot(tx));
+        rx.await.ok()
+    }
 }
 
 impl Call {
@@ -81,19 +102,23 @@ impl Call {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(run(config, command_rx, events));
-        (Self { commands, task }, event_rx)
+        let control = CallControl { commands };
+        (Self { control, task }, event_rx)
     }
 
     /// Sends a command (ignored once the call is over).
     pub fn command(&self, command: CallCommand) {
-        let _ = self.commands.send(command);
+        self.control.command(command);
     }
 
     /// The whole picture now.
     pub async fn snapshot(&self) -> Option<CallSnapshot> {
-        let (tx, rx) = oneshot::channel();
-        self.command(CallCommand::Snapshot(tx));
-        rx.await.ok()
+        self.control.snapshot().await
+    }
+
+    /// Another handle for commands and snapshots.
+    pub fn control(&self) -> CallControl {
+        self.control.clone()
     }
 
     /// Leaves and returns the final picture.
@@ -104,14 +129,14 @@ impl Call {
 
     /// Waits for the call to end by itself and returns the final picture.
     pub async fn finished(self) -> CallSnapshot {
-        let Call { commands, task } = self;
+        let Call { control, task } = self;
         let snapshot = task.await.unwrap_or_else(|_| {
             CallSnapshot::failed(
                 LeaveReason::ConnectionLost,
                 vec!["the call task stopped unexpectedly".into()],
             )
         });
-        drop(commands);
+        drop(control);
         snapshot
     }
 }

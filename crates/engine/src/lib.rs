@@ -20,7 +20,7 @@ mod video_out;
 pub use api::{
     CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery, RemoteSnapshot, SentSnapshot,
 };
-pub use call::{Call, CallConfig, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
+pub use call::{Call, CallConfig, CallControl, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
 /// Where a call's media sockets bind (see [`CallConfig::peer`]).
 pub use confab_rtc::PeerConfig;
 pub use identity::{Identity, IdentityError};

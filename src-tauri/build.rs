@@ -1,0 +1,5 @@
+//! Generates the Tauri context (config, capabilities, icons) and checks the built UI exists.
+
+fn main() {
+    tauri_build::build();
+}

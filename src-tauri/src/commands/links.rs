@@ -1,0 +1,100 @@
+//! Links: checking a pasted link, the link the app was opened with, and starting a meeting on
+//! this computer.
+
+use crate::error::UiError;
+use crate::meeting::Meeting;
+use crate::state::AppState;
+use confab_core::JoinLink;
+use serde::Serialize;
+use tauri::State;
+
+/// What a link points at, to show before joining.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkView {
+    /// Which kind of server (`confab` for Confab's own).
+    pub adapter: &'static str,
+    /// The server's address.
+    pub server: String,
+    /// The room.
+    pub room: String,
+    /// The link with its secrets hidden, for display.
+    pub redacted: String,
+}
+
+/// A meeting served by this app.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct MeetingView {
+    /// The link others open.
+    pub link: String,
+    /// Whether only this computer can join.
+    pub local_only: bool,
+}
+
+/// Checks a link the user pasted or clicked.
+pub fn check_link(text: &str) -> Result<(JoinLink, LinkView), UiError> {
+    let link = JoinLink::parse(text).map_err(|e| UiError::new("bad_link", capitalised(&e.to_string())))?;
+    let view = match &link {
+        JoinLink::Native(native) => LinkView {
+            adapter: "confab",
+            server: format!("{}:{}", native.host, native.port),
+            room: native.room.as_str().to_owned(),
+            redacted: link.redacted(),
+        },
+    };
+    Ok((link, view))
+}
+
+fn capitalised(sentence: &str) -> String {
+    let mut chars = sentence.chars();
+    chars.next().map_or_else(String::new, |first| {
+        format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.'))
+    })
+}
+
+/// Checks a link; the UI shows the sentence of a bad one.
+#[tauri::command]
+pub fn parse_link(text: String) -> Result<LinkView, UiError> {
+    check_link(&text).map(|(_, view)| view)
+}
+
+/// The link the app was opened with (once; later calls return nothing).
+#[tauri::command]
+pub fn launch_link(state: State<'_, AppState>) -> Option<String> {
+    state.take_pending_link()
+}
+
+/// Starts the embedded room server (once) and returns its link.
+#[tauri::command]
+pub async fn start_meeting(state: State<'_, AppState>) -> Result<MeetingView, UiError> {
+    let mut meeting = state.meeting.lock().await;
+    if meeting.is_none() {
+        *meeting = Some(Meeting::start(state.options.meeting_address).await?);
+    }
+    let meeting = meeting.as_ref().ok_or_else(|| UiError::new("meeting_failed", "The meeting stopped."))?;
+    Ok(MeetingView {
+        link: meeting.link.clone(),
+        local_only: meeting.local_only,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_link_shows_server_and_room_but_not_its_token() {
+        let view = parse_link("confab://10.0.0.2:7878/standup?token=s3cret".into()).unwrap();
+        assert_eq!(view.server, "10.0.0.2:7878");
+        assert_eq!(view.room, "standup");
+        assert!(!view.redacted.contains("s3cret"));
+    }
+
+    #[test]
+    fn a_bad_link_says_why_in_a_sentence() {
+        let error = parse_link("https://example.org/x".into()).unwrap_err();
+        assert_eq!(error.code, "bad_link");
+        assert_eq!(error.message, "Confab cannot open 'https:' links; expected confab://.");
+    }
+}

@@ -1,0 +1,40 @@
+//! [`AppState`]: what the app holds between commands — the call, the meeting it serves, the
+//! tiles' latest pictures and the link it was started with.
+
+use crate::meeting::Meeting;
+use crate::options::LaunchOptions;
+use crate::tiles::Tiles;
+use confab_engine::Call;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// Shared by every command (Tauri-managed state).
+pub struct AppState {
+    /// What the app was started with.
+    pub options: LaunchOptions,
+    /// The call we are in, if any.
+    pub call: tokio::sync::Mutex<Option<Call>>,
+    /// "New meeting on this computer": the embedded room server, once started.
+    pub meeting: tokio::sync::Mutex<Option<Meeting>>,
+    /// Latest decoded picture per remote participant.
+    pub tiles: Arc<Tiles>,
+    /// A link handed to the app (command line or OS) that the UI has not opened yet.
+    pending_link: Mutex<Option<String>>,
+}
+
+impl AppState {
+    /// The state of a freshly started app.
+    pub fn new(options: LaunchOptions) -> Self {
+        Self {
+            pending_link: Mutex::new(options.link.clone()),
+            options,
+            call: tokio::sync::Mutex::new(None),
+            meeting: tokio::sync::Mutex::new(None),
+            tiles: Arc::new(Tiles::default()),
+        }
+    }
+
+    /// Takes the link waiting to be opened, if any.
+    pub fn take_pending_link(&self) -> Option<String> {
+        self.pending_link.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+}

@@ -1,0 +1,168 @@
+//! Decoded remote video on its way to the UI's tiles.
+//!
+//! The engine hands every decoded picture to [`Tiles`] (a [`VideoSink`]), which keeps only the
+//! latest one per participant. Each tile in the UI pulls with `next_frame`: the command waits
+//! for a picture newer than the one the tile drew and returns it as raw bytes. Pulling gives
+//! natural back-pressure — a tile that draws slower than frames arrive skips pictures instead
+//! of queueing them — and the skipped ones are counted.
+
+use confab_core::ParticipantId;
+use confab_engine::{VideoFrame, VideoSink};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Bytes before the I420 planes in a frame handed to the UI: sequence number (u64), width and
+/// height (u32 each), all little-endian.
+pub const FRAME_HEADER_LEN: usize = 16;
+
+#[derive(Default)]
+struct Slot {
+    /// Number of the latest picture (1 for the first).
+    sequence: u64,
+    latest: Option<Arc<VideoFrame>>,
+    decoded: u64,
+    delivered: u64,
+}
+
+/// Per-tile counts for the video benchmark and the UI's statistics.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct TileStats {
+    /// Session id of the participant.
+    pub participant: String,
+    /// Pictures decoded for this tile.
+    pub decoded: u64,
+    /// Pictures handed to the UI.
+    pub delivered: u64,
+    /// Pictures replaced by a newer one before the UI asked (the tile drew too slowly).
+    pub skipped: u64,
+}
+
+/// The latest decoded picture of every remote participant.
+#[derive(Default)]
+pub struct Tiles {
+    slots: Mutex<HashMap<ParticipantId, Slot>>,
+    fresh: Notify,
+}
+
+impl VideoSink for Tiles {
+    fn show(&self, participant: &ParticipantId, frame: &VideoFrame) {
+        {
+            let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = slots.entry(participant.clone()).or_default();
+            slot.sequence += 1;
+            slot.decoded += 1;
+            slot.latest = Some(Arc::new(frame.clone()));
+        }
+        self.fresh.notify_waiters();
+    }
+}
+
+impl Tiles {
+    /// Waits up to `wait` for a picture of `participant` newer than `after` and returns it with
+    /// its sequence number; `None` if none came.
+    pub async fn next(&self, participant: &ParticipantId, after: u64, wait: Duration) -> Option<(u64, Arc<VideoFrame>)> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let fresh = self.fresh.notified();
+            if let Some(found) = self.newer_than(participant, after) {
+                return Some(found);
+            }
+            if tokio::time::timeout_at(deadline, fresh).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    fn newer_than(&self, participant: &ParticipantId, after: u64) -> Option<(u64, Arc<VideoFrame>)> {
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let slot = slots.get_mut(participant)?;
+        let frame = slot.latest.clone().filter(|_| slot.sequence > after)?;
+        slot.delivered += 1;
+        Some((slot.sequence, frame))
+    }
+
+    /// Counts per participant.
+    pub fn stats(&self) -> Vec<TileStats> {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut stats: Vec<TileStats> = slots
+            .iter()
+            .map(|(participant, slot)| TileStats {
+                participant: participant.as_str().to_owned(),
+                decoded: slot.decoded,
+                delivered: slot.delivered,
+                skipped: slot.decoded.saturating_sub(slot.delivered),
+            })
+            .collect();
+        stats.sort_by(|a, b| a.participant.cmp(&b.participant));
+        stats
+    }
+
+    /// Forgets every picture (the call ended).
+    pub fn clear(&self) {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.fresh.notify_waiters();
+    }
+}
+
+/// `frame` as the UI reads it: [`FRAME_HEADER_LEN`] header bytes, then Y, U and V.
+pub fn encode_frame(sequence: u64, frame: &VideoFrame) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(FRAME_HEADER_LEN + frame.data.len());
+    bytes.extend_from_slice(&sequence.to_le_bytes());
+    bytes.extend_from_slice(&u32::try_from(frame.width).unwrap_or(0).to_le_bytes());
+    bytes.extend_from_slice(&u32::try_from(frame.height).unwrap_or(0).to_le_bytes());
+    bytes.extend_from_slice(&frame.data);
+    bytes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alice() -> ParticipantId {
+        ParticipantId::new("alice").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_slow_tile_gets_the_latest_picture_and_the_rest_count_as_skipped() {
+        let tiles = Tiles::default();
+        for _ in 0..3 {
+            tiles.show(&alice(), &VideoFrame::black(4, 2));
+        }
+        let (sequence, frame) = tiles.next(&alice(), 0, Duration::ZERO).await.unwrap();
+        assert_eq!((sequence, frame.width, frame.height), (3, 4, 2));
+        assert_eq!(tiles.stats()[0], TileStats {
+            participant: "alice".into(),
+            decoded: 3,
+            delivered: 1,
+            skipped: 2
+        });
+    }
+
+    #[tokio::test]
+    async fn a_waiting_tile_wakes_for_the_next_picture_and_gives_up_after_its_wait() {
+        let tiles = Arc::new(Tiles::default());
+        assert!(tiles.next(&alice(), 0, Duration::from_millis(20)).await.is_none());
+        let waiter = tokio::spawn({
+            let tiles = tiles.clone();
+            async move { tiles.next(&alice(), 0, Duration::from_secs(5)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        tiles.show(&alice(), &VideoFrame::black(2, 2));
+        let (sequence, _) = waiter.await.unwrap().unwrap();
+        assert_eq!(sequence, 1);
+        assert!(tiles.next(&alice(), 1, Duration::from_millis(20)).await.is_none());
+    }
+
+    #[test]
+    fn the_ui_reads_a_header_then_the_planes() {
+        let bytes = encode_frame(7, &VideoFrame::black(4, 2));
+        assert_eq!(bytes.len(), FRAME_HEADER_LEN + 12);
+        assert_eq!(bytes[..8], 7u64.to_le_bytes());
+        assert_eq!(bytes[8..12], 4u32.to_le_bytes());
+        assert_eq!(bytes[12..16], 2u32.to_le_bytes());
+    }
+}

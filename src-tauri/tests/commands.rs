@@ -1,0 +1,146 @@
+//! Every command through Tauri's mock runtime (no window, no WebKit): the same handlers and
+//! state the app uses, called as the UI calls them, against a real embedded server.
+
+use confab_desktop::{app, AppState, LaunchOptions};
+use confab_tests::{join_synthetic, wait_joined, TestServer};
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
+use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
+use tauri::webview::InvokeRequest;
+use tauri::{WebviewWindow, WebviewWindowBuilder};
+
+fn window(options: LaunchOptions) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
+    let app = app(mock_builder(), AppState::new(options))
+        .build(mock_context(noop_assets()))
+        .expect("the app builds on the mock runtime");
+    let window = WebviewWindowBuilder::new(&app, "main", Default::default())
+        .build()
+        .expect("a mock window");
+    (app, window)
+}
+
+fn invoke(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Result<InvokeResponseBody, Value> {
+    get_ipc_response(
+        window,
+        InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: "tauri://localhost".parse().expect("a url"),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        },
+    )
+}
+
+fn json_of(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> Value {
+    match invoke(window, cmd, args) {
+        Ok(body) => body.deserialize().expect("a JSON reply"),
+        Err(error) => panic!("{cmd} failed: {error}"),
+    }
+}
+
+fn error_code(window: &WebviewWindow<MockRuntime>, cmd: &str, args: Value) -> String {
+    let error = invoke(window, cmd, args).expect_err("the command should fail");
+    error["code"].as_str().unwrap_or_default().to_owned()
+}
+
+fn loopback() -> LaunchOptions {
+    LaunchOptions {
+        meeting_address: Some("127.0.0.1".parse().expect("an address")),
+        settings_dir: Some(std::env::temp_dir().join(format!("confab-commands-{}", std::process::id()))),
+        ..LaunchOptions::default()
+    }
+}
+
+#[test]
+fn links_are_checked_and_the_launch_link_is_handed_over_once() {
+    let (_app, window) = window(LaunchOptions {
+        link: Some("confab://127.0.0.1:7/room?token=t".into()),
+        ..loopback()
+    });
+    let view = json_of(&window, "parse_link", json!({"text": "confab://h:9/standup?token=abc"}));
+    assert_eq!(view["room"], "standup");
+    assert_eq!(view["server"], "h:9");
+    assert_eq!(error_code(&window, "parse_link", json!({"text": "hello"})), "bad_link");
+    assert_eq!(json_of(&window, "launch_link", json!({})), json!("confab://127.0.0.1:7/room?token=t"));
+    assert_eq!(json_of(&window, "launch_link", json!({})), Value::Null);
+}
+
+#[test]
+fn devices_and_settings_answer_without_a_call() {
+    let (_app, window) = window(loopback());
+    let devices = json_of(&window, "list_devices", json!({}));
+    assert_eq!(devices["cameras"][0]["id"], "synthetic");
+    let settings = json_of(&window, "load_settings", json!({}));
+    assert!(settings["settings"].is_object(), "{settings}");
+}
+
+#[test]
+fn commands_that_need_a_call_say_so() {
+    let (_app, window) = window(loopback());
+    assert_eq!(error_code(&window, "leave", json!({})), "not_in_call");
+    assert_eq!(error_code(&window, "set_muted", json!({"media": "audio", "muted": true})), "not_in_call");
+    let public = json!({"conversation": {"kind": "public"}, "text": "hi"});
+    assert_eq!(error_code(&window, "send_chat", public), "not_in_call");
+    let lonely = json!({"conversation": {"kind": "private", "members": ["me"]}, "text": "hi"});
+    assert_eq!(error_code(&window, "send_chat", lonely), "bad_conversation");
+}
+
+#[test]
+fn a_meeting_on_this_computer_is_started_once_and_can_be_joined() {
+    let (_app, window) = window(loopback());
+    let first = json_of(&window, "start_meeting", json!({}));
+    let again = json_of(&window, "start_meeting", json!({}));
+    assert_eq!(first, again, "one meeting per app");
+    let link = first["link"].as_str().expect("a link");
+    assert!(link.starts_with("confab://127.0.0.1:"), "{link}");
+    assert_eq!(first["localOnly"], true);
+    json_of(&window, "parse_link", json!({ "text": link }));
+}
+
+#[test]
+fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let server = runtime.block_on(TestServer::start());
+    let link = server.link("commands");
+    let (ada, mut ada_events) = runtime.block_on(async { join_synthetic(&link, "Ada", (320, 180), 440.0) });
+    let ada_id = runtime.block_on(wait_joined(&mut ada_events));
+
+    let (_app, window) = window(loopback());
+    let request = json!({"link": link.to_string(), "name": "Cleo", "camera": "none", "microphone": "synthetic"});
+    let join = json!({"request": request.clone(), "events": "__CHANNEL__:1"});
+    json_of(&window, "join", join.clone());
+    assert_eq!(error_code(&window, "join", join), "already_in_call");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let frame = loop {
+        let args = json!({"participant": ada_id.as_str(), "after": 0});
+        if let Ok(InvokeResponseBody::Raw(bytes)) = invoke(&window, "next_frame", args) {
+            if !bytes.is_empty() {
+                break bytes;
+            }
+        }
+        assert!(Instant::now() < deadline, "no picture of Ada reached the tiles in 20 s");
+    };
+    let width = u32::from_le_bytes(frame[8..12].try_into().expect("four bytes"));
+    let height = u32::from_le_bytes(frame[12..16].try_into().expect("four bytes"));
+    assert_eq!((width, height), (320, 180));
+    assert_eq!(frame.len(), 16 + 320 * 180 * 3 / 2);
+    let stats = json_of(&window, "tile_stats", json!({}));
+    assert!(stats[0]["decoded"].as_u64().unwrap_or(0) >= 1, "{stats}");
+
+    json_of(&window, "set_muted", json!({"media": "audio", "muted": true}));
+    json_of(&window, "send_chat", json!({"conversation": {"kind": "public"}, "text": "hi Ada"}));
+    runtime.block_on(confab_tests::wait_for(&mut ada_events, Duration::from_secs(10), "Cleo's message", |e| {
+        matches!(e, confab_engine::CallEvent::ChatReceived(m) if m.text == "hi Ada").then_some(())
+    }));
+    json_of(&window, "leave", json!({}));
+    assert_eq!(error_code(&window, "leave", json!({})), "not_in_call");
+    runtime.block_on(async {
+        ada.leave().await;
+        server.stop().await;
+    });
+}

@@ -1,0 +1,192 @@
+//! The desktop app end to end, driven as a person would (Xvfb + tauri-driver + WebKitWebDriver):
+//! two synthetic participants are in a room on a real embedded server; the app opens the room's
+//! link from its command line, joins from the pre-join screen with the test pattern, shows both
+//! participants' moving pictures, sends a public and a private message (the test checks who
+//! received which), reads a private reply, mutes (the others are told), and leaves (the others
+//! see it). Screenshots of pre-join, call and chat are kept in the test's target folder, or in
+//! `docs/screenshots` with `CONFAB_UPDATE_SCREENSHOTS=1`.
+
+mod support;
+
+use confab_core::{ConversationId, LeaveReason, MediaKind, PrivateMembers};
+use confab_engine::{Call, CallCommand, CallEvent, CallSnapshot};
+use confab_tests::{join_synthetic, wait_for, wait_joined, TestServer};
+use std::path::PathBuf;
+use std::time::Duration;
+use support::picture::{bars_problem, Picture};
+use support::App;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const SHORT: Duration = Duration::from_secs(10);
+const LONG: Duration = Duration::from_secs(40);
+
+fn screenshot_dir() -> PathBuf {
+    let dir = if std::env::var_os("CONFAB_UPDATE_SCREENSHOTS").is_some() {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    } else {
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("desktop-e2e")
+    };
+    std::fs::create_dir_all(&dir).expect("a folder for screenshots");
+    dir
+}
+
+fn keep(name: &str, png: &[u8]) {
+    let path = screenshot_dir().join(name);
+    std::fs::write(&path, png).expect("write a screenshot");
+    eprintln!("screenshot: {}", path.display());
+}
+
+async fn snapshot(call: &Call) -> CallSnapshot {
+    call.snapshot().await.expect("the participant is still in the call")
+}
+
+async fn chat_texts(call: &Call) -> Vec<(String, bool)> {
+    snapshot(call)
+        .await
+        .chat
+        .iter()
+        .map(|m| (m.text.clone(), matches!(m.conversation, ConversationId::Private(_))))
+        .collect()
+}
+
+/// Waits for a participant's event while the blocking WebDriver calls run on this thread.
+fn wait_event<T>(
+    runtime: &tokio::runtime::Runtime,
+    events: &mut UnboundedReceiver<CallEvent>,
+    what: &str,
+    pick: impl FnMut(&CallEvent) -> Option<T>,
+) -> T {
+    runtime.block_on(wait_for(events, LONG, what, pick))
+}
+
+#[test]
+fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let server = runtime.block_on(TestServer::start());
+    let link = server.link("e2e");
+    let ((ada, mut ada_events), (bo, mut bo_events)) = runtime.block_on(async {
+        let ada = join_synthetic(&link, "Ada", (640, 360), 440.0);
+        let bo = join_synthetic(&link, "Bo", (640, 360), 660.0);
+        (ada, bo)
+    });
+    runtime.block_on(wait_joined(&mut ada_events));
+    runtime.block_on(wait_joined(&mut bo_events));
+
+    let settings = tempdir("settings");
+    let app = App::launch(
+        PathBuf::from(env!("CARGO_BIN_EXE_confab")).as_path(),
+        &[
+            "--settings-dir".into(),
+            settings.display().to_string(),
+            link.to_string(),
+        ],
+    );
+
+    // Pre-join: the link from the command line is open; name and sources are chosen here.
+    let name = app.wait_for("#name-input", LONG);
+    app.type_into(&name, "Cleo");
+    app.select("#camera-select", "synthetic");
+    app.select("#mic-select", "synthetic");
+    keep("prejoin.png", &app.screenshot());
+    app.click_css("#join-button", SHORT);
+
+    // Both remote tiles show the moving test pattern.
+    let tiles = app.wait_for_count(".tile:not(.no-picture)", 2, LONG);
+    let cleo = wait_event(&runtime, &mut ada_events, "Cleo joining", |e| match e {
+        CallEvent::ParticipantJoined(id) => Some(id.clone()),
+        _ => None,
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    for tile in &tiles {
+        let first = Picture::from_png(&app.element_screenshot(tile));
+        std::thread::sleep(Duration::from_millis(700));
+        let second = Picture::from_png(&app.element_screenshot(tile));
+        assert!(first.width >= 200, "the tile is too small to check: {}x{}", first.width, first.height);
+        if let Some(problem) = bars_problem(&second) {
+            panic!("a tile does not show the test pattern: {problem}");
+        }
+        let changed = first.changed_share(&second);
+        assert!(changed > 0.002, "a tile's picture did not move in 700 ms ({:.3}% changed)", changed * 100.0);
+    }
+    keep("call.png", &app.screenshot());
+
+    // Chat: one public message, one private to Ada; a private reply from Ada.
+    let input = app.wait_for("#chat-input", SHORT);
+    app.type_into(&input, "hello everyone");
+    app.click_css("#chat-send", SHORT);
+    let ada_identity = runtime.block_on(snapshot(&ada)).identity.expect("Ada's identity");
+    app.click_css(&format!(".private-chat[data-identity=\"{ada_identity}\"]"), SHORT);
+    let input = app.wait_for("#chat-input", SHORT);
+    app.type_into(&input, "just between us, Ada");
+    app.click_css("#chat-send", SHORT);
+    wait_event(&runtime, &mut ada_events, "Cleo's private message at Ada", |e| match e {
+        CallEvent::ChatReceived(m) if m.text == "just between us, Ada" => Some(()),
+        _ => None,
+    });
+    wait_event(&runtime, &mut bo_events, "Cleo's public message at Bo", |e| match e {
+        CallEvent::ChatReceived(m) if m.text == "hello everyone" => Some(()),
+        _ => None,
+    });
+    let at_ada = runtime.block_on(chat_texts(&ada));
+    let at_bo = runtime.block_on(chat_texts(&bo));
+    assert!(at_ada.contains(&("hello everyone".into(), false)), "Ada got: {at_ada:?}");
+    assert!(at_ada.contains(&("just between us, Ada".into(), true)), "Ada got: {at_ada:?}");
+    assert_eq!(at_bo, vec![("hello everyone".to_owned(), false)], "Bo must get the public message only");
+    app.wait_for_text(".line.own .delivery", "delivered", SHORT);
+    app.wait_for_text(".line.own .private-mark", "private to Ada", SHORT);
+
+    let cleo_identity = runtime
+        .block_on(snapshot(&ada))
+        .participants
+        .iter()
+        .find(|p| p.id == cleo)
+        .map(|p| p.identity.clone())
+        .expect("Ada knows Cleo's identity");
+    let members = PrivateMembers::new([ada_identity.clone(), cleo_identity]).expect("two members");
+    ada.command(CallCommand::SendChat {
+        conversation: ConversationId::Private(members),
+        text: "only you see this, Cleo".into(),
+    });
+    app.wait_for_text(".line:not(.own) .private-mark", "private to you", LONG);
+    keep("chat.png", &app.screenshot());
+
+    // Mute: the others are told.
+    app.click_css("#toggle-mic", SHORT);
+    wait_event(&runtime, &mut bo_events, "Cleo's mute at Bo", |e| match e {
+        CallEvent::TrackMuted {
+            participant,
+            kind: MediaKind::Audio,
+            muted: true,
+        } if *participant == cleo => Some(()),
+        _ => None,
+    });
+
+    // Leave: the others see it, the app says so.
+    app.click_css("#leave", SHORT);
+    wait_event(&runtime, &mut ada_events, "Cleo leaving", |e| match e {
+        CallEvent::ParticipantLeft {
+            id,
+            reason: LeaveReason::Hangup,
+        } if *id == cleo => Some(()),
+        _ => None,
+    });
+    app.wait_for_text("#banner.ended", "You left the call.", SHORT);
+    assert!(
+        std::fs::read_to_string(settings.join("settings.json")).expect("settings saved").contains("Cleo"),
+        "the display name is remembered"
+    );
+    drop(app);
+    runtime.block_on(async {
+        ada.leave().await;
+        bo.leave().await;
+        server.stop().await;
+    });
+    let _ = std::fs::remove_dir_all(settings);
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("confab-e2e-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    dir
+}

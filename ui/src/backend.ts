@@ -1,0 +1,102 @@
+// Everything the UI asks of the Rust side, typed. The only file that calls `invoke`.
+import { Channel, invoke } from "@tauri-apps/api/core";
+
+export type Media = "audio" | "video";
+export type SourceChoice = "synthetic" | "none";
+
+export type ConversationView = { kind: "public" } | { kind: "private"; members: string[] };
+
+export interface ParticipantView {
+  id: string;
+  identity: string;
+  name: string;
+}
+
+export interface ChatView {
+  id: string;
+  from: string;
+  fromIdentity: string;
+  fromName: string;
+  conversation: ConversationView;
+  text: string;
+  own: boolean;
+}
+
+export type UiEvent =
+  | { kind: "joined"; local: string; identity: string }
+  | { kind: "participantJoined"; participant: ParticipantView }
+  | { kind: "participantLeft"; id: string; reason: string }
+  | { kind: "trackMuted"; participant: string; media: Media; muted: boolean }
+  | { kind: "chat"; message: ChatView }
+  | { kind: "chatDelivered"; id: string; to: string }
+  | { kind: "chatNotDelivered"; id: string; reason: string }
+  | { kind: "reconnecting"; attempt: number }
+  | { kind: "mediaInterrupted" }
+  | { kind: "mediaRestored" }
+  | { kind: "problem"; message: string }
+  | { kind: "ended"; reason: string };
+
+export interface UiError {
+  code: string;
+  message: string;
+}
+
+export interface LinkView {
+  adapter: string;
+  server: string;
+  room: string;
+  redacted: string;
+}
+
+export interface MeetingView {
+  link: string;
+  localOnly: boolean;
+}
+
+export interface DeviceView {
+  id: SourceChoice;
+  label: string;
+}
+
+export interface DevicesView {
+  cameras: DeviceView[];
+  microphones: DeviceView[];
+  notes: string[];
+}
+
+export interface LoadedSettings {
+  settings: { displayName?: string | null };
+  problem?: string | null;
+}
+
+export interface JoinRequest {
+  link: string;
+  name: string;
+  camera: SourceChoice;
+  microphone: SourceChoice;
+}
+
+/** A failed command's sentence, whatever shape the failure took. */
+export function errorMessage(error: unknown): string {
+  if (typeof error === "object" && error !== null && "message" in error) {
+    return String((error as UiError).message);
+  }
+  return String(error);
+}
+
+export const backend = {
+  parseLink: (text: string) => invoke<LinkView>("parse_link", { text }),
+  launchLink: () => invoke<string | null>("launch_link"),
+  startMeeting: () => invoke<MeetingView>("start_meeting"),
+  listDevices: () => invoke<DevicesView>("list_devices"),
+  loadSettings: () => invoke<LoadedSettings>("load_settings"),
+  join(request: JoinRequest, onEvent: (event: UiEvent) => void): Promise<void> {
+    const events = new Channel<UiEvent>();
+    events.onmessage = onEvent;
+    return invoke("join", { request, events });
+  },
+  leave: () => invoke<void>("leave"),
+  setMuted: (media: Media, muted: boolean) => invoke<void>("set_muted", { media, muted }),
+  sendChat: (conversation: ConversationView, text: string) => invoke<void>("send_chat", { conversation, text }),
+  nextFrame: (participant: string, after: number) => invoke<ArrayBuffer>("next_frame", { participant, after }),
+};

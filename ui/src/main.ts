@@ -1,0 +1,116 @@
+// The app's screens and how one leads to the next: home → pre-join → call → home.
+import { backend, errorMessage, type JoinRequest, type LinkView, type UiEvent } from "./backend";
+import { applyEvent, conversationKey, newCallModel, openConversation, privateWith, type CallModel } from "./model";
+import { CallScreen } from "./views/call";
+import { homeView } from "./views/home";
+import { prejoinView, type PrejoinInput } from "./views/prejoin";
+
+const root = document.getElementById("app") as HTMLElement;
+let call: { model: CallModel; screen: CallScreen } | null = null;
+
+function show(node: HTMLElement): void {
+  root.replaceChildren(node);
+}
+
+function home(error: string | null = null): void {
+  call?.screen.dispose();
+  call = null;
+  show(homeView({ newMeeting: () => void newMeeting(), openLink: (text) => void openLink(text, null) }, error));
+}
+
+async function newMeeting(): Promise<void> {
+  try {
+    const meeting = await backend.startMeeting();
+    await openLink(meeting.link, meeting);
+  } catch (error) {
+    home(errorMessage(error));
+  }
+}
+
+async function openLink(link: string, hosted: { link: string; localOnly: boolean } | null): Promise<void> {
+  let summary: LinkView;
+  try {
+    summary = await backend.parseLink(link);
+  } catch (error) {
+    home(errorMessage(error));
+    return;
+  }
+  const [devices, loaded] = await Promise.all([backend.listDevices(), backend.loadSettings()]);
+  const input: PrejoinInput = {
+    link: link.trim(),
+    summary,
+    shareLink: hosted?.link ?? null,
+    localOnly: hosted?.localOnly ?? false,
+    devices,
+    name: loaded.settings.displayName ?? "",
+    notes: [...devices.notes, ...(loaded.problem ? [loaded.problem] : [])],
+    error: null,
+  };
+  const prejoin = () => show(prejoinView(input, { join: (request) => void join(request, input, prejoin), back: () => home() }));
+  prejoin();
+}
+
+async function join(request: JoinRequest, input: PrejoinInput, retry: () => void): Promise<void> {
+  const model = newCallModel();
+  const screen = new CallScreen(callActions(), request.camera !== "none", request.microphone !== "none");
+  call = { model, screen };
+  const onEvent = (event: UiEvent) => {
+    if (call?.model !== model) return;
+    applyEvent(model, event);
+    screen.update(model);
+  };
+  try {
+    await backend.join(request, onEvent);
+  } catch (error) {
+    screen.dispose();
+    call = null;
+    input.error = errorMessage(error);
+    retry();
+    return;
+  }
+  show(screen.root);
+  screen.update(model);
+}
+
+function refresh(): void {
+  if (call) call.screen.update(call.model);
+}
+
+function problem(error: unknown): void {
+  if (!call) return;
+  call.model.problems.push(errorMessage(error));
+  refresh();
+}
+
+function callActions() {
+  return {
+    setMuted: (media: "audio" | "video", muted: boolean) => void backend.setMuted(media, muted).catch(problem),
+    leave: () => void backend.leave().catch(problem),
+    home: () => home(),
+    fetchFrame: backend.nextFrame,
+    messagePrivately(identity: string) {
+      if (!call) return;
+      const conversation = privateWith(call.model, identity);
+      if (conversation) openConversation(call.model, conversation.key);
+      refresh();
+    },
+    openConversation(key: string) {
+      if (!call) return;
+      openConversation(call.model, key);
+      refresh();
+    },
+    send(key: string, text: string) {
+      const conversation = call?.model.conversations.get(key);
+      if (!conversation || conversationKey(conversation.view) !== key) return;
+      backend.sendChat(conversation.view, text).catch(problem);
+    },
+  };
+}
+
+async function start(): Promise<void> {
+  home();
+  const link = await backend.launchLink().catch(() => null);
+  if (link) await openLink(link, null);
+}
+
+void start();

@@ -1,0 +1,77 @@
+import { describe, expect, it } from "vitest";
+import type { ChatView, UiEvent } from "./backend";
+import { applyEvent, cannotSend, conversationTitle, newCallModel, openConversation, PUBLIC, privateWith, present } from "./model";
+
+function joinedModel() {
+  const model = newCallModel();
+  const events: UiEvent[] = [
+    { kind: "joined", local: "p-me", identity: "id-me" },
+    { kind: "participantJoined", participant: { id: "p-ada", identity: "id-ada", name: "Ada" } },
+    { kind: "participantJoined", participant: { id: "p-bo", identity: "id-bo", name: "Bo" } },
+  ];
+  for (const event of events) applyEvent(model, event);
+  return model;
+}
+
+function message(id: string, overrides: Partial<ChatView>): ChatView {
+  return { id, from: "p-ada", fromIdentity: "id-ada", fromName: "Ada", conversation: { kind: "public" }, text: "hi", own: false, ...overrides };
+}
+
+describe("call model", () => {
+  it("files a private message under its members and counts it unread until opened", () => {
+    const model = joinedModel();
+    applyEvent(model, { kind: "chat", message: message("m1", { conversation: { kind: "private", members: ["id-me", "id-ada"] } }) });
+    const ada = privateWith(model, "id-ada");
+    expect(ada?.lines.map((l) => l.id)).toEqual(["m1"]);
+    expect(model.conversations.get(PUBLIC)?.lines).toEqual([]);
+    expect(ada?.unread).toBe(1);
+    openConversation(model, ada!.key);
+    expect(ada?.unread).toBe(0);
+    expect(conversationTitle(model, ada!.key)).toBe("Ada");
+  });
+
+  it("keeps a conversation with someone who left, but says it cannot go on", () => {
+    const model = joinedModel();
+    const ada = privateWith(model, "id-ada")!;
+    applyEvent(model, { kind: "chat", message: message("m1", { conversation: ada.view }) });
+    expect(cannotSend(model, ada.key)).toBeNull();
+    applyEvent(model, { kind: "participantLeft", id: "p-ada", reason: "left the call" });
+    expect(present(model).map((p) => p.name)).toEqual(["Bo"]);
+    expect(cannotSend(model, ada.key)).toContain("Ada left the call");
+    expect(ada.lines).toHaveLength(1);
+    expect(cannotSend(model, PUBLIC)).toBeNull();
+  });
+
+  it("follows a rejoined identity into the same conversation", () => {
+    const model = joinedModel();
+    const ada = privateWith(model, "id-ada")!;
+    applyEvent(model, { kind: "participantLeft", id: "p-ada", reason: "lost their connection" });
+    applyEvent(model, { kind: "participantJoined", participant: { id: "p-ada2", identity: "id-ada", name: "Ada" } });
+    expect(cannotSend(model, ada.key)).toBeNull();
+    applyEvent(model, { kind: "chat", message: message("m2", { from: "p-ada2", conversation: { kind: "private", members: ["id-ada", "id-me"] } }) });
+    expect(ada.lines.map((l) => l.id)).toEqual(["m2"]);
+  });
+
+  it("tracks our private message from sending to delivered or not delivered", () => {
+    const model = joinedModel();
+    const view = { kind: "private" as const, members: ["id-bo", "id-me"] };
+    applyEvent(model, { kind: "chat", message: message("m3", { own: true, from: "p-me", fromIdentity: "id-me", conversation: view }) });
+    applyEvent(model, { kind: "chat", message: message("m4", { own: true, from: "p-me", fromIdentity: "id-me", conversation: view }) });
+    const bo = privateWith(model, "id-bo")!;
+    expect(bo.lines.map((l) => l.delivery)).toEqual(["sending", "sending"]);
+    expect(bo.unread).toBe(0);
+    applyEvent(model, { kind: "chatDelivered", id: "m3", to: "id-bo" });
+    applyEvent(model, { kind: "chatNotDelivered", id: "m4", reason: "Bo left" });
+    expect(bo.lines.map((l) => l.delivery)).toEqual(["delivered", { notDelivered: "Bo left" }]);
+  });
+
+  it("shows mute state and the connection banner as the engine reports them", () => {
+    const model = joinedModel();
+    applyEvent(model, { kind: "trackMuted", participant: "p-bo", media: "audio", muted: true });
+    expect(model.people.get("p-bo")?.audioMuted).toBe(true);
+    applyEvent(model, { kind: "reconnecting", attempt: 2 });
+    expect(model.banner).toEqual({ kind: "reconnecting", attempt: 2 });
+    applyEvent(model, { kind: "ended", reason: "You left the call." });
+    expect(cannotSend(model, PUBLIC)).toBe("The call has ended.");
+  });
+});

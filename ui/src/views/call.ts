@@ -1,0 +1,157 @@
+// The call screen: banner, a grid of tiles (live canvases kept across updates), controls with
+// keyboard shortcuts, the participant list and the chat panel.
+import type { Media } from "../backend";
+import { el } from "../dom";
+import { present, type Banner, type CallModel, type Person } from "../model";
+import { TileVideo } from "../video";
+import { ChatPanel, type ChatActions } from "./chat";
+
+export interface CallActions extends ChatActions {
+  setMuted(media: Media, muted: boolean): void;
+  leave(): void;
+  messagePrivately(identity: string): void;
+  home(): void;
+  fetchFrame(participant: string, after: number): Promise<ArrayBuffer>;
+}
+
+/** Shortcuts: Ctrl+D microphone, Ctrl+E camera (as in the common clients), Ctrl+Shift+L leave. */
+export function shortcut(event: KeyboardEvent): "mic" | "camera" | "leave" | null {
+  if (!event.ctrlKey && !event.metaKey) return null;
+  const key = event.key.toLowerCase();
+  if (key === "d" && !event.shiftKey) return "mic";
+  if (key === "e" && !event.shiftKey) return "camera";
+  if (key === "l" && event.shiftKey) return "leave";
+  return null;
+}
+
+function bannerText(banner: Banner): string {
+  switch (banner.kind) {
+    case "joining":
+      return "Joining…";
+    case "inCall":
+      return "";
+    case "reconnecting":
+      return `Connection lost — reconnecting (attempt ${banner.attempt})…`;
+    case "mediaInterrupted":
+      return "Video and audio are interrupted — trying to restore them…";
+    case "ended":
+      return banner.reason;
+  }
+}
+
+interface Tile {
+  root: HTMLElement;
+  label: HTMLElement;
+  video: TileVideo;
+}
+
+export class CallScreen {
+  readonly root = el("section", { class: "screen call", id: "call" });
+  private readonly banner = el("div", { id: "banner", role: "status" });
+  private readonly grid = el("div", { id: "grid", class: "grid" });
+  private readonly people = el("div", { class: "people" });
+  private readonly chat: ChatPanel;
+  private readonly side = el("div", { class: "side" });
+  private readonly controls = el("div", { class: "controls" });
+  private readonly tiles = new Map<string, Tile>();
+  private micMuted = false;
+  private cameraMuted = false;
+  private readonly onKey = (event: KeyboardEvent) => this.key(event);
+
+  constructor(private readonly actions: CallActions, private readonly sendsVideo: boolean, private readonly sendsAudio: boolean) {
+    this.chat = new ChatPanel(actions);
+    this.side.append(this.people, this.chat.root);
+    this.root.append(this.banner, el("div", { class: "stage" }, this.grid, this.side), this.controls);
+    window.addEventListener("keydown", this.onKey);
+  }
+
+  dispose(): void {
+    window.removeEventListener("keydown", this.onKey);
+    for (const tile of this.tiles.values()) tile.video.stop();
+    this.tiles.clear();
+  }
+
+  private key(event: KeyboardEvent): void {
+    const action = shortcut(event);
+    if (!action) return;
+    event.preventDefault();
+    if (action === "mic") this.toggle("audio");
+    if (action === "camera") this.toggle("video");
+    if (action === "leave") this.actions.leave();
+  }
+
+  private toggle(media: Media): void {
+    if (media === "audio" && this.sendsAudio) {
+      this.micMuted = !this.micMuted;
+      this.actions.setMuted("audio", this.micMuted);
+    }
+    if (media === "video" && this.sendsVideo) {
+      this.cameraMuted = !this.cameraMuted;
+      this.actions.setMuted("video", this.cameraMuted);
+    }
+  }
+
+  update(model: CallModel): void {
+    const text = bannerText(model.banner);
+    this.banner.textContent = text;
+    this.banner.className = `banner ${model.banner.kind}`;
+    this.banner.hidden = text === "";
+    this.updateTiles(present(model));
+    this.people.replaceChildren(...this.participantList(model));
+    this.chat.update(model);
+    this.controls.replaceChildren(...this.controlButtons(model));
+  }
+
+  private updateTiles(people: Person[]): void {
+    const ids = new Set(people.map((p) => p.id));
+    for (const [id, tile] of this.tiles) {
+      if (!ids.has(id)) {
+        tile.video.stop();
+        tile.root.remove();
+        this.tiles.delete(id);
+      }
+    }
+    for (const person of people) {
+      let tile = this.tiles.get(person.id);
+      if (!tile) {
+        const canvas = el("canvas", { class: "video" });
+        const root = el("div", { class: "tile no-picture", "data-participant": person.id, "data-name": person.name });
+        const video = new TileVideo(canvas, person.id, this.actions.fetchFrame, () => root.classList.remove("no-picture"));
+        const label = el("div", { class: "label" });
+        root.append(canvas, el("div", { class: "placeholder" }, "No video"), label);
+        this.grid.append(root);
+        tile = { root, label, video };
+        this.tiles.set(person.id, tile);
+      }
+      tile.root.classList.toggle("video-off", person.videoMuted);
+      tile.label.replaceChildren(person.name, person.audioMuted ? el("span", { class: "muted-badge", title: "Muted" }, " 🔇 muted") : "");
+    }
+    this.grid.dataset.count = String(people.length);
+  }
+
+  private participantList(model: CallModel): HTMLElement[] {
+    const list = el("ul", { id: "participants" }, el("li", { class: "me" }, "You"));
+    for (const person of present(model)) {
+      list.append(
+        el(
+          "li",
+          {},
+          person.name,
+          el("button", { class: "private-chat", "data-identity": person.identity, "data-name": person.name, onclick: () => this.actions.messagePrivately(person.identity) }, "Message privately"),
+        ),
+      );
+    }
+    return [el("h3", {}, "People"), list];
+  }
+
+  private controlButtons(model: CallModel): HTMLElement[] {
+    if (model.banner.kind === "ended") {
+      return [el("button", { id: "home-button", class: "primary", onclick: () => this.actions.home() }, "Back to start")];
+    }
+    return [
+      el("button", { id: "toggle-mic", disabled: !this.sendsAudio, title: "Ctrl+D", onclick: () => this.toggle("audio") }, this.micMuted ? "Unmute" : "Mute"),
+      el("button", { id: "toggle-camera", disabled: !this.sendsVideo, title: "Ctrl+E", onclick: () => this.toggle("video") }, this.cameraMuted ? "Start video" : "Stop video"),
+      el("button", { id: "leave", class: "danger", title: "Ctrl+Shift+L", onclick: () => this.actions.leave() }, "Leave"),
+    ];
+  }
+}
