@@ -223,9 +223,11 @@ impl App {
         decode_png_value(&self.call("GET", "/screenshot", None))
     }
 
-    /// A PNG of one element.
-    pub fn element_screenshot(&self, element: &str) -> Vec<u8> {
-        decode_png_value(&self.call("GET", &format!("/element/{element}/screenshot"), None))
+    /// Where an element is in the window: x, y, width, height in CSS pixels.
+    pub fn rect(&self, element: &str) -> (usize, usize, usize, usize) {
+        let rect = self.call("GET", &format!("/element/{element}/rect"), None);
+        let number = |key: &str| rect[key].as_f64().unwrap_or(0.0).round().max(0.0) as usize;
+        (number("x"), number("y"), number("width"), number("height"))
     }
 }
 

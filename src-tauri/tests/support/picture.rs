@@ -28,6 +28,18 @@ impl Picture {
         }
     }
 
+    /// The part of the picture inside a rectangle (x, y, width, height), clipped to the picture.
+    pub fn crop(&self, (x, y, width, height): (usize, usize, usize, usize)) -> Picture {
+        let width = width.min(self.width.saturating_sub(x));
+        let height = height.min(self.height.saturating_sub(y));
+        let mut rgb = Vec::with_capacity(width * height * 3);
+        for row in y..y + height {
+            let start = (row * self.width + x) * 3;
+            rgb.extend_from_slice(&self.rgb[start..start + width * 3]);
+        }
+        Picture { width, height, rgb }
+    }
+
     /// The colour at (x, y).
     pub fn at(&self, x: usize, y: usize) -> (u8, u8, u8) {
         let i = (y * self.width + x) * 3;
@@ -59,10 +71,10 @@ const BARS: [(u8, u8, u8); 8] = [
     (0, 0, 0),
 ];
 
-/// Checks the colour bars near the bottom of a tile's picture (below the moving box), with
-/// room for H.264 loss and scaling. Returns what was wrong, if anything.
+/// Checks the colour bars in the lower part of a tile's picture (below the moving box, above
+/// the name label), with room for H.264 loss and scaling. Returns what was wrong, if anything.
 pub fn bars_problem(picture: &Picture) -> Option<String> {
-    let y = picture.height * 19 / 20;
+    let y = picture.height * 86 / 100;
     for (i, want) in BARS.iter().enumerate() {
         let x = picture.width * (2 * i + 1) / 16;
         let got = picture.at(x, y);
