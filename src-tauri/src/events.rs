@@ -289,10 +289,16 @@ mod tests {
     fn a_private_conversation_names_its_members_and_a_public_one_names_none() {
         let private: ConversationView =
             serde_json::from_value(serde_json::json!({"kind": "private", "members": ["a", "b"]})).unwrap();
-        assert_eq!(private, ConversationView::Private {
-            members: vec!["a".into(), "b".into()]
-        });
+        assert_eq!(
+            private,
+            ConversationView::Private {
+                members: vec!["a".into(), "b".into()]
+            }
+        );
         let missing = serde_json::from_value::<ConversationView>(serde_json::json!({"kind": "private"}));
-        assert!(missing.is_err(), "a private conversation without members is refused, never made public");
+        assert!(
+            missing.is_err(),
+            "a private conversation without members is refused, never made public"
+        );
     }
 }

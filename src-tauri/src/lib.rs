@@ -25,21 +25,19 @@ pub use state::AppState;
 /// Adds the app's state and every command to `builder` (the real one, or Tauri's mock builder
 /// in tests).
 pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> tauri::Builder<R> {
-    builder
-        .manage(state)
-        .invoke_handler(tauri::generate_handler![
-            commands::links::parse_link,
-            commands::links::launch_link,
-            commands::links::start_meeting,
-            commands::call::join,
-            commands::call::leave,
-            commands::call::set_muted,
-            commands::call::next_frame,
-            commands::call::tile_stats,
-            commands::chat::send_chat,
-            commands::devices::list_devices,
-            commands::settings::load_settings,
-        ])
+    builder.manage(state).invoke_handler(tauri::generate_handler![
+        commands::links::parse_link,
+        commands::links::launch_link,
+        commands::links::start_meeting,
+        commands::call::join,
+        commands::call::leave,
+        commands::call::set_muted,
+        commands::call::next_frame,
+        commands::call::tile_stats,
+        commands::chat::send_chat,
+        commands::devices::list_devices,
+        commands::settings::load_settings,
+    ])
 }
 
 /// Starts the desktop app with the process's command line; returns when the last window closes.

@@ -34,7 +34,10 @@ impl Meeting {
         let listener = match TcpListener::bind(SocketAddr::new(ip, DEFAULT_NATIVE_PORT)).await {
             Ok(listener) => listener,
             Err(_) => TcpListener::bind(SocketAddr::new(ip, 0)).await.map_err(|e| {
-                UiError::new("meeting_failed", format!("Could not start a meeting on {ip}: {e}."))
+                UiError::new(
+                    "meeting_failed",
+                    format!("Could not start a meeting on {ip}: {e}."),
+                )
             })?,
         };
         let server = Server::new(&listener)

@@ -58,7 +58,9 @@ mod tests {
 
     #[test]
     fn bad_options_say_what_is_wrong() {
-        assert!(parse(&["--meeting-address", "here"]).unwrap_err().contains("not an IP"));
+        assert!(parse(&["--meeting-address", "here"])
+            .unwrap_err()
+            .contains("not an IP"));
         assert!(parse(&["--meeting-address"]).unwrap_err().contains("needs"));
         assert!(parse(&["--fast"]).unwrap_err().contains("unknown option --fast"));
     }

@@ -86,10 +86,13 @@ mod tests {
             display_name: Some("Ada".into()),
         };
         save(&dir, &settings).unwrap();
-        assert_eq!(load(&dir), LoadedSettings {
-            settings,
-            problem: None
-        });
+        assert_eq!(
+            load(&dir),
+            LoadedSettings {
+                settings,
+                problem: None
+            }
+        );
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -35,6 +35,9 @@ impl AppState {
 
     /// Takes the link waiting to be opened, if any.
     pub fn take_pending_link(&self) -> Option<String> {
-        self.pending_link.lock().unwrap_or_else(PoisonError::into_inner).take()
+        self.pending_link
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 }

@@ -64,7 +64,12 @@ impl VideoSink for Tiles {
 impl Tiles {
     /// Waits up to `wait` for a picture of `participant` newer than `after` and returns it with
     /// its sequence number; `None` if none came.
-    pub async fn next(&self, participant: &ParticipantId, after: u64, wait: Duration) -> Option<(u64, Arc<VideoFrame>)> {
+    pub async fn next(
+        &self,
+        participant: &ParticipantId,
+        after: u64,
+        wait: Duration,
+    ) -> Option<(u64, Arc<VideoFrame>)> {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let fresh = self.fresh.notified();
@@ -134,12 +139,15 @@ mod tests {
         }
         let (sequence, frame) = tiles.next(&alice(), 0, Duration::ZERO).await.unwrap();
         assert_eq!((sequence, frame.width, frame.height), (3, 4, 2));
-        assert_eq!(tiles.stats()[0], TileStats {
-            participant: "alice".into(),
-            decoded: 3,
-            delivered: 1,
-            skipped: 2
-        });
+        assert_eq!(
+            tiles.stats()[0],
+            TileStats {
+                participant: "alice".into(),
+                decoded: 3,
+                delivered: 1,
+                skipped: 2
+            }
+        );
     }
 
     #[tokio::test]

@@ -61,11 +61,21 @@ fn links_are_checked_and_the_launch_link_is_handed_over_once() {
         link: Some("confab://127.0.0.1:7/room?token=t".into()),
         ..loopback()
     });
-    let view = json_of(&window, "parse_link", json!({"text": "confab://h:9/standup?token=abc"}));
+    let view = json_of(
+        &window,
+        "parse_link",
+        json!({"text": "confab://h:9/standup?token=abc"}),
+    );
     assert_eq!(view["room"], "standup");
     assert_eq!(view["server"], "h:9");
-    assert_eq!(error_code(&window, "parse_link", json!({"text": "hello"})), "bad_link");
-    assert_eq!(json_of(&window, "launch_link", json!({})), json!("confab://127.0.0.1:7/room?token=t"));
+    assert_eq!(
+        error_code(&window, "parse_link", json!({"text": "hello"})),
+        "bad_link"
+    );
+    assert_eq!(
+        json_of(&window, "launch_link", json!({})),
+        json!("confab://127.0.0.1:7/room?token=t")
+    );
     assert_eq!(json_of(&window, "launch_link", json!({})), Value::Null);
 }
 
@@ -82,7 +92,10 @@ fn devices_and_settings_answer_without_a_call() {
 fn commands_that_need_a_call_say_so() {
     let (_app, window) = window(loopback());
     assert_eq!(error_code(&window, "leave", json!({})), "not_in_call");
-    assert_eq!(error_code(&window, "set_muted", json!({"media": "audio", "muted": true})), "not_in_call");
+    assert_eq!(
+        error_code(&window, "set_muted", json!({"media": "audio", "muted": true})),
+        "not_in_call"
+    );
     let public = json!({"conversation": {"kind": "public"}, "text": "hi"});
     assert_eq!(error_code(&window, "send_chat", public), "not_in_call");
     let lonely = json!({"conversation": {"kind": "private", "members": ["me"]}, "text": "hi"});
@@ -110,7 +123,8 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
     let ada_id = runtime.block_on(wait_joined(&mut ada_events));
 
     let (_app, window) = window(loopback());
-    let request = json!({"link": link.to_string(), "name": "Cleo", "camera": "none", "microphone": "synthetic"});
+    let request =
+        json!({"link": link.to_string(), "name": "Cleo", "camera": "none", "microphone": "synthetic"});
     let join = json!({"request": request.clone(), "events": "__CHANNEL__:1"});
     json_of(&window, "join", join.clone());
     assert_eq!(error_code(&window, "join", join), "already_in_call");
@@ -123,7 +137,10 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
                 break bytes;
             }
         }
-        assert!(Instant::now() < deadline, "no picture of Ada reached the tiles in 20 s");
+        assert!(
+            Instant::now() < deadline,
+            "no picture of Ada reached the tiles in 20 s"
+        );
     };
     let width = u32::from_le_bytes(frame[8..12].try_into().expect("four bytes"));
     let height = u32::from_le_bytes(frame[12..16].try_into().expect("four bytes"));
@@ -133,10 +150,17 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
     assert!(stats[0]["decoded"].as_u64().unwrap_or(0) >= 1, "{stats}");
 
     json_of(&window, "set_muted", json!({"media": "audio", "muted": true}));
-    json_of(&window, "send_chat", json!({"conversation": {"kind": "public"}, "text": "hi Ada"}));
-    runtime.block_on(confab_tests::wait_for(&mut ada_events, Duration::from_secs(10), "Cleo's message", |e| {
-        matches!(e, confab_engine::CallEvent::ChatReceived(m) if m.text == "hi Ada").then_some(())
-    }));
+    json_of(
+        &window,
+        "send_chat",
+        json!({"conversation": {"kind": "public"}, "text": "hi Ada"}),
+    );
+    runtime.block_on(confab_tests::wait_for(
+        &mut ada_events,
+        Duration::from_secs(10),
+        "Cleo's message",
+        |e| matches!(e, confab_engine::CallEvent::ChatReceived(m) if m.text == "hi Ada").then_some(()),
+    ));
     json_of(&window, "leave", json!({}));
     assert_eq!(error_code(&window, "leave", json!({})), "not_in_call");
     runtime.block_on(async {

@@ -37,7 +37,9 @@ fn keep(name: &str, png: &[u8]) {
 }
 
 async fn snapshot(call: &Call) -> CallSnapshot {
-    call.snapshot().await.expect("the participant is still in the call")
+    call.snapshot()
+        .await
+        .expect("the participant is still in the call")
 }
 
 async fn chat_texts(call: &Call) -> Vec<(String, bool)> {
@@ -45,7 +47,12 @@ async fn chat_texts(call: &Call) -> Vec<(String, bool)> {
         .await
         .chat
         .iter()
-        .map(|m| (m.text.clone(), matches!(m.conversation, ConversationId::Private(_))))
+        .map(|m| {
+            (
+                m.text.clone(),
+                matches!(m.conversation, ConversationId::Private(_)),
+            )
+        })
         .collect()
 }
 
@@ -108,13 +115,22 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
         std::thread::sleep(Duration::from_millis(700));
         let png = app.screenshot();
         let second = Picture::from_png(&png).crop(area);
-        assert!(first.width >= 200, "the tile is too small to check: {}x{}", first.width, first.height);
+        assert!(
+            first.width >= 200,
+            "the tile is too small to check: {}x{}",
+            first.width,
+            first.height
+        );
         if let Some(problem) = bars_problem(&second) {
             keep("failed-call.png", &png);
             panic!("a tile does not show the test pattern: {problem}");
         }
         let changed = first.changed_share(&second);
-        assert!(changed > 0.002, "a tile's picture did not move in 700 ms ({:.3}% changed)", changed * 100.0);
+        assert!(
+            changed > 0.002,
+            "a tile's picture did not move in 700 ms ({:.3}% changed)",
+            changed * 100.0
+        );
     }
     keep("call.png", &app.screenshot());
 
@@ -127,19 +143,39 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
     let input = app.wait_for("#chat-input", SHORT);
     app.type_into(&input, "just between us, Ada");
     app.click_css("#chat-send", SHORT);
-    wait_event(&runtime, &mut ada_events, "Cleo's private message at Ada", |e| match e {
-        CallEvent::ChatReceived(m) if m.text == "just between us, Ada" => Some(()),
-        _ => None,
-    });
-    wait_event(&runtime, &mut bo_events, "Cleo's public message at Bo", |e| match e {
-        CallEvent::ChatReceived(m) if m.text == "hello everyone" => Some(()),
-        _ => None,
-    });
+    wait_event(
+        &runtime,
+        &mut ada_events,
+        "Cleo's private message at Ada",
+        |e| match e {
+            CallEvent::ChatReceived(m) if m.text == "just between us, Ada" => Some(()),
+            _ => None,
+        },
+    );
+    wait_event(
+        &runtime,
+        &mut bo_events,
+        "Cleo's public message at Bo",
+        |e| match e {
+            CallEvent::ChatReceived(m) if m.text == "hello everyone" => Some(()),
+            _ => None,
+        },
+    );
     let at_ada = runtime.block_on(chat_texts(&ada));
     let at_bo = runtime.block_on(chat_texts(&bo));
-    assert!(at_ada.contains(&("hello everyone".into(), false)), "Ada got: {at_ada:?}");
-    assert!(at_ada.contains(&("just between us, Ada".into(), true)), "Ada got: {at_ada:?}");
-    assert_eq!(at_bo, vec![("hello everyone".to_owned(), false)], "Bo must get the public message only");
+    assert!(
+        at_ada.contains(&("hello everyone".into(), false)),
+        "Ada got: {at_ada:?}"
+    );
+    assert!(
+        at_ada.contains(&("just between us, Ada".into(), true)),
+        "Ada got: {at_ada:?}"
+    );
+    assert_eq!(
+        at_bo,
+        vec![("hello everyone".to_owned(), false)],
+        "Bo must get the public message only"
+    );
     app.wait_for_text(".line.own .delivery", "delivered", SHORT);
     app.wait_for_text(".line.own .private-mark", "private to Ada", SHORT);
 
@@ -173,7 +209,9 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
     });
     app.wait_for_text("#banner.ended", "You left the call.", SHORT);
     assert!(
-        std::fs::read_to_string(settings.join("settings.json")).expect("settings saved").contains("Cleo"),
+        std::fs::read_to_string(settings.join("settings.json"))
+            .expect("settings saved")
+            .contains("Cleo"),
         "the display name is remembered"
     );
     drop(app);

@@ -900,7 +900,10 @@ mod tests {
         assert!(
             matches!(
                 out.as_slice(),
-                [Output::Event(RoomEvent::ChatSent(_)), Output::Event(RoomEvent::ChatNotDelivered { .. })]
+                [
+                    Output::Event(RoomEvent::ChatSent(_)),
+                    Output::Event(RoomEvent::ChatNotDelivered { .. })
+                ]
             ),
             "no signal, no seal, no broadcast; only our own view of it: {out:?}"
         );
@@ -1028,7 +1031,10 @@ mod tests {
         let _ = drain(&mut room);
         room.handle_command(now, send("m4", private(&["id-me", "id-a"])))
             .unwrap();
-        let Some(Output::Seal(draft)) = drain(&mut room).into_iter().find(|o| matches!(o, Output::Seal(_))) else {
+        let Some(Output::Seal(draft)) = drain(&mut room)
+            .into_iter()
+            .find(|o| matches!(o, Output::Seal(_)))
+        else {
             panic!("expected a seal")
         };
         assert_eq!(draft.recipients[0].participant, pid("a2"));

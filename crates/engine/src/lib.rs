@@ -21,10 +21,10 @@ pub use api::{
     CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery, RemoteSnapshot, SentSnapshot,
 };
 pub use call::{Call, CallConfig, CallControl, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
+/// A decoded picture handed to a [`VideoSink`].
+pub use confab_media::VideoFrame;
 /// Where a call's media sockets bind (see [`CallConfig::peer`]).
 pub use confab_rtc::PeerConfig;
 pub use identity::{Identity, IdentityError};
 pub use seal::{SealError, SessionKeys};
 pub use video_out::VideoSink;
-/// A decoded picture handed to a [`VideoSink`].
-pub use confab_media::VideoFrame;

@@ -75,7 +75,10 @@ pub async fn join<R: Runtime>(
     }
     let mut call = state.call.lock().await;
     if call.is_some() {
-        return Err(UiError::new("already_in_call", "You are already in a call; leave it first."));
+        return Err(UiError::new(
+            "already_in_call",
+            "You are already in a call; leave it first.",
+        ));
     }
     remember_name(&app, &state, &name);
     let config = CallConfig {
@@ -88,7 +91,12 @@ pub async fn join<R: Runtime>(
         video_out: Some(state.tiles.clone()),
     };
     let (started, call_events) = Call::start(config);
-    tokio::spawn(forward(call_events, started.control(), events, state.tiles.clone()));
+    tokio::spawn(forward(
+        call_events,
+        started.control(),
+        events,
+        state.tiles.clone(),
+    ));
     *call = Some(started);
     Ok(())
 }
@@ -126,7 +134,11 @@ pub async fn set_muted(state: State<'_, AppState>, media: MediaKind, muted: bool
 /// The next picture for `participant`'s tile after the one numbered `after`, as raw bytes
 /// (header and I420 planes, see [`crate::tiles::FRAME_HEADER_LEN`]); empty if none came in time.
 #[tauri::command]
-pub async fn next_frame(state: State<'_, AppState>, participant: String, after: u64) -> Result<Response, UiError> {
+pub async fn next_frame(
+    state: State<'_, AppState>,
+    participant: String,
+    after: u64,
+) -> Result<Response, UiError> {
     let participant = ParticipantId::new(participant)
         .map_err(|e| UiError::new("bad_participant", format!("No such participant: {e}.")))?;
     let bytes = match state.tiles.next(&participant, after, FRAME_WAIT).await {

@@ -17,17 +17,31 @@ pub fn conversation_id(view: ConversationView) -> Result<ConversationId, UiError
                 .into_iter()
                 .map(IdentityId::new)
                 .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| UiError::new("bad_conversation", format!("That conversation names no one valid: {e}.")))?;
+                .map_err(|e| {
+                    UiError::new(
+                        "bad_conversation",
+                        format!("That conversation names no one valid: {e}."),
+                    )
+                })?;
             PrivateMembers::new(members)
                 .map(ConversationId::Private)
-                .map_err(|e| UiError::new("bad_conversation", format!("That private conversation cannot be used: {e}.")))
+                .map_err(|e| {
+                    UiError::new(
+                        "bad_conversation",
+                        format!("That private conversation cannot be used: {e}."),
+                    )
+                })
         }
     }
 }
 
 /// Sends `text` to `conversation`; the message shows through the call's `chat` event.
 #[tauri::command]
-pub async fn send_chat(state: State<'_, AppState>, conversation: ConversationView, text: String) -> Result<(), UiError> {
+pub async fn send_chat(
+    state: State<'_, AppState>,
+    conversation: ConversationView,
+    text: String,
+) -> Result<(), UiError> {
     if text.trim().is_empty() {
         return Err(UiError::new("empty_message", "Type a message first."));
     }

@@ -49,7 +49,11 @@ pub fn check_link(text: &str) -> Result<(JoinLink, LinkView), UiError> {
 fn capitalised(sentence: &str) -> String {
     let mut chars = sentence.chars();
     chars.next().map_or_else(String::new, |first| {
-        format!("{}{}.", first.to_uppercase(), chars.as_str().trim_end_matches('.'))
+        format!(
+            "{}{}.",
+            first.to_uppercase(),
+            chars.as_str().trim_end_matches('.')
+        )
     })
 }
 
@@ -72,7 +76,9 @@ pub async fn start_meeting(state: State<'_, AppState>) -> Result<MeetingView, Ui
     if meeting.is_none() {
         *meeting = Some(Meeting::start(state.options.meeting_address).await?);
     }
-    let meeting = meeting.as_ref().ok_or_else(|| UiError::new("meeting_failed", "The meeting stopped."))?;
+    let meeting = meeting
+        .as_ref()
+        .ok_or_else(|| UiError::new("meeting_failed", "The meeting stopped."))?;
     Ok(MeetingView {
         link: meeting.link.clone(),
         local_only: meeting.local_only,
@@ -95,6 +101,9 @@ mod tests {
     fn a_bad_link_says_why_in_a_sentence() {
         let error = parse_link("https://example.org/x".into()).unwrap_err();
         assert_eq!(error.code, "bad_link");
-        assert_eq!(error.message, "Confab cannot open 'https:' links; expected confab://.");
+        assert_eq!(
+            error.message,
+            "Confab cannot open 'https:' links; expected confab://."
+        );
     }
 }

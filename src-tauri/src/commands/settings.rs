@@ -21,7 +21,9 @@ pub fn load_settings<R: Runtime>(app: AppHandle<R>, state: State<'_, AppState>) 
         Some(dir) => settings::load(&dir),
         None => LoadedSettings {
             settings: settings::Settings::default(),
-            problem: Some("This system has no folder for app settings; your name will not be remembered.".into()),
+            problem: Some(
+                "This system has no folder for app settings; your name will not be remembered.".into(),
+            ),
         },
     }
 }

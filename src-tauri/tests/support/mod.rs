@@ -41,11 +41,20 @@ fn tauri_driver() -> PathBuf {
 /// An X server of our own on a free display number.
 fn start_xvfb() -> (Started, String) {
     for display in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists() || Path::new(&format!("/tmp/.X{display}-lock")).exists() {
+        if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
+            || Path::new(&format!("/tmp/.X{display}-lock")).exists()
+        {
             continue;
         }
         let child = Command::new("Xvfb")
-            .args([format!(":{display}"), "-screen".into(), "0".into(), "1400x900x24".into(), "-nolisten".into(), "tcp".into()])
+            .args([
+                format!(":{display}"),
+                "-screen".into(),
+                "0".into(),
+                "1400x900x24".into(),
+                "-nolisten".into(),
+                "tcp".into(),
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -79,7 +88,12 @@ impl App {
         let port = free_port();
         let native_port = free_port();
         let driver = Command::new(tauri_driver())
-            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
             .env("DISPLAY", &display)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -94,7 +108,10 @@ impl App {
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
         while agent.get(format!("{base}/status")).call().is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver did not answer on port {port} within 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "tauri-driver did not answer on port {port} within 20 s"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let capabilities = json!({"capabilities": {"alwaysMatch": {"tauri:options": {
@@ -112,12 +129,21 @@ impl App {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        request(&self.agent, method, &format!("{}/session/{}{path}", self.base, self.session), body)
+        request(
+            &self.agent,
+            method,
+            &format!("{}/session/{}{path}", self.base, self.session),
+            body,
+        )
     }
 
     /// Elements matching a CSS selector now.
     pub fn find_all(&self, css: &str) -> Vec<String> {
-        let found = self.call("POST", "/elements", Some(json!({"using": "css selector", "value": css})));
+        let found = self.call(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        );
         found
             .as_array()
             .map(|all| all.iter().filter_map(element_id).collect())
@@ -163,7 +189,11 @@ impl App {
                     return;
                 }
             }
-            assert!(Instant::now() < deadline, "gave up after {within:?} trying to click '{css}'; page text: {}", self.page_text());
+            assert!(
+                Instant::now() < deadline,
+                "gave up after {within:?} trying to click '{css}'; page text: {}",
+                self.page_text()
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -188,7 +218,10 @@ impl App {
             if found.iter().any(|t| t == text) {
                 return;
             }
-            assert!(Instant::now() < deadline, "gave up after {within:?} waiting for '{css}' to read '{text}' (saw {found:?})");
+            assert!(
+                Instant::now() < deadline,
+                "gave up after {within:?} waiting for '{css}' to read '{text}' (saw {found:?})"
+            );
             std::thread::sleep(Duration::from_millis(150));
         }
     }
@@ -196,18 +229,29 @@ impl App {
     /// Replaces an input's text.
     pub fn type_into(&self, element: &str, text: &str) {
         self.call("POST", &format!("/element/{element}/clear"), Some(json!({})));
-        self.call("POST", &format!("/element/{element}/value"), Some(json!({ "text": text })));
+        self.call(
+            "POST",
+            &format!("/element/{element}/value"),
+            Some(json!({ "text": text })),
+        );
     }
 
     /// Chooses an option of a `<select>` by value.
     pub fn select(&self, css: &str, value: &str) {
-        let option = self.wait_for(&format!("{css} option[value=\"{value}\"]"), Duration::from_secs(5));
+        let option = self.wait_for(
+            &format!("{css} option[value=\"{value}\"]"),
+            Duration::from_secs(5),
+        );
         self.click(&option);
     }
 
     /// Runs a script in the page and returns its value.
     pub fn script(&self, script: &str) -> Value {
-        self.call("POST", "/execute/sync", Some(json!({"script": script, "args": []})))
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
     }
 
     /// The whole page's visible text, for failure messages.

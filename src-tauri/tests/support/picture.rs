@@ -48,7 +48,11 @@ impl Picture {
 
     /// Share of pixels whose colour differs from `other`'s by more than 40 in any channel.
     pub fn changed_share(&self, other: &Picture) -> f64 {
-        assert_eq!((self.width, self.height), (other.width, other.height), "screenshots of one tile differ in size");
+        assert_eq!(
+            (self.width, self.height),
+            (other.width, other.height),
+            "screenshots of one tile differ in size"
+        );
         let changed = self
             .rgb
             .chunks(3)
@@ -78,9 +82,15 @@ pub fn bars_problem(picture: &Picture) -> Option<String> {
     for (i, want) in BARS.iter().enumerate() {
         let x = picture.width * (2 * i + 1) / 16;
         let got = picture.at(x, y);
-        let off = [got.0.abs_diff(want.0), got.1.abs_diff(want.1), got.2.abs_diff(want.2)];
+        let off = [
+            got.0.abs_diff(want.0),
+            got.1.abs_diff(want.1),
+            got.2.abs_diff(want.2),
+        ];
         if off.iter().any(|d| *d > 70) {
-            return Some(format!("bar {i} at ({x},{y}) is {got:?}, expected about {want:?}"));
+            return Some(format!(
+                "bar {i} at ({x},{y}) is {got:?}, expected about {want:?}"
+            ));
         }
     }
     None
