@@ -10,11 +10,27 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A process that is killed when dropped.
+/// A process that is killed when dropped, with every process it started (its process group:
+/// tauri-driver starts WebKitWebDriver, which starts the app).
 struct Started(Child);
+
+impl Started {
+    fn spawn(command: &mut Command, what: &str) -> Self {
+        use std::os::unix::process::CommandExt as _;
+        Self(
+            command
+                .process_group(0)
+                .spawn()
+                .unwrap_or_else(|e| panic!("{what}: {e}")),
+        )
+    }
+}
 
 impl Drop for Started {
     fn drop(&mut self) {
+        // `spawn` made the child a process group leader, so its pid names the group.
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -46,20 +62,20 @@ fn start_xvfb() -> (Started, String) {
         {
             continue;
         }
-        let child = Command::new("Xvfb")
-            .args([
-                format!(":{display}"),
-                "-screen".into(),
-                "0".into(),
-                "1400x900x24".into(),
-                "-nolisten".into(),
-                "tcp".into(),
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("Xvfb (apt-get install xvfb) must be installed to test the desktop app");
-        let started = Started(child);
+        let started = Started::spawn(
+            Command::new("Xvfb")
+                .args([
+                    format!(":{display}"),
+                    "-screen".into(),
+                    "0".into(),
+                    "1400x900x24".into(),
+                    "-nolisten".into(),
+                    "tcp".into(),
+                ])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+            "Xvfb (apt-get install xvfb) must be installed to test the desktop app",
+        );
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists() {
@@ -87,19 +103,19 @@ impl App {
         let (xvfb, display) = start_xvfb();
         let port = free_port();
         let native_port = free_port();
-        let driver = Command::new(tauri_driver())
-            .args([
-                "--port",
-                &port.to_string(),
-                "--native-port",
-                &native_port.to_string(),
-            ])
-            .env("DISPLAY", &display)
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("tauri-driver must be installed (scripts/install-deps.sh does it)");
-        let driver = Started(driver);
+        let driver = Started::spawn(
+            Command::new(tauri_driver())
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--native-port",
+                    &native_port.to_string(),
+                ])
+                .env("DISPLAY", &display)
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit()),
+            "tauri-driver must be installed (scripts/install-deps.sh does it)",
+        );
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(60)))
