@@ -24,8 +24,13 @@ cargo test --workspace --locked 2>&1 | tee -a "$log" || status=$?
 bash scripts/fuzz.sh smoke || status=$?
 passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
 failed=$(grep -Eo '[0-9]+ failed;' "$log" | awk '{s+=$1} END {print s+0}')
-ui_passed=$(grep -Eo '^ +Tests +([0-9]+ failed \| )?[0-9]+ passed' "$log" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
-ui_failed=$(grep -Eo '^ +Tests +[0-9]+ failed' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+# Vitest's summary line, e.g. "      Tests  1 failed | 11 passed (12)"; no match is no count.
+ui_summary=$(grep -E '^ +Tests +[0-9]' "$log" || true)
+count() { # word: sums the numbers before it on the summary line
+  echo "$ui_summary" | awk -v word="$1" '{for (i = 1; i < NF; i++) if ($(i + 1) == word) s += $i} END {print s + 0}'
+}
+ui_passed=$(count passed)
+ui_failed=$(count failed)
 passed=$((passed + ui_passed))
 failed=$((failed + ui_failed))
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
