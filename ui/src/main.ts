@@ -1,6 +1,6 @@
 // The app's screens and how one leads to the next: home → pre-join → call → home.
 import { backend, errorMessage, type JoinRequest, type LinkView, type UiEvent } from "./backend";
-import { applyEvent, conversationKey, newCallModel, openConversation, privateWith, type CallModel } from "./model";
+import { applyEvent, newCallModel, openConversation, privateWith, type CallModel } from "./model";
 import { CallScreen } from "./views/call";
 import { homeView } from "./views/home";
 import { prejoinView, type PrejoinInput } from "./views/prejoin";
@@ -101,7 +101,7 @@ function callActions() {
     },
     send(key: string, text: string) {
       const conversation = call?.model.conversations.get(key);
-      if (!conversation || conversationKey(conversation.view) !== key) return;
+      if (!conversation) return;
       backend.sendChat(conversation.view, text).catch(problem);
     },
   };

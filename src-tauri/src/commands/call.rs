@@ -113,12 +113,11 @@ fn remember_name<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {
     }
 }
 
-/// Leaves the call (the events channel reports `ended`).
+/// Leaves the call (the events channel reports `ended`, and its forwarder clears the tiles).
 #[tauri::command]
 pub async fn leave(state: State<'_, AppState>) -> Result<(), UiError> {
     let call = state.call.lock().await.take().ok_or_else(UiError::not_in_call)?;
     call.leave().await;
-    state.tiles.clear();
     Ok(())
 }
 
