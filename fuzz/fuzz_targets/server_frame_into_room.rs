@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
             now,
             RoomCommand::SendChat {
                 id,
+                order: i as u64,
                 conversation,
                 text: "x".into(),
             },

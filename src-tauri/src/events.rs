@@ -62,6 +62,8 @@ pub struct ChatView {
     pub from_identity: String,
     /// Sender's display name.
     pub from_name: String,
+    /// Sender's order stamp (the UI keeps each sender's lines in this order).
+    pub order: u64,
     /// Where it belongs.
     pub conversation: ConversationView,
     /// The text.
@@ -77,6 +79,7 @@ impl ChatView {
             from: message.from.as_str().to_owned(),
             from_identity: message.from_identity.as_str().to_owned(),
             from_name: message.from_name.clone(),
+            order: message.order,
             conversation: ConversationView::of(&message.conversation)?,
             text: message.text.clone(),
             own,

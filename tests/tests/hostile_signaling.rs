@@ -82,7 +82,7 @@ async fn hostile_frames_get_coded_errors_and_the_room_carries_on() {
 
     // An anonymous connection: every kind of bad frame gets its own code, and it stays open.
     let mut stranger = connect(&link).await;
-    let chat = r#"{"v":1,"type":"chat","id":"m1","conversation":"public","text":"hi"}"#;
+    let chat = r#"{"v":1,"type":"chat","id":"m1","order":1,"conversation":"public","text":"hi"}"#;
     assert_eq!(
         error_for(&mut stranger, chat.into()).await,
         SignalErrorCode::WrongState
@@ -96,7 +96,7 @@ async fn hostile_frames_get_coded_errors_and_the_room_carries_on() {
         SignalErrorCode::UnknownMessage
     );
     let huge = format!(
-        r#"{{"v":1,"type":"chat","id":"m2","conversation":"public","text":"{}"}}"#,
+        r#"{{"v":1,"type":"chat","id":"m2","order":2,"conversation":"public","text":"{}"}}"#,
         "x".repeat(MAX_FRAME_BYTES)
     );
     assert_eq!(error_for(&mut stranger, huge).await, SignalErrorCode::TooLarge);
@@ -154,7 +154,7 @@ async fn hostile_frames_get_coded_errors_and_the_room_carries_on() {
         error_for(&mut mallory, mute.into()).await,
         SignalErrorCode::BadMessage
     );
-    let private = r#"{"v":1,"type":"chat","id":"m3","conversation":"secret","text":"x"}"#;
+    let private = r#"{"v":1,"type":"chat","id":"m3","order":3,"conversation":"secret","text":"x"}"#;
     assert_eq!(
         error_for(&mut mallory, private.into()).await,
         SignalErrorCode::BadMessage

@@ -168,6 +168,18 @@ async fn private_messages_reach_exactly_their_recipients_and_never_widen() {
     ];
     expected.sort();
     assert_eq!(bob_texts, expected);
+    // Alice's order stamps crossed the sealed hop: Bob holds her secrets in sending order.
+    let from_alice: Vec<(u64, &str)> = bob_final
+        .chat
+        .iter()
+        .filter(|m| m.from_identity == alice_id)
+        .map(|m| (m.order, m.text.as_str()))
+        .collect();
+    assert_eq!(
+        from_alice.iter().map(|(_, text)| *text).collect::<Vec<_>>(),
+        ["first secret from Alice", "second secret from Alice"]
+    );
+    assert!(from_alice[0].0 < from_alice[1].0, "{from_alice:?}");
     // Alice: Bob's reply, and Carol's public message.
     assert!(texts(&alice_final).contains(&(alice_bob.clone(), "secret reply from Bob".to_owned())));
     // Delivery state: Alice's messages delivered; Bob's last reply recorded as not delivered.

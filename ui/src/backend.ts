@@ -17,6 +17,8 @@ export interface ChatView {
   from: string;
   fromIdentity: string;
   fromName: string;
+  /** The sender's order stamp: each sender's lines are shown in this order. */
+  order: number;
   conversation: ConversationView;
   text: string;
   own: boolean;

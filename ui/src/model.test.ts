@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChatView, UiEvent } from "./backend";
-import { applyEvent, cannotSend, conversationTitle, newCallModel, openConversation, PUBLIC, privateWith, present } from "./model";
+import { applyEvent, cannotSend, conversationKey, conversationTitle, newCallModel, openConversation, PUBLIC, privateWith, present } from "./model";
 
 function joinedModel() {
   const model = newCallModel();
@@ -14,7 +14,7 @@ function joinedModel() {
 }
 
 function message(id: string, overrides: Partial<ChatView>): ChatView {
-  return { id, from: "p-ada", fromIdentity: "id-ada", fromName: "Ada", conversation: { kind: "public" }, text: "hi", own: false, ...overrides };
+  return { id, from: "p-ada", fromIdentity: "id-ada", fromName: "Ada", order: 1, conversation: { kind: "public" }, text: "hi", own: false, ...overrides };
 }
 
 describe("call model", () => {
@@ -63,6 +63,28 @@ describe("call model", () => {
     applyEvent(model, { kind: "chatDelivered", id: "m3", to: "id-bo" });
     applyEvent(model, { kind: "chatNotDelivered", id: "m4", reason: "Bo left" });
     expect(bo.lines.map((l) => l.delivery)).toEqual(["delivered", { notDelivered: "Bo left" }]);
+  });
+
+  it("marks a message to several people delivered only when every one of them acknowledged it", () => {
+    const model = joinedModel();
+    const view = { kind: "private" as const, members: ["id-ada", "id-bo", "id-me"] };
+    applyEvent(model, { kind: "chat", message: message("m5", { own: true, from: "p-me", fromIdentity: "id-me", conversation: view }) });
+    const line = model.conversations.get(conversationKey(view))!.lines[0];
+    applyEvent(model, { kind: "chatDelivered", id: "m5", to: "id-ada" });
+    expect(line.delivery).toBe("sending");
+    expect(line.awaiting).toEqual(["id-bo"]);
+    applyEvent(model, { kind: "chatDelivered", id: "m5", to: "id-bo" });
+    expect(line.delivery).toBe("delivered");
+  });
+
+  it("keeps each sender's lines in their sending order whatever order they arrive in", () => {
+    const model = joinedModel();
+    const bo = { from: "p-bo", fromIdentity: "id-bo", fromName: "Bo" };
+    applyEvent(model, { kind: "chat", message: message("a1", { order: 10 }) });
+    applyEvent(model, { kind: "chat", message: message("b1", { ...bo, order: 5 }) });
+    applyEvent(model, { kind: "chat", message: message("a3", { order: 30 }) });
+    applyEvent(model, { kind: "chat", message: message("a2", { order: 20 }) });
+    expect(model.conversations.get(PUBLIC)?.lines.map((l) => l.id)).toEqual(["a1", "b1", "a2", "a3"]);
   });
 
   it("shows mute state and the connection banner as the engine reports them", () => {

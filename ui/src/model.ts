@@ -14,6 +14,8 @@ export type Delivery = "sending" | "delivered" | { notDelivered: string };
 
 export interface Line extends ChatView {
   delivery: Delivery;
+  /** For our own private lines: the members, by identity, who have not acknowledged it yet. */
+  awaiting: string[];
 }
 
 export interface Conversation {
@@ -118,6 +120,14 @@ function setMuted(person: Person, media: Media, muted: boolean): void {
   else person.videoMuted = muted;
 }
 
+/** Inserts a line where its sender's order stamp puts it: a late message from someone goes
+ * before their later ones; everyone else's lines keep their arrival place. */
+function insertInOrder(lines: Line[], line: Line): void {
+  const later = lines.findIndex((l) => l.fromIdentity === line.fromIdentity && l.order > line.order);
+  if (later === -1) lines.push(line);
+  else lines.splice(later, 0, line);
+}
+
 function findLine(model: CallModel, id: string): Line | undefined {
   for (const c of model.conversations.values()) {
     const line = c.lines.find((l) => l.own && l.id === id);
@@ -149,14 +159,17 @@ export function applyEvent(model: CallModel, event: UiEvent): void {
     case "chat": {
       const target = conversation(model, event.message.conversation);
       if (target.lines.some((l) => l.id === event.message.id && l.fromIdentity === event.message.fromIdentity)) break;
-      const delivery: Delivery = event.message.own && target.view.kind === "private" ? "sending" : "delivered";
-      target.lines.push({ ...event.message, delivery });
+      const message = event.message;
+      const awaiting = message.own && target.view.kind === "private" ? target.view.members.filter((m) => m !== message.fromIdentity) : [];
+      insertInOrder(target.lines, { ...message, delivery: awaiting.length > 0 ? "sending" : "delivered", awaiting });
       if (!event.message.own && model.open !== target.key) target.unread += 1;
       break;
     }
     case "chatDelivered": {
       const line = findLine(model, event.id);
-      if (line && line.delivery === "sending") line.delivery = "delivered";
+      if (!line) break;
+      line.awaiting = line.awaiting.filter((m) => m !== event.to);
+      if (line.delivery === "sending" && line.awaiting.length === 0) line.delivery = "delivered";
       break;
     }
     case "chatNotDelivered": {

@@ -1,5 +1,5 @@
 //! Chat conversations: one public, one per private set of identities; explicit recipients,
-//! duplicate suppression, delivery state and unread counts.
+//! duplicate suppression, per-sender ordering, delivery state and unread counts.
 //!
 //! A private conversation is keyed by the *stable identities* of its members, so it survives
 //! joins, leaves, reconnects and identity takeovers. Nothing here ever moves a message from one
@@ -84,6 +84,10 @@ pub struct ChatMessage {
     pub from_identity: IdentityId,
     /// The sender's display name at the time of sending.
     pub from_name: String,
+    /// The sender's order stamp: strictly increasing over everything one identity sends, across
+    /// reconnects and restarts (see [`SendOrder`]). Receivers keep each sender's messages of a
+    /// conversation in this order, whatever order the network delivered them in.
+    pub order: u64,
     /// The conversation it belongs to.
     pub conversation: ConversationId,
     /// The text. Never logged.
@@ -95,6 +99,7 @@ impl fmt::Debug for ChatMessage {
         f.debug_struct("ChatMessage")
             .field("id", &self.id)
             .field("from", &self.from)
+            .field("order", &self.order)
             .field("conversation", &self.conversation)
             .field("text", &format_args!("<{} bytes>", self.text.len()))
             .finish()
@@ -111,6 +116,23 @@ pub enum DeliveryState {
     Delivered,
     /// It will not arrive; the reason says why.
     NotDelivered(String),
+}
+
+/// Stamps our outgoing messages with strictly increasing order stamps: the wall clock in
+/// milliseconds, bumped by one where it would not increase (two messages in one millisecond, or
+/// the clock stepped back). A clock keeps increasing across a restart, where a counter would start
+/// again at one and sort a restarted sender's new messages before its old ones.
+#[derive(Debug, Default, Clone)]
+pub struct SendOrder {
+    last: u64,
+}
+
+impl SendOrder {
+    /// The stamp for a message sent when the wall clock reads `now_ms`.
+    pub fn next(&mut self, now_ms: u64) -> u64 {
+        self.last = now_ms.max(self.last + 1);
+        self.last
+    }
 }
 
 #[derive(Debug, Default, Clone)]
@@ -147,7 +169,14 @@ impl Chat {
             .entry(message.conversation.clone())
             .or_default();
         conversation.unread += 1;
-        conversation.messages.push(message);
+        let later_from_same_sender = conversation
+            .messages
+            .iter()
+            .position(|m| m.from_identity == message.from_identity && m.order > message.order);
+        match later_from_same_sender {
+            Some(index) => conversation.messages.insert(index, message),
+            None => conversation.messages.push(message),
+        }
         Ok(true)
     }
 
@@ -291,6 +320,7 @@ mod tests {
             from: ParticipantId::new(format!("p-{from}")).unwrap(),
             from_identity: identity(from),
             from_name: from.to_uppercase(),
+            order: 1,
             conversation,
             text: "words".into(),
         }
@@ -361,6 +391,39 @@ mod tests {
             0,
             "own messages are not unread"
         );
+    }
+
+    #[test]
+    fn each_senders_messages_keep_their_order_stamps_whatever_the_arrival_order() {
+        let me = identity("me");
+        let mut chat = Chat::default();
+        let stamped = |from: &str, id: &str, order: u64| ChatMessage {
+            order,
+            ..msg(from, id, ConversationId::Public)
+        };
+        chat.receive(&me, stamped("a", "a1", 10)).unwrap();
+        chat.receive(&me, stamped("b", "b1", 5)).unwrap();
+        chat.receive(&me, stamped("a", "a3", 30)).unwrap();
+        chat.receive(&me, stamped("a", "a2", 20)).unwrap();
+        let order: Vec<_> = chat
+            .messages(&ConversationId::Public)
+            .iter()
+            .map(|m| m.id.as_str())
+            .collect();
+        assert_eq!(
+            order,
+            ["a1", "b1", "a2", "a3"],
+            "a late a2 goes before a3; b's message keeps its arrival place"
+        );
+    }
+
+    #[test]
+    fn order_stamps_increase_when_the_clock_does_not() {
+        let mut order = SendOrder::default();
+        assert_eq!(order.next(1000), 1000);
+        assert_eq!(order.next(1000), 1001, "same millisecond");
+        assert_eq!(order.next(900), 1002, "clock stepped back");
+        assert_eq!(order.next(5000), 5000);
     }
 
     #[test]

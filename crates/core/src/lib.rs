@@ -15,7 +15,7 @@ pub mod link;
 pub mod room;
 pub mod signal;
 
-pub use chat::{Chat, ChatError, ChatMessage, ConversationId, DeliveryState, PrivateMembers};
+pub use chat::{Chat, ChatError, ChatMessage, ConversationId, DeliveryState, PrivateMembers, SendOrder};
 pub use ids::{IdError, IdentityId, MessageId, ParticipantId, RoomName, TrackId};
 pub use link::{JoinLink, LinkError, Secret};
 pub use room::{LeaveReason, Output, Participant, Room, RoomCommand, RoomError, RoomEvent};

@@ -118,6 +118,8 @@ pub enum RoomCommand {
     SendChat {
         /// Chosen by the caller; unique for our identity across sessions.
         id: MessageId,
+        /// The caller's order stamp for it ([`crate::SendOrder`]).
+        order: u64,
         /// Public, or the private conversation's members (including us).
         conversation: ConversationId,
         /// The text.
@@ -371,6 +373,7 @@ impl Room {
             }
             RoomCommand::SendChat {
                 id,
+                order,
                 conversation,
                 text,
             } => {
@@ -380,6 +383,7 @@ impl Room {
                     from: local,
                     from_identity: self.identity.clone(),
                     from_name: self.name.clone(),
+                    order,
                     conversation,
                     text,
                 };
@@ -831,6 +835,7 @@ mod tests {
     fn send(id: &str, conversation: ConversationId) -> RoomCommand {
         RoomCommand::SendChat {
             id: MessageId::new(id).unwrap(),
+            order: 1,
             conversation,
             text: "words".into(),
         }
@@ -842,6 +847,7 @@ mod tests {
             from: pid("a"),
             from_identity: identity("id-a"),
             from_name: "Alice".into(),
+            order: 1,
             conversation,
             text: "hi".into(),
         }

@@ -6,7 +6,10 @@
 //! - every private message is in the history of exactly its members (sender included), in
 //!   exactly its own conversation, and in no public conversation;
 //! - a private message that could not reach every member reached nobody;
-//! - every public message reaches every identity present when it was sent.
+//! - every public message reaches every identity present when it was sent;
+//! - each sender's messages of a conversation are held in the order they were sent, even when
+//!   the network delivered them in another order (the `Lag` / `CatchUp` operations hold chat back
+//!   and then deliver it newest first).
 //!
 //! Sealing is the engine's job and is tested there; here an envelope's "ciphertext" is the
 //! message itself, delivered only to the session the router names.
@@ -29,6 +32,10 @@ enum Op {
     Takeover(usize),
     SayPublic(usize),
     SayPrivate(usize, Vec<usize>),
+    /// From now on chat is held in the network.
+    Lag,
+    /// Held chat is delivered, newest first.
+    CatchUp,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -40,6 +47,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => who.clone().prop_map(Op::Takeover),
         2 => who.clone().prop_map(Op::SayPublic),
         5 => (who, proptest::collection::vec(0..PEOPLE, 1..4)).prop_map(|(w, to)| Op::SayPrivate(w, to)),
+        1 => Just(Op::Lag),
+        1 => Just(Op::CatchUp),
     ]
 }
 
@@ -59,6 +68,8 @@ struct World {
     next_message: u64,
     present: BTreeMap<usize, Session>,
     kept: BTreeMap<usize, Chat>,
+    /// Chat held in the network while lagging (`Some`), in the order it was sent.
+    held: Option<Vec<(ParticipantId, SignalIn)>>,
     /// Oracle: message id -> (members, or None for public), and who must have it.
     expected: BTreeMap<MessageId, (Option<BTreeSet<IdentityId>>, BTreeSet<IdentityId>)>,
 }
@@ -71,6 +82,7 @@ impl World {
             next_message: 1,
             present: BTreeMap::new(),
             kept: BTreeMap::new(),
+            held: None,
             expected: BTreeMap::new(),
         }
     }
@@ -87,6 +99,7 @@ impl World {
     }
 
     fn join(&mut self, who: usize) {
+        self.catch_up();
         let chat = match self.present.remove(&who) {
             // Takeover: the new session replaces the old one and inherits its history.
             Some(old) => {
@@ -137,6 +150,7 @@ impl World {
     }
 
     fn leave(&mut self, who: usize) {
+        self.catch_up();
         if let Some(mut session) = self.present.remove(&who) {
             let _ = session.room.handle_command(self.now, RoomCommand::Leave);
             self.announce_left(&session.id);
@@ -153,6 +167,7 @@ impl World {
         self.next_message += 1;
         let send = RoomCommand::SendChat {
             id: id.clone(),
+            order: self.next_message,
             conversation: conversation.clone(),
             text: format!("text of {id}"),
         };
@@ -233,6 +248,10 @@ impl World {
                 return;
             }
             for (to, signal) in deliveries {
+                if let (Some(held), SignalIn::Chat(_)) = (&mut self.held, &signal) {
+                    held.push((to, signal));
+                    continue;
+                }
                 if let Some(who) = by_session.get(&to) {
                     if let Some(session) = self.present.get_mut(who) {
                         session.room.handle_signal(self.now, signal);
@@ -240,6 +259,17 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Delivers the chat held while lagging, newest first, and stops lagging. Membership changes
+    /// catch up first, as the server's ordered link delivers before it announces a leave.
+    fn catch_up(&mut self) {
+        for (to, signal) in self.held.take().into_iter().flatten().rev() {
+            if let Some(session) = self.present.values_mut().find(|s| s.id == to) {
+                session.room.handle_signal(self.now, signal);
+            }
+        }
+        self.run();
     }
 
     fn history(&self, who: usize) -> Option<&Chat> {
@@ -255,7 +285,14 @@ impl World {
             let mut seen: BTreeMap<MessageId, Vec<ConversationId>> = BTreeMap::new();
             if let Some(chat) = self.history(who) {
                 for conversation in chat.conversations() {
+                    let mut last_from: BTreeMap<&IdentityId, u64> = BTreeMap::new();
                     for message in chat.messages(conversation) {
+                        let last = last_from.insert(&message.from_identity, message.order);
+                        assert!(
+                            last < Some(message.order),
+                            "{me} holds {}'s messages out of order in {conversation:?}",
+                            message.from_identity
+                        );
                         seen.entry(message.id.clone())
                             .or_default()
                             .push(conversation.clone());
@@ -317,6 +354,10 @@ fn apply(world: &mut World, op: &Op) {
                 world.say(*who, ConversationId::Private(members));
             }
         }
+        Op::Lag => {
+            world.held.get_or_insert_with(Vec::new);
+        }
+        Op::CatchUp => world.catch_up(),
     }
 }
 
@@ -332,6 +373,7 @@ proptest! {
         for op in &ops {
             apply(&mut world, op);
         }
+        world.catch_up();
         world.check();
     }
 }
@@ -351,6 +393,7 @@ fn the_oracle_sees_a_leak() {
         from: world.present[&0].id.clone(),
         from_identity: identity(0),
         from_name: "Person 0".into(),
+        order: 1,
         conversation: ConversationId::Public,
         text: "text of m1".into(),
     };
@@ -365,4 +408,27 @@ fn the_oracle_sees_a_leak() {
         caught.is_err(),
         "the oracle missed a private message in a public conversation"
     );
+}
+
+#[test]
+fn lagged_chat_is_held_back_then_kept_in_sending_order() {
+    let mut world = World::new();
+    world.join(0);
+    world.join(1);
+    apply(&mut world, &Op::Lag);
+    for _ in 0..3 {
+        world.say(0, ConversationId::Public);
+    }
+    let held_back = world.history(1).expect("present").messages(&ConversationId::Public).len();
+    assert_eq!(held_back, 0, "lagging holds chat in the network");
+    apply(&mut world, &Op::CatchUp);
+    let order: Vec<&str> = world
+        .history(1)
+        .expect("present")
+        .messages(&ConversationId::Public)
+        .iter()
+        .map(|m| m.id.as_str())
+        .collect();
+    assert_eq!(order, ["m1", "m2", "m3"], "delivered newest first, held oldest first");
+    world.check();
 }

@@ -18,7 +18,7 @@ use crate::video_out::VideoSink;
 use confab_core::link::NativeLink;
 use confab_core::{
     JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room, RoomCommand,
-    RoomEvent, SignalIn, SignalOut, TrackId, TrackInfo,
+    RoomEvent, SendOrder, SignalIn, SignalOut, TrackId, TrackInfo,
 };
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
@@ -155,6 +155,12 @@ fn fresh_message_id() -> MessageId {
     id.unwrap_or_else(|_| unreachable!("a hex string is a valid message id"))
 }
 
+/// Milliseconds since the Unix epoch by the wall clock (0 if it reads before 1970).
+fn unix_millis() -> u64 {
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+    since_epoch.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
 /// Peer events tagged with the media connection they came from, so a closed connection's last
 /// words are not mistaken for the current one's.
 type PeerEvents = mpsc::UnboundedSender<(u64, PeerEvent)>;
@@ -205,6 +211,8 @@ struct Driver {
     closed_ice_restarts: u32,
     /// Chat sent while reconnecting, sent once we are back.
     queued_chat: Vec<RoomCommand>,
+    /// Order stamps for the chat we send.
+    send_order: SendOrder,
     /// Sending counters, frozen when local media stops.
     sent_totals: SentTotals,
     /// Media bytes (sent, received) of media connections already closed.
@@ -269,6 +277,7 @@ async fn run(
         media_path: MediaPathWatch::default(),
         closed_ice_restarts: 0,
         queued_chat: Vec::new(),
+        send_order: SendOrder::default(),
         sent_totals: SentTotals::default(),
         closed_media_bytes: (0, 0),
         media_bytes: (0, 0),
@@ -340,6 +349,7 @@ impl Driver {
             Some(CallCommand::SendChat { conversation, text }) => {
                 let send = RoomCommand::SendChat {
                     id: fresh_message_id(),
+                    order: self.send_order.next(unix_millis()),
                     conversation,
                     text,
                 };

@@ -16,7 +16,7 @@ use crypto_box::aead::{Aead, AeadCore, OsRng};
 use crypto_box::{Nonce, PublicKey, SalsaBox, SecretKey};
 use serde::{Deserialize, Serialize};
 
-const PAYLOAD_VERSION: u32 = 1;
+const PAYLOAD_VERSION: u32 = 2;
 const NONCE_BYTES: usize = 24;
 
 /// A sealed message could not be made or opened. None is helped by retrying; none is shown.
@@ -44,6 +44,7 @@ struct SealedPayload {
     id: MessageId,
     from_identity: IdentityId,
     from_name: String,
+    order: u64,
     members: PrivateMembers,
     text: String,
 }
@@ -86,6 +87,7 @@ impl SessionKeys {
             id: draft.message.id.clone(),
             from_identity: draft.message.from_identity.clone(),
             from_name: draft.message.from_name.clone(),
+            order: draft.message.order,
             members: members.clone(),
             text: draft.message.text.clone(),
         };
@@ -138,6 +140,7 @@ impl SessionKeys {
             from: from.participant.clone(),
             from_identity: payload.from_identity,
             from_name: payload.from_name,
+            order: payload.order,
             conversation: ConversationId::Private(payload.members),
             text: payload.text,
         })
@@ -175,6 +178,7 @@ mod tests {
                 from: from.as_recipient.participant.clone(),
                 from_identity: from.as_recipient.identity.clone(),
                 from_name: "Sender".into(),
+                order: 1,
                 conversation: ConversationId::Private(PrivateMembers::new(members).unwrap()),
                 text: text.into(),
             },

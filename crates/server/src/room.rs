@@ -553,6 +553,7 @@ impl RoomActor {
             },
             ClientMessage::Chat {
                 id: message_id,
+                order,
                 conversation,
                 text,
             } => match conversation {
@@ -563,6 +564,7 @@ impl RoomActor {
                         from: id.clone(),
                         from_identity: member.identity.clone(),
                         from_name: member.name.clone(),
+                        order,
                         conversation,
                         text,
                     },

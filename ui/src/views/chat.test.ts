@@ -17,7 +17,7 @@ describe("chat panel", () => {
     openConversation(m, ada.key);
     applyEvent(m, {
       kind: "chat",
-      message: { id: "m1", from: "p-me", fromIdentity: "id-me", fromName: "Me", conversation: ada.view, text: "psst", own: true },
+      message: { id: "m1", from: "p-me", fromIdentity: "id-me", fromName: "Me", order: 1, conversation: ada.view, text: "psst", own: true },
     });
     const send = vi.fn();
     const chat = new ChatPanel({ openConversation: vi.fn(), send });
@@ -33,7 +33,7 @@ describe("chat panel", () => {
   it("disables the composer once the other person left, keeping the history", () => {
     const m = model();
     const ada = privateWith(m, "id-ada")!;
-    applyEvent(m, { kind: "chat", message: { id: "m1", from: "p-ada", fromIdentity: "id-ada", fromName: "Ada", conversation: ada.view, text: "bye", own: false } });
+    applyEvent(m, { kind: "chat", message: { id: "m1", from: "p-ada", fromIdentity: "id-ada", fromName: "Ada", order: 1, conversation: ada.view, text: "bye", own: false } });
     applyEvent(m, { kind: "participantLeft", id: "p-ada", reason: "left the call" });
     openConversation(m, ada.key);
     const chat = new ChatPanel({ openConversation: vi.fn(), send: vi.fn() });
@@ -47,7 +47,7 @@ describe("chat panel", () => {
   it("shows unread counts on tabs that are not open", () => {
     const m = model();
     const ada = privateWith(m, "id-ada")!;
-    applyEvent(m, { kind: "chat", message: { id: "m1", from: "p-ada", fromIdentity: "id-ada", fromName: "Ada", conversation: ada.view, text: "hi", own: false } });
+    applyEvent(m, { kind: "chat", message: { id: "m1", from: "p-ada", fromIdentity: "id-ada", fromName: "Ada", order: 1, conversation: ada.view, text: "hi", own: false } });
     const chat = new ChatPanel({ openConversation: vi.fn(), send: vi.fn() });
     chat.update(m);
     const panel = chat.root;

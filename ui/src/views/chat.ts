@@ -11,7 +11,11 @@ export interface ChatActions {
 
 function deliveryNote(line: Line): string {
   if (!line.own || line.delivery === "delivered") return line.own && line.conversation.kind === "private" ? "delivered" : "";
-  if (line.delivery === "sending") return "sending…";
+  if (line.delivery === "sending") {
+    const members = line.conversation.kind === "private" ? line.conversation.members.length - 1 : 0;
+    const acknowledged = members - line.awaiting.length;
+    return acknowledged > 0 ? `delivered to ${acknowledged} of ${members}` : "sending…";
+  }
   return `not delivered: ${line.delivery.notDelivered}`;
 }
 

@@ -101,6 +101,7 @@ impl SignalingAdapter for NativeAdapter {
             SignalOut::Mute { track, muted } => ClientMessage::Mute { track, muted },
             SignalOut::Chat(message) => ClientMessage::Chat {
                 id: message.id,
+                order: message.order,
                 conversation: message.conversation,
                 text: message.text,
             },
@@ -174,6 +175,7 @@ impl SignalingAdapter for NativeAdapter {
                 from,
                 from_identity,
                 from_name,
+                order,
                 conversation,
                 text,
             } => SignalIn::Chat(ChatMessage {
@@ -181,6 +183,7 @@ impl SignalingAdapter for NativeAdapter {
                 from,
                 from_identity,
                 from_name,
+                order,
                 conversation,
                 text,
             }),

@@ -131,6 +131,8 @@ pub enum ClientMessage {
     Chat {
         /// Sender-chosen id.
         id: MessageId,
+        /// Sender's order stamp.
+        order: u64,
         /// Conversation.
         conversation: ConversationId,
         /// Text.
@@ -245,6 +247,8 @@ pub enum ServerMessage {
         from_identity: IdentityId,
         /// Sender's display name.
         from_name: String,
+        /// Sender's order stamp.
+        order: u64,
         /// Conversation.
         conversation: ConversationId,
         /// Text.
