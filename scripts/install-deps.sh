@@ -7,13 +7,16 @@
 #   chromium: the reference WebRTC peer of the close tests and the close-notice benchmark
 #   libwebkit2gtk-4.1-dev ... libxdo-dev: the desktop app (Tauri 2 on WebKitGTK)
 #   xvfb, webkit2gtk-driver: the desktop app's end-to-end test (an X server, WebKitWebDriver)
+#   dbus-daemon, xdg-utils, desktop-file-utils: single instance (decided on the session bus) and
+#     confab:// registration (xdg-mime, update-desktop-database), and their end-to-end test
 #   nodejs, npm: builds the app's web UI (ui/) and runs its unit tests
 # Then the UI's npm packages (ui/node_modules) and tauri-driver (into ~/.cache/confab/tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential pkg-config cmake nasm iproute2 chromium
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev
-  libxdo-dev libssl-dev file xvfb webkit2gtk-driver nodejs)
+  libxdo-dev libssl-dev file xvfb webkit2gtk-driver nodejs
+  dbus-daemon xdg-utils desktop-file-utils)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do

@@ -3,7 +3,8 @@
 //! A thin layer between the web UI (`ui/`) and [`confab_engine`]: commands grouped by domain
 //! ([`commands`]) turn the UI's requests into engine calls and map errors to [`UiError`];
 //! call events reach the UI over a [`tauri::ipc::Channel`] ([`events`]); decoded video reaches
-//! it as raw I420 planes pulled by each tile ([`tiles`]), never as JSON. The UI renders what it
+//! it as raw I420 planes pulled by each tile ([`tiles`]), never as JSON. Links clicked or
+//! launched while the app runs are handed to it by `handover`. The UI renders what it
 //! is told and decides nothing about routing or privacy.
 //!
 //! [`app`] puts the app together on any runtime's builder, so command tests run it on Tauri's mock runtime
@@ -12,6 +13,7 @@
 pub mod commands;
 mod error;
 mod events;
+mod handover;
 mod meeting;
 mod options;
 mod settings;
@@ -55,7 +57,13 @@ pub fn run() {
             std::process::exit(2);
         }
     };
-    let result = app(tauri::Builder::default(), AppState::new(options)).run(tauri::generate_context!());
+    let builder = handover::plugins(tauri::Builder::default());
+    let result = app(builder, AppState::new(options))
+        .setup(|app| {
+            handover::setup(app.handle());
+            Ok(())
+        })
+        .run(tauri::generate_context!());
     if let Err(e) = result {
         eprintln!("confab: the app could not start: {e}");
         std::process::exit(1);

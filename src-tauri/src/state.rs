@@ -33,6 +33,11 @@ impl AppState {
         }
     }
 
+    /// A link handed over while the app runs replaces any not yet opened.
+    pub fn set_pending_link(&self, link: String) {
+        *self.pending_link.lock().unwrap_or_else(PoisonError::into_inner) = Some(link);
+    }
+
     /// Takes the link waiting to be opened, if any.
     pub fn take_pending_link(&self) -> Option<String> {
         self.pending_link

@@ -1,5 +1,6 @@
 // Everything the UI asks of the Rust side, typed. The only file that calls `invoke`.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { listen } from "@tauri-apps/api/event";
 
 export type Media = "audio" | "video";
 export type SourceChoice = "synthetic" | "none";
@@ -89,6 +90,8 @@ export function errorMessage(error: unknown): string {
 export const backend = {
   parseLink: (text: string) => invoke<LinkView>("parse_link", { text }),
   launchLink: () => invoke<string | null>("launch_link"),
+  /** Calls `handler` whenever a link is handed to the running app (clicked, or a second launch). */
+  onOpenLink: (handler: () => void) => listen("open-link", handler),
   startMeeting: () => invoke<MeetingView>("start_meeting"),
   listDevices: () => invoke<DevicesView>("list_devices"),
   loadSettings: () => invoke<LoadedSettings>("load_settings"),

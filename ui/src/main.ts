@@ -12,9 +12,13 @@ function show(node: HTMLElement): void {
   root.replaceChildren(node);
 }
 
-function home(error: string | null = null): void {
+function closeCallScreen(): void {
   call?.screen.dispose();
   call = null;
+}
+
+function home(error: string | null = null): void {
+  closeCallScreen();
   show(homeView({ newMeeting: () => void newMeeting(), openLink: (text) => void openLink(text, null) }, error));
 }
 
@@ -107,10 +111,34 @@ function callActions() {
   };
 }
 
+/** A link handed to the app: opened at once, or offered if it would end the call we are in. */
+async function incomingLink(): Promise<void> {
+  const link = await backend.launchLink().catch(() => null);
+  if (!link) return;
+  const current = call;
+  if (!current || current.model.banner.kind === "ended") {
+    closeCallScreen();
+    await openLink(link, null);
+    return;
+  }
+  try {
+    const summary = await backend.parseLink(link);
+    current.screen.offerLink(summary.room, () => void leaveAndOpen(link));
+  } catch (error) {
+    problem(error);
+  }
+}
+
+async function leaveAndOpen(link: string): Promise<void> {
+  await backend.leave().catch(problem);
+  closeCallScreen();
+  await openLink(link, null);
+}
+
 async function start(): Promise<void> {
   home();
-  const link = await backend.launchLink().catch(() => null);
-  if (link) await openLink(link, null);
+  await backend.onOpenLink(() => void incomingLink()).catch(() => undefined);
+  await incomingLink();
 }
 
 void start();

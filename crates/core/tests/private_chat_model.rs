@@ -419,7 +419,11 @@ fn lagged_chat_is_held_back_then_kept_in_sending_order() {
     for _ in 0..3 {
         world.say(0, ConversationId::Public);
     }
-    let held_back = world.history(1).expect("present").messages(&ConversationId::Public).len();
+    let held_back = world
+        .history(1)
+        .expect("present")
+        .messages(&ConversationId::Public)
+        .len();
     assert_eq!(held_back, 0, "lagging holds chat in the network");
     apply(&mut world, &Op::CatchUp);
     let order: Vec<&str> = world
@@ -429,6 +433,10 @@ fn lagged_chat_is_held_back_then_kept_in_sending_order() {
         .iter()
         .map(|m| m.id.as_str())
         .collect();
-    assert_eq!(order, ["m1", "m2", "m3"], "delivered newest first, held oldest first");
+    assert_eq!(
+        order,
+        ["m1", "m2", "m3"],
+        "delivered newest first, held oldest first"
+    );
     world.check();
 }

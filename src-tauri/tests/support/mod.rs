@@ -1,40 +1,20 @@
-//! Driving the real `confab` binary as a person would: a private X server (Xvfb), tauri-driver
-//! with WebKitWebDriver, and a small W3C WebDriver client over HTTP. Every wait is bounded and
-//! names what it waited for; everything started here is stopped on drop.
+//! Driving the real `confab` binary as a person would: in private [`Surroundings`] (X server,
+//! session bus), through tauri-driver with WebKitWebDriver and a small W3C WebDriver client over
+//! HTTP. Every wait is bounded and names what it waited for; everything started here is stopped
+//! on drop.
+//!
+//! Each test binary (`desktop.rs`, `links.rs`) uses part of this.
+#![allow(dead_code)]
 
 pub mod picture;
+pub mod surroundings;
 
 use serde_json::{json, Value};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A process that is killed when dropped, with every process it started (its process group:
-/// tauri-driver starts WebKitWebDriver, which starts the app).
-struct Started(Child);
-
-impl Started {
-    fn spawn(command: &mut Command, what: &str) -> Self {
-        use std::os::unix::process::CommandExt as _;
-        Self(
-            command
-                .process_group(0)
-                .spawn()
-                .unwrap_or_else(|e| panic!("{what}: {e}")),
-        )
-    }
-}
-
-impl Drop for Started {
-    fn drop(&mut self) {
-        // `spawn` made the child a process group leader, so its pid names the group.
-        let group = format!("-{}", self.0.id());
-        let _ = Command::new("kill").args(["-s", "KILL", "--", &group]).status();
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use surroundings::{Started, Surroundings};
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -54,66 +34,34 @@ fn tauri_driver() -> PathBuf {
     PathBuf::from("tauri-driver")
 }
 
-/// An X server of our own on a free display number.
-fn start_xvfb() -> (Started, String) {
-    for display in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
-            || Path::new(&format!("/tmp/.X{display}-lock")).exists()
-        {
-            continue;
-        }
-        let started = Started::spawn(
-            Command::new("Xvfb")
-                .args([
-                    format!(":{display}"),
-                    "-screen".into(),
-                    "0".into(),
-                    "1400x900x24".into(),
-                    "-nolisten".into(),
-                    "tcp".into(),
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null()),
-            "Xvfb (apt-get install xvfb) must be installed to test the desktop app",
-        );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists() {
-                return (started, format!(":{display}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("Xvfb did not open display :{display} within 10 s");
-    }
-    panic!("no free X display number between :90 and :139");
-}
-
 /// A WebDriver session on the app.
 pub struct App {
     base: String,
     session: String,
     agent: ureq::Agent,
     _driver: Started,
-    _xvfb: Started,
+    /// Dropped after the driver (and with it the app) is gone.
+    pub surroundings: Surroundings,
 }
 
 impl App {
-    /// Starts `binary` with `args` under a fresh X server and opens a session on it.
+    /// Starts `binary` with `args` in fresh surroundings and opens a session on it.
     pub fn launch(binary: &Path, args: &[String]) -> Self {
-        let (xvfb, display) = start_xvfb();
+        let surroundings = Surroundings::start();
         let port = free_port();
         let native_port = free_port();
+        let mut driver = Command::new(tauri_driver());
+        driver
+            .args([
+                "--port",
+                &port.to_string(),
+                "--native-port",
+                &native_port.to_string(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
         let driver = Started::spawn(
-            Command::new(tauri_driver())
-                .args([
-                    "--port",
-                    &port.to_string(),
-                    "--native-port",
-                    &native_port.to_string(),
-                ])
-                .env("DISPLAY", &display)
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit()),
+            surroundings.apply(&mut driver),
             "tauri-driver must be installed (scripts/install-deps.sh does it)",
         );
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -140,7 +88,7 @@ impl App {
             session,
             agent,
             _driver: driver,
-            _xvfb: xvfb,
+            surroundings,
         }
     }
 
@@ -153,14 +101,13 @@ impl App {
         )
     }
 
-    /// Elements matching a CSS selector now.
+    /// Elements matching a CSS selector now (none while the page is being redrawn under the
+    /// query: WebKitWebDriver then answers "stale element").
     pub fn find_all(&self, css: &str) -> Vec<String> {
-        let found = self.call(
-            "POST",
-            "/elements",
-            Some(json!({"using": "css selector", "value": css})),
-        );
-        found
+        let url = format!("{}/session/{}/elements", self.base, self.session);
+        let query = json!({"using": "css selector", "value": css});
+        try_request(&self.agent, "POST", &url, Some(query))
+            .unwrap_or_default()
             .as_array()
             .map(|all| all.iter().filter_map(element_id).collect())
             .unwrap_or_default()

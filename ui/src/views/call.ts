@@ -48,6 +48,7 @@ interface Tile {
 export class CallScreen {
   readonly root = el("section", { class: "screen call", id: "call" });
   private readonly banner = el("div", { id: "banner", role: "status" });
+  private readonly incoming = el("div", { id: "incoming-link", class: "banner incoming", hidden: true });
   private readonly grid = el("div", { id: "grid", class: "grid" });
   private readonly people = el("div", { class: "people" });
   private readonly chat: ChatPanel;
@@ -61,7 +62,7 @@ export class CallScreen {
   constructor(private readonly actions: CallActions, private readonly sendsVideo: boolean, private readonly sendsAudio: boolean) {
     this.chat = new ChatPanel(actions);
     this.side.append(this.people, this.chat.root);
-    this.root.append(this.banner, el("div", { class: "stage" }, this.grid, this.side), this.controls);
+    this.root.append(this.banner, this.incoming, el("div", { class: "stage" }, this.grid, this.side), this.controls);
     window.addEventListener("keydown", this.onKey);
   }
 
@@ -89,6 +90,19 @@ export class CallScreen {
       this.cameraMuted = !this.cameraMuted;
       this.actions.setMuted("video", this.cameraMuted);
     }
+  }
+
+  /** A link to another room arrived: offer to leave this call for it, or stay. */
+  offerLink(room: string, open: () => void): void {
+    const stay = () => {
+      this.incoming.hidden = true;
+    };
+    this.incoming.replaceChildren(
+      el("span", {}, `A link to the room “${room}” was opened. `),
+      el("button", { id: "incoming-open", onclick: open }, "Leave and open it"),
+      el("button", { id: "incoming-stay", onclick: stay }, "Stay in this call"),
+    );
+    this.incoming.hidden = false;
   }
 
   update(model: CallModel): void {
