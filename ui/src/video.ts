@@ -153,7 +153,8 @@ function canvasPainter(canvas: HTMLCanvasElement): Painter | null {
   };
 }
 
-/** Draws a participant's pictures until stopped; counts what it drew. */
+/** Draws a participant's pictures until stopped; counts what it drew (also as the canvas's
+ * `data-shown`). */
 export class TileVideo {
   shown = 0;
   private last = 0;
@@ -188,6 +189,7 @@ export class TileVideo {
       await new Promise((done) => requestAnimationFrame(done));
       this.painter.draw(frame);
       this.shown += 1;
+      this.canvas.dataset.shown = String(this.shown); // read by the tiles benchmark
       if (this.shown === 1) this.onFirstPicture();
     }
   }

@@ -217,6 +217,21 @@ impl App {
         )
     }
 
+    /// Runs an asynchronous script (it ends by calling `arguments[0]` with its value).
+    pub fn script_async(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    /// The process group everything the app started runs in (tauri-driver's, which the app
+    /// and its web processes inherit).
+    pub fn process_group(&self) -> u32 {
+        self._driver.id()
+    }
+
     /// The whole page's visible text, for failure messages.
     pub fn page_text(&self) -> String {
         self.script("return document.body ? document.body.innerText : ''")

@@ -11,6 +11,11 @@ use std::time::{Duration, Instant};
 pub(crate) struct Started(Child);
 
 impl Started {
+    /// The process id (also its process group's id).
+    pub(crate) fn id(&self) -> u32 {
+        self.0.id()
+    }
+
     pub(crate) fn spawn(command: &mut Command, what: &str) -> Self {
         use std::os::unix::process::CommandExt as _;
         Self(

@@ -1,0 +1,202 @@
+//! Video into the webview: the real `confab` app (under Xvfb, driven through WebDriver) in a
+//! room with 1, 4 and 9 remote participants each sending the 1280x720 30 fps test pattern.
+//! For each room size it prints pictures shown per second per tile (counted by the UI as it
+//! draws), pictures skipped because a tile drew too slowly, and the CPU of the app process and
+//! of its web process, beside the CPU of this process (the senders' encoders and the room
+//! server) — all on the same machine in the same run.
+//!
+//! `cargo bench -p confab-desktop --bench tiles` (needs `scripts/install-deps.sh` and a built UI).
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use confab_tests::{join_synthetic, wait_joined, TestServer};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use support::App;
+
+const WARM_UP: Duration = Duration::from_secs(4);
+const MEASURE: Duration = Duration::from_secs(10);
+const SOURCE_FPS: f64 = 30.0;
+
+/// CPU seconds used so far, by process name, of every process in a process group.
+fn cpu_by_name(group: u32) -> BTreeMap<String, f64> {
+    let ticks = clock_ticks();
+    let mut used = BTreeMap::new();
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_owned();
+        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        if number(2) as u32 == group {
+            *used.entry(name).or_insert(0.0) += (number(11) + number(12)) / ticks;
+        }
+    }
+    used
+}
+
+fn own_cpu() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map_or("", |(_, rest)| rest)
+        .split(' ')
+        .collect();
+    let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    (number(11) + number(12)) / clock_ticks()
+}
+
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// Per tile: pictures shown (UI) and decoded / skipped (app), keyed by participant.
+struct TileCounts {
+    shown: BTreeMap<String, f64>,
+    decoded: BTreeMap<String, f64>,
+    skipped: f64,
+}
+
+fn tile_counts(app: &App) -> TileCounts {
+    let reply = app.script_async(
+        "const done = arguments[0];
+         const shown = {};
+         document.querySelectorAll('.tile').forEach(t => {
+           shown[t.dataset.participant] = Number(t.querySelector('canvas')?.dataset.shown ?? 0);
+         });
+         window.__TAURI_INTERNALS__.invoke('tile_stats')
+           .then(stats => done({ shown, stats }), e => done({ shown, error: String(e) }));",
+    );
+    assert!(reply["error"].is_null(), "tile_stats failed: {}", reply["error"]);
+    let shown = reply["shown"]
+        .as_object()
+        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0))).collect())
+        .unwrap_or_default();
+    let stats = reply["stats"].as_array().cloned().unwrap_or_default();
+    let number = |s: &Value, key: &str| s[key].as_f64().unwrap_or(0.0);
+    TileCounts {
+        shown,
+        decoded: stats
+            .iter()
+            .map(|s| (s["participant"].as_str().unwrap_or("").to_owned(), number(s, "decoded")))
+            .collect(),
+        skipped: stats.iter().map(|s| number(s, "skipped")).sum(),
+    }
+}
+
+struct Row {
+    tiles: usize,
+    decoded_fps: f64,
+    shown_min: f64,
+    shown_mean: f64,
+    skipped_per_s: f64,
+    app: f64,
+    webview: f64,
+    senders: f64,
+}
+
+fn per_tile_rates(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, seconds: f64) -> Vec<f64> {
+    after
+        .iter()
+        .map(|(k, v)| (v - before.get(k).copied().unwrap_or(0.0)) / seconds)
+        .collect()
+}
+
+fn measure(tiles: usize) -> Row {
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let server = runtime.block_on(TestServer::start());
+    let link = server.link(&format!("bench-{tiles}"));
+    let senders: Vec<_> = (0..tiles)
+        .map(|i| {
+            let (call, mut events) = runtime.block_on(async {
+                join_synthetic(&link, &format!("Sender {i}"), (1280, 720), 300.0 + 50.0 * i as f32)
+            });
+            runtime.block_on(wait_joined(&mut events));
+            call
+        })
+        .collect();
+
+    let settings = std::env::temp_dir().join(format!("confab-bench-settings-{}", std::process::id()));
+    let app = App::launch(
+        &PathBuf::from(env!("CARGO_BIN_EXE_confab")),
+        &["--settings-dir".into(), settings.display().to_string(), link.to_string()],
+    );
+    let name = app.wait_for("#name-input", Duration::from_secs(30));
+    app.type_into(&name, "Viewer");
+    app.select("#camera-select", "none");
+    app.select("#mic-select", "none");
+    app.click_css("#join-button", Duration::from_secs(10));
+    app.wait_for_count(".tile:not(.no-picture)", tiles, Duration::from_secs(60));
+    std::thread::sleep(WARM_UP);
+
+    let group = app.process_group();
+    let (counts_before, cpu_before, own_before, started) =
+        (tile_counts(&app), cpu_by_name(group), own_cpu(), Instant::now());
+    std::thread::sleep(MEASURE);
+    let (counts_after, cpu_after, own_after) = (tile_counts(&app), cpu_by_name(group), own_cpu());
+    let seconds = started.elapsed().as_secs_f64();
+
+    let share = |prefix: &str| {
+        let sum = |m: &BTreeMap<String, f64>| m.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum::<f64>();
+        100.0 * (sum(&cpu_after) - sum(&cpu_before)) / seconds
+    };
+    let shown = per_tile_rates(&counts_before.shown, &counts_after.shown, seconds);
+    let decoded = per_tile_rates(&counts_before.decoded, &counts_after.decoded, seconds);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+    let row = Row {
+        tiles,
+        decoded_fps: mean(&decoded),
+        shown_min: shown.iter().copied().fold(f64::INFINITY, f64::min),
+        shown_mean: mean(&shown),
+        skipped_per_s: (counts_after.skipped - counts_before.skipped) / seconds,
+        app: share("confab"),
+        webview: share("WebKitWebProces"),
+        senders: 100.0 * (own_after - own_before) / seconds,
+    };
+    drop(app);
+    runtime.block_on(async {
+        for call in senders {
+            call.leave().await;
+        }
+        server.stop().await;
+    });
+    let _ = std::fs::remove_dir_all(settings);
+    row
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; nothing to choose.
+    let rows: Vec<Row> = [1, 4, 9].into_iter().map(measure).collect();
+    println!();
+    println!("video into the webview: remote 1280x720 tiles at {SOURCE_FPS} fps; CPU in % of one core");
+    println!(
+        "| tiles | decoded fps/tile | shown fps/tile (min / mean) | skipped/s (all tiles) | app (confab) | web process | app + web | senders + server (this process) |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    for r in &rows {
+        println!(
+            "| {} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
+            r.tiles,
+            r.decoded_fps,
+            r.shown_min,
+            r.shown_mean,
+            r.skipped_per_s,
+            r.app,
+            r.webview,
+            r.app + r.webview,
+            r.senders
+        );
+    }
+}
