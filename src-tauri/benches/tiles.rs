@@ -82,7 +82,11 @@ fn tile_counts(app: &App) -> TileCounts {
     assert!(reply["error"].is_null(), "tile_stats failed: {}", reply["error"]);
     let shown = reply["shown"]
         .as_object()
-        .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0))).collect())
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_f64().unwrap_or(0.0)))
+                .collect()
+        })
         .unwrap_or_default();
     let stats = reply["stats"].as_array().cloned().unwrap_or_default();
     let number = |s: &Value, key: &str| s[key].as_f64().unwrap_or(0.0);
@@ -90,7 +94,12 @@ fn tile_counts(app: &App) -> TileCounts {
         shown,
         decoded: stats
             .iter()
-            .map(|s| (s["participant"].as_str().unwrap_or("").to_owned(), number(s, "decoded")))
+            .map(|s| {
+                (
+                    s["participant"].as_str().unwrap_or("").to_owned(),
+                    number(s, "decoded"),
+                )
+            })
             .collect(),
         skipped: stats.iter().map(|s| number(s, "skipped")).sum(),
     }
@@ -121,7 +130,12 @@ fn measure(tiles: usize) -> Row {
     let senders: Vec<_> = (0..tiles)
         .map(|i| {
             let (call, mut events) = runtime.block_on(async {
-                join_synthetic(&link, &format!("Sender {i}"), (1280, 720), 300.0 + 50.0 * i as f32)
+                join_synthetic(
+                    &link,
+                    &format!("Sender {i}"),
+                    (1280, 720),
+                    300.0 + 50.0 * i as f32,
+                )
             });
             runtime.block_on(wait_joined(&mut events));
             call
@@ -131,7 +145,11 @@ fn measure(tiles: usize) -> Row {
     let settings = std::env::temp_dir().join(format!("confab-bench-settings-{}", std::process::id()));
     let app = App::launch(
         &PathBuf::from(env!("CARGO_BIN_EXE_confab")),
-        &["--settings-dir".into(), settings.display().to_string(), link.to_string()],
+        &[
+            "--settings-dir".into(),
+            settings.display().to_string(),
+            link.to_string(),
+        ],
     );
     let name = app.wait_for("#name-input", Duration::from_secs(30));
     app.type_into(&name, "Viewer");
@@ -149,7 +167,12 @@ fn measure(tiles: usize) -> Row {
     let seconds = started.elapsed().as_secs_f64();
 
     let share = |prefix: &str| {
-        let sum = |m: &BTreeMap<String, f64>| m.iter().filter(|(k, _)| k.starts_with(prefix)).map(|(_, v)| v).sum::<f64>();
+        let sum = |m: &BTreeMap<String, f64>| {
+            m.iter()
+                .filter(|(k, _)| k.starts_with(prefix))
+                .map(|(_, v)| v)
+                .sum::<f64>()
+        };
         100.0 * (sum(&cpu_after) - sum(&cpu_before)) / seconds
     };
     let shown = per_tile_rates(&counts_before.shown, &counts_after.shown, seconds);
