@@ -21,38 +21,43 @@ const WARM_UP: Duration = Duration::from_secs(4);
 const MEASURE: Duration = Duration::from_secs(10);
 const SOURCE_FPS: f64 = 30.0;
 
+/// One process as `/proc/PID/stat` describes it.
+struct ProcStat {
+    name: String,
+    group: u32,
+    /// User + system CPU time, in clock ticks.
+    cpu_ticks: f64,
+}
+
+fn proc_stat(path: &std::path::Path) -> Option<ProcStat> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let (open, close) = (stat.find('(')?, stat.rfind(')')?);
+    let fields: Vec<&str> = stat.get(close + 2..)?.split(' ').collect();
+    let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    Some(ProcStat {
+        name: stat[open + 1..close].to_owned(),
+        group: number(2) as u32,
+        cpu_ticks: number(11) + number(12),
+    })
+}
+
 /// CPU seconds used so far, by process name, of every process in a process group.
-fn cpu_by_name(group: u32) -> BTreeMap<String, f64> {
-    let ticks = clock_ticks();
+fn cpu_by_name(group: u32, ticks: f64) -> BTreeMap<String, f64> {
     let mut used = BTreeMap::new();
     for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_owned();
-        let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
-        let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-        if number(2) as u32 == group {
-            *used.entry(name).or_insert(0.0) += (number(11) + number(12)) / ticks;
+        if let Some(process) = proc_stat(&entry.path().join("stat")).filter(|p| p.group == group) {
+            *used.entry(process.name).or_insert(0.0) += process.cpu_ticks / ticks;
         }
     }
     used
 }
 
-fn own_cpu() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit_once(") ")
-        .map_or("", |(_, rest)| rest)
-        .split(' ')
-        .collect();
-    let number = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
-    (number(11) + number(12)) / clock_ticks()
+/// CPU seconds this process has used so far.
+fn own_cpu(ticks: f64) -> f64 {
+    proc_stat(std::path::Path::new("/proc/self/stat")).map_or(0.0, |p| p.cpu_ticks / ticks)
 }
 
+/// Clock ticks per second (`getconf CLK_TCK`; 100 where it cannot be read).
 fn clock_ticks() -> f64 {
     std::process::Command::new("getconf")
         .arg("CLK_TCK")
@@ -159,11 +164,15 @@ fn measure(tiles: usize) -> Row {
     app.wait_for_count(".tile:not(.no-picture)", tiles, Duration::from_secs(60));
     std::thread::sleep(WARM_UP);
 
-    let group = app.process_group();
-    let (counts_before, cpu_before, own_before, started) =
-        (tile_counts(&app), cpu_by_name(group), own_cpu(), Instant::now());
+    let (group, ticks) = (app.process_group(), clock_ticks());
+    let (counts_before, cpu_before, own_before, started) = (
+        tile_counts(&app),
+        cpu_by_name(group, ticks),
+        own_cpu(ticks),
+        Instant::now(),
+    );
     std::thread::sleep(MEASURE);
-    let (counts_after, cpu_after, own_after) = (tile_counts(&app), cpu_by_name(group), own_cpu());
+    let (counts_after, cpu_after, own_after) = (tile_counts(&app), cpu_by_name(group, ticks), own_cpu(ticks));
     let seconds = started.elapsed().as_secs_f64();
 
     let share = |prefix: &str| {

@@ -10,6 +10,7 @@ use confab_tests::{join_chat_only, wait_for, wait_joined, TestServer};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
+use support::surroundings::wait_until_exists;
 use support::App;
 
 const SHORT: Duration = Duration::from_secs(10);
@@ -34,15 +35,7 @@ fn assert_registered(app: &App) {
         .surroundings
         .data_home()
         .join("applications/confab-handler.desktop");
-    let deadline = std::time::Instant::now() + LONG;
-    while !desktop_file.exists() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no {} after {LONG:?}: confab:// was not registered",
-            desktop_file.display()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_until_exists(&desktop_file, LONG, "desktop entry registering confab://");
     let entry = std::fs::read_to_string(&desktop_file).expect("the desktop entry");
     assert!(entry.contains("MimeType=x-scheme-handler/confab"), "{entry}");
     assert!(

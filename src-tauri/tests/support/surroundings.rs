@@ -53,8 +53,11 @@ pub struct Surroundings {
 impl Surroundings {
     /// Starts an X server and a session bus in a fresh temporary folder.
     pub fn start() -> Self {
-        let folder =
-            std::env::temp_dir().join(format!("confab-desktop-{}-{}", std::process::id(), rand_suffix()));
+        let folder = std::env::temp_dir().join(format!(
+            "confab-desktop-{}-{}",
+            std::process::id(),
+            unique_suffix()
+        ));
         for sub in ["data", "config"] {
             std::fs::create_dir_all(folder.join(sub)).expect("a temporary folder");
         }
@@ -109,7 +112,20 @@ impl Drop for Surroundings {
     }
 }
 
-fn rand_suffix() -> u128 {
+/// Waits until `path` exists; panics naming `what` after `within`.
+pub fn wait_until_exists(path: &Path, within: Duration, what: &str) {
+    let deadline = Instant::now() + within;
+    while !path.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "no {what} ({}) after {within:?}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn unique_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos())
@@ -126,14 +142,11 @@ fn start_session_bus(folder: &Path) -> (Started, String) {
             .stderr(Stdio::inherit()),
         "dbus-daemon (apt-get install dbus-daemon) must be installed to test the desktop app",
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !socket.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "dbus-daemon did not listen on {address} within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_until_exists(
+        &socket,
+        Duration::from_secs(10),
+        &format!("dbus-daemon's socket {address}"),
+    );
     (started, address)
 }
 
@@ -159,14 +172,13 @@ fn start_xvfb() -> (Started, String) {
                 .stderr(Stdio::null()),
             "Xvfb (apt-get install xvfb) must be installed to test the desktop app",
         );
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while Instant::now() < deadline {
-            if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists() {
-                return (started, format!(":{display}"));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("Xvfb did not open display :{display} within 10 s");
+        let socket = PathBuf::from(format!("/tmp/.X11-unix/X{display}"));
+        wait_until_exists(
+            &socket,
+            Duration::from_secs(10),
+            &format!("Xvfb's display :{display}"),
+        );
+        return (started, format!(":{display}"));
     }
     panic!("no free X display number between :90 and :139");
 }
