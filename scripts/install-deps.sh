@@ -10,7 +10,9 @@
 #   dbus-daemon, xdg-utils, desktop-file-utils: single instance (decided on the session bus) and
 #     confab:// registration (xdg-mime, update-desktop-database), and their end-to-end test
 #   nodejs, npm: builds the app's web UI (ui/) and runs its unit tests
-# Then the UI's npm packages (ui/node_modules) and tauri-driver (into ~/.cache/confab/tools).
+# Then the npm packages of the UI (ui/node_modules) and of the third-party test clients
+# (tests/peers/node_modules: the whip-whep WHIP/WHEP client library the browser tests load),
+# and tauri-driver (into ~/.cache/confab/tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential pkg-config cmake nasm iproute2 chromium
@@ -32,9 +34,11 @@ if ! command -v cargo >/dev/null; then
   echo "Rust is missing: install it with rustup (https://rustup.rs), then run this again." >&2
   exit 1
 fi
-if [ ! -d ui/node_modules ] || [ ui/package-lock.json -nt ui/node_modules ]; then
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error)
-fi
+for folder in ui tests/peers; do
+  if [ ! -d "$folder/node_modules" ] || [ "$folder/package-lock.json" -nt "$folder/node_modules" ]; then
+    (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+done
 tools="${CONFAB_TOOLS:-$HOME/.cache/confab/tools}"
 if [ ! -x "$tools/bin/tauri-driver" ]; then
   echo "installing tauri-driver into $tools"

@@ -3,6 +3,7 @@
 
 pub mod chromium;
 pub mod close_probe;
+pub mod http;
 
 use confab_core::{JoinLink, ParticipantId, RoomName};
 use confab_engine::{Call, CallConfig, CallEvent, Identity};

@@ -1,7 +1,9 @@
 //! Receiving one remote track: RTP → frame assembly → decoder thread → counters.
 //!
 //! Video frames are only fed to the decoder from a keyframe on, so a lost packet never turns
-//! into a corrupt picture: after a loss the task asks for a keyframe and waits for it.
+//! into a corrupt picture: after a loss the task asks for a keyframe and waits for it. A frame
+//! the decoder refuses (say, a keyframe whose parameter sets never arrived) does the same:
+//! without that, a sender that only sends keyframes when asked would stay frozen forever.
 
 use crate::api::CallEvent;
 use crate::video_out::VideoSink;
@@ -148,7 +150,13 @@ async fn receive_video(
     let mut assembler = FrameAssembler::new(MediaKind::Video);
     let mut need_keyframe = true;
     let mut last_request: Option<Instant> = None;
+    let mut errors_seen = 0;
     while let Some(packet) = track.next_packet().await {
+        let errors = stats.decode_errors.load(Ordering::Relaxed);
+        if errors > errors_seen {
+            errors_seen = errors;
+            need_keyframe = true;
+        }
         match assembler.push(&packet) {
             Assembly::Pending => continue,
             Assembly::Lost => {

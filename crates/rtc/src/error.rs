@@ -11,6 +11,13 @@ pub enum RtcError {
     /// The remote SDP was malformed or incompatible. Retrying the same SDP cannot help.
     #[error("the other side's media description was not acceptable: {0}")]
     BadRemoteDescription(String),
+    /// The other side wants one network transport per media section (differing ICE credentials
+    /// and no BUNDLE); Confab carries everything over one. Retrying the same offer cannot help.
+    #[error(
+        "the other side offered a separate network connection for each media stream (no BUNDLE); \
+         Confab needs them bundled into one: turn on BUNDLE (max-bundle) in that client"
+    )]
+    UnbundledTransports,
     /// Creating or applying our own SDP failed. Retrying cannot help.
     #[error("could not describe our media: {0}")]
     LocalDescription(String),

@@ -7,8 +7,8 @@ use crate::error::{setup, RtcError};
 use crate::sequence::SlotSequence;
 use crate::session::{LocalTrack, PeerSession, GOODBYE_FLUSH};
 use crate::track::{stream_track, ForwardTrack};
-use confab_core::{MediaKind, TrackId};
-use rtc::rtp_transceiver::RTCRtpTransceiverDirection;
+use confab_core::{MediaKind, SdpKind, SessionDescription, TrackId};
+use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverId};
 use std::sync::{Arc, Mutex};
 use webrtc::media_stream::track_local::static_rtp::TrackLocalStaticRTP;
 use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
@@ -64,30 +64,99 @@ impl PeerSession {
                 let ssrc = rand::random::<u32>();
                 let writer = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
                 let (sender, transceiver) = self.add_sendonly(writer.clone()).await?;
-                let label = SlotLabel::default();
-                self.watch_feedback(label.clone(), writer.clone());
-                ForwardSlot {
-                    kind,
-                    ssrc,
-                    writer,
-                    sequence: SlotSequence::new(),
-                    sender,
-                    transceiver,
-                    label,
-                }
+                self.new_slot(kind, ssrc, writer, sender, transceiver)
             }
         };
+        Ok(self.occupy(slot, id))
+    }
+
+    /// Answers an offer to watch (WHEP): each section of the offer that asks to receive audio
+    /// or video gets a forwarding slot under `stream`, named `KIND` (a second one of a kind
+    /// `KIND-2`, …). The answer carries every candidate (the watcher does not trickle). The
+    /// returned tracks send nothing until fed.
+    pub async fn answer_with_forwards(
+        &self,
+        stream: &str,
+        offer: String,
+    ) -> Result<(SessionDescription, Vec<Arc<ForwardTrack>>), RtcError> {
+        let kinds = receiving_kinds(&offer);
+        self.set_remote(SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: offer,
+        })
+        .await?;
+        let mut forwards = Vec::new();
+        for kind in kinds {
+            let same_kind_before = forwards
+                .iter()
+                .filter(|f: &&Arc<ForwardTrack>| f.kind() == kind)
+                .count();
+            let kind_name = match kind {
+                MediaKind::Audio => "audio",
+                MediaKind::Video => "video",
+            };
+            let name = match same_kind_before {
+                0 => kind_name.to_owned(),
+                k => format!("{kind_name}-{}", k + 1),
+            };
+            let id = TrackId::new(name).map_err(|e| RtcError::Setup(e.to_string()))?;
+            let ssrc = rand::random::<u32>();
+            let writer = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
+            // The offer's receiving section already made a transceiver; add_track takes it.
+            let sender = self.pc.add_track(writer.clone()).await.map_err(setup)?;
+            let transceiver_id = RTCRtpTransceiverId::from(sender.id());
+            let mut transceiver = None;
+            for candidate in self.pc.get_transceivers().await {
+                if candidate.id() == transceiver_id {
+                    transceiver = Some(candidate);
+                }
+            }
+            let transceiver = transceiver
+                .ok_or_else(|| RtcError::Setup("the offered section has no transceiver".into()))?;
+            let slot = self.new_slot(kind, ssrc, writer, sender, transceiver);
+            forwards.push(self.occupy(slot, id));
+        }
+        self.answer().await?;
+        Ok((self.whole_local_description().await?, forwards))
+    }
+
+    fn new_slot(
+        &self,
+        kind: MediaKind,
+        ssrc: u32,
+        writer: Arc<TrackLocalStaticRTP>,
+        sender: Arc<dyn RtpSender>,
+        transceiver: Arc<dyn RtpTransceiver>,
+    ) -> ForwardSlot {
+        let label = SlotLabel::default();
+        self.watch_feedback(label.clone(), writer.clone());
+        ForwardSlot {
+            kind,
+            ssrc,
+            writer,
+            sequence: SlotSequence::new(match kind {
+                MediaKind::Audio => 48_000,
+                MediaKind::Video => 90_000,
+            }),
+            sender,
+            transceiver,
+            label,
+        }
+    }
+
+    /// Puts a track named `id` into `slot`.
+    fn occupy(&self, slot: ForwardSlot, id: TrackId) -> Arc<ForwardTrack> {
         *self.lock(&slot.label) = Some(id.clone());
         let forward = Arc::new(ForwardTrack::new(
             id,
-            kind,
+            slot.kind,
             (slot.ssrc, slot.writer.clone(), slot.sequence.clone()),
             slot.sender.clone(),
         ));
         self.lock_tracks()
             .push((LocalTrack::Forward(forward.clone()), slot.sender.clone()));
         self.lock(&self.forward_slots).push((forward.clone(), slot));
-        Ok(forward)
+        forward
     }
 
     /// Stops sending forwarded tracks: each receiver gets an RTCP BYE at once (so its track
@@ -122,5 +191,55 @@ impl PeerSession {
             self.lock(&self.idle_forwards).push(slot);
         }
         Ok(())
+    }
+}
+
+/// The kinds of the offer's live sections that ask to receive (`recvonly` or `sendrecv`), in
+/// order. A section without a direction attribute is `sendrecv` (RFC 3264).
+fn receiving_kinds(offer: &str) -> Vec<MediaKind> {
+    let mut kinds = Vec::new();
+    let mut current: Option<MediaKind> = None;
+    let mut receives = true;
+    let mut finish = |kind: Option<MediaKind>, receives: bool| {
+        if let (Some(kind), true) = (kind, receives) {
+            kinds.push(kind);
+        }
+    };
+    for line in offer.lines().map(str::trim_end) {
+        if let Some(media) = line.strip_prefix("m=") {
+            finish(current.take(), receives);
+            let mut fields = media.split_whitespace();
+            let kind = match fields.next() {
+                Some("audio") => Some(MediaKind::Audio),
+                Some("video") => Some(MediaKind::Video),
+                _ => None,
+            };
+            receives = fields.next() != Some("0");
+            current = kind;
+        } else if matches!(line, "a=sendonly" | "a=inactive") {
+            receives = false;
+        }
+    }
+    finish(current, receives);
+    kinds
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sections_that_ask_to_receive_are_found_in_order() {
+        let offer = "v=0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendrecv\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=sendonly\r\n\
+            m=video 0 UDP/TLS/RTP/SAVPF 96\r\na=recvonly\r\n\
+            m=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+        assert_eq!(
+            receiving_kinds(offer),
+            [MediaKind::Video, MediaKind::Audio, MediaKind::Video]
+        );
+        assert!(receiving_kinds("garbage").is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! [`PeerSession`]: one PeerConnection, its tracks, negotiation, events, stats and close.
 
+use crate::bundle::unify_bundled_credentials;
 use crate::codecs::media_setup;
 use crate::endings::Endings;
 use crate::error::{setup, RtcError};
@@ -18,14 +19,15 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::{mpsc, Notify};
+use tokio::sync::{mpsc, watch, Notify};
 use webrtc::data_channel::{DataChannel, DataChannelEvent};
 use webrtc::media_stream::track_local::static_sample::TrackLocalStaticSample;
 use webrtc::media_stream::track_local::{TrackLocal, TrackLocalEvent};
 use webrtc::media_stream::track_remote::TrackRemote;
 use webrtc::peer_connection::{
     PeerConnection, PeerConnectionBuilder, PeerConnectionEventHandler, RTCIceCandidateInit,
-    RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription, StatsSelector,
+    RTCIceGatheringState, RTCPeerConnectionIceEvent, RTCPeerConnectionState, RTCSessionDescription,
+    StatsSelector,
 };
 use webrtc::rtp_transceiver::{RtpSender, RtpTransceiver};
 
@@ -103,6 +105,8 @@ pub(crate) struct Callbacks {
     pub(crate) endings: Arc<Endings>,
     /// Woken when a data channel ends.
     pub(crate) closing: Arc<Notify>,
+    /// Whether the latest round of candidate gathering is complete.
+    pub(crate) gathered: watch::Sender<bool>,
 }
 
 fn convert_state(state: RTCPeerConnectionState) -> Option<PeerState> {
@@ -148,6 +152,11 @@ impl PeerConnectionEventHandler for Callbacks {
                 sdp_mline_index: init.sdp_mline_index,
             }));
         }
+    }
+
+    async fn on_ice_gathering_state_change(&self, state: RTCIceGatheringState) {
+        self.gathered
+            .send_replace(state == RTCIceGatheringState::Complete);
     }
 
     async fn on_connection_state_change(&self, state: RTCPeerConnectionState) {
@@ -205,7 +214,7 @@ pub(crate) const GOODBYE_FLUSH: Duration = Duration::from_millis(20);
 
 /// One WebRTC PeerConnection with Confab's codecs.
 pub struct PeerSession {
-    pc: Arc<dyn PeerConnection>,
+    pub(crate) pc: Arc<dyn PeerConnection>,
     pub(crate) events: Events,
     closed: Arc<AtomicBool>,
     closing: Arc<Notify>,
@@ -216,7 +225,11 @@ pub struct PeerSession {
     pub(crate) forward_slots: Mutex<Vec<(Arc<ForwardTrack>, ForwardSlot)>>,
     pub(crate) idle_forwards: Mutex<Vec<ForwardSlot>>,
     ice_restarts: AtomicU32,
+    gathered: watch::Receiver<bool>,
 }
+
+/// Longest wait for candidate gathering before a description goes out with what it has.
+const GATHERING_LIMIT: Duration = Duration::from_secs(5);
 
 /// The first ICE username fragment a description carries.
 fn ice_ufrag(sdp: &str) -> Option<&str> {
@@ -230,10 +243,12 @@ impl PeerSession {
         let (events, rx) = mpsc::unbounded_channel();
         let closing = Arc::new(Notify::new());
         let endings = Arc::new(Endings::new());
+        let (gathered_tx, gathered) = watch::channel(false);
         let callbacks = Arc::new(Callbacks {
             events: events.clone(),
             endings: endings.clone(),
             closing: closing.clone(),
+            gathered: gathered_tx,
         });
         let pc = match Self::build(config, &callbacks, MulticastDnsMode::QueryOnly).await {
             Ok(pc) => pc,
@@ -261,6 +276,7 @@ impl PeerSession {
                 forward_slots: Mutex::new(Vec::new()),
                 idle_forwards: Mutex::new(Vec::new()),
                 ice_restarts: AtomicU32::new(0),
+                gathered,
             },
             rx,
         ))
@@ -417,6 +433,12 @@ impl PeerSession {
         Ok(offer)
     }
 
+    /// The ICE username fragment of the remote description, if one is set.
+    pub async fn remote_ice_ufrag(&self) -> Option<String> {
+        let remote = self.pc.remote_description().await?;
+        ice_ufrag(&remote.sdp).map(str::to_owned)
+    }
+
     /// How many ICE restarts this connection went through, offered by either side.
     pub fn ice_restarts(&self) -> u32 {
         self.ice_restarts.load(Ordering::Relaxed)
@@ -438,10 +460,53 @@ impl PeerSession {
         &self,
         desc: SessionDescription,
     ) -> Result<Option<SessionDescription>, RtcError> {
+        let kind = desc.kind;
+        self.set_remote(desc).await?;
+        let answer = match kind {
+            SdpKind::Offer => Some(self.answer().await?),
+            SdpKind::Answer => None,
+        };
+        for (track, _) in self.lock_tracks().iter() {
+            track.renegotiated();
+        }
+        Ok(answer)
+    }
+
+    /// Answers an offer from a side that does not trickle (WHIP, WHEP): the answer goes out
+    /// once candidate gathering is complete, with every candidate in it.
+    pub async fn answer_whole(&self, offer: String) -> Result<SessionDescription, RtcError> {
+        self.apply_remote(SessionDescription {
+            kind: SdpKind::Offer,
+            sdp: offer,
+        })
+        .await?;
+        self.whole_local_description().await
+    }
+
+    /// Our current local description once gathering is complete (or [`GATHERING_LIMIT`] ran
+    /// out), candidates included.
+    pub(crate) async fn whole_local_description(&self) -> Result<SessionDescription, RtcError> {
+        let mut gathered = self.gathered.clone();
+        let _ = tokio::time::timeout(GATHERING_LIMIT, gathered.wait_for(|done| *done)).await;
+        let local = self
+            .pc
+            .local_description()
+            .await
+            .ok_or_else(|| RtcError::LocalDescription("no local description after answering".into()))?;
+        Ok(SessionDescription {
+            kind: SdpKind::Answer,
+            sdp: local.sdp,
+        })
+    }
+
+    /// Applies a remote description, bundled sections made to agree on ICE credentials first
+    /// (see [`crate::bundle`]). Candidates that arrived early are added after it.
+    pub(crate) async fn set_remote(&self, desc: SessionDescription) -> Result<(), RtcError> {
         let bad = |e: webrtc::error::Error| RtcError::BadRemoteDescription(e.to_string());
+        let sdp = unify_bundled_credentials(&desc.sdp)?.into_owned();
         let remote = match desc.kind {
-            SdpKind::Offer => RTCSessionDescription::offer(desc.sdp),
-            SdpKind::Answer => RTCSessionDescription::answer(desc.sdp),
+            SdpKind::Offer => RTCSessionDescription::offer(sdp),
+            SdpKind::Answer => RTCSessionDescription::answer(sdp),
         }
         .map_err(bad)?;
         if desc.kind == SdpKind::Offer {
@@ -456,22 +521,19 @@ impl PeerSession {
         for candidate in pending {
             self.add_ice(candidate).await?;
         }
-        let answer = if desc.kind == SdpKind::Offer {
-            let local = |e: webrtc::error::Error| RtcError::LocalDescription(e.to_string());
-            let answer = self.pc.create_answer(None).await.map_err(local)?;
-            let sdp = answer.sdp.clone();
-            self.pc.set_local_description(answer).await.map_err(local)?;
-            Some(SessionDescription {
-                kind: SdpKind::Answer,
-                sdp,
-            })
-        } else {
-            None
-        };
-        for (track, _) in self.lock_tracks().iter() {
-            track.renegotiated();
-        }
-        Ok(answer)
+        Ok(())
+    }
+
+    /// Creates an answer to the remote offer just set and applies it locally.
+    pub(crate) async fn answer(&self) -> Result<SessionDescription, RtcError> {
+        let local = |e: webrtc::error::Error| RtcError::LocalDescription(e.to_string());
+        let answer = self.pc.create_answer(None).await.map_err(local)?;
+        let sdp = answer.sdp.clone();
+        self.pc.set_local_description(answer).await.map_err(local)?;
+        Ok(SessionDescription {
+            kind: SdpKind::Answer,
+            sdp,
+        })
     }
 
     /// Adds a remote candidate; queued until a remote description is set.

@@ -242,14 +242,39 @@ impl ForwardTrack {
         }
     }
 
+    /// The same slot for its next source, without renegotiating (a WHEP watcher's slot moving
+    /// to the room's next featured publisher): same SSRC, id and payload type, with sequence
+    /// numbers and timestamps continuing where this occupant stops.
+    pub fn successor(&self) -> Arc<Self> {
+        let identity = &self.identity;
+        Arc::new(Self {
+            identity: LocalTrackIdentity::new(
+                identity.id.clone(),
+                identity.kind,
+                identity.ssrc,
+                identity.payload_type.sender.clone(),
+            ),
+            track: self.track.clone(),
+            renumbering: self.renumbering.successor(),
+        })
+    }
+
     /// Forwards one packet, rewritten to this track's SSRC, negotiated payload type and its
-    /// slot's sequence numbering.
+    /// slot's sequence numbering and timeline. Header extensions are dropped: their ids were negotiated on
+    /// the publisher's connection and mean something else (or `mid`) on this one, where a
+    /// browser would file the packet under the wrong media section and discard it.
     pub async fn write(&self, packet: &RtpPacket) -> Result<(), RtcError> {
         let pt = self.identity.payload_type.get().await?;
         let mut packet = packet.0.clone();
+        packet.header.extension = false;
+        packet.header.extensions.clear();
+        packet.header.extensions_padding = 0;
         packet.header.ssrc = self.identity.ssrc;
         packet.header.payload_type = pt;
         packet.header.sequence_number = self.renumbering.map(packet.header.sequence_number);
+        packet.header.timestamp = self
+            .renumbering
+            .map_timestamp(packet.header.timestamp, Instant::now());
         self.track
             .write_rtp(packet)
             .await
@@ -343,7 +368,8 @@ pub(crate) fn says_goodbye_to(packet: &dyn rtc::rtcp::Packet, ssrc: u32) -> bool
 pub struct AssembledFrame {
     /// H.264 Annex B access unit, or one Opus packet.
     pub data: Vec<u8>,
-    /// Whether the frame can be decoded on its own (H.264 IDR; always true for Opus).
+    /// Whether the frame can be decoded on its own (H.264 IDR with its SPS and PPS; always
+    /// true for Opus).
     pub keyframe: bool,
 }
 
@@ -429,7 +455,7 @@ impl FrameAssembler {
             self.reset();
             if complete {
                 return Assembly::Frame(AssembledFrame {
-                    keyframe: contains_idr(&data),
+                    keyframe: starts_decoding(&data),
                     data,
                 });
             }
@@ -467,10 +493,16 @@ fn stap_a_is_well_formed(payload: &[u8]) -> bool {
 }
 
 /// Whether an Annex B access unit contains an IDR slice (NAL type 5).
-fn contains_idr(annex_b: &[u8]) -> bool {
-    annex_b
-        .windows(4)
-        .any(|w| w[0] == 0 && w[1] == 0 && w[2] == 1 && w[3] & 0x1f == 5)
+/// Whether an access unit can start decoding: an IDR slice with its parameter sets (SPS and
+/// PPS) in the same unit. An IDR whose parameter sets were lost before we joined the stream
+/// (an SFU forwarding a stream mid-flight) cannot be decoded, so it does not count.
+fn starts_decoding(annex_b: &[u8]) -> bool {
+    let has = |nal_type: u8| {
+        annex_b
+            .windows(4)
+            .any(|w| w[0] == 0 && w[1] == 0 && w[2] == 1 && w[3] & 0x1f == nal_type)
+    };
+    has(5) && has(7) && has(8)
 }
 
 #[cfg(test)]
@@ -490,14 +522,23 @@ mod tests {
     fn single_nal_frames_assemble_and_idr_is_detected() {
         let mut a = FrameAssembler::new(MediaKind::Video);
         assert_eq!(a.push(&packet(1, 100, false, &[0x67, 1, 2])), Assembly::Pending);
-        match a.push(&packet(2, 100, true, &[0x65, 9, 9])) {
+        assert_eq!(a.push(&packet(2, 100, false, &[0x68, 3, 4])), Assembly::Pending);
+        match a.push(&packet(3, 100, true, &[0x65, 9, 9])) {
             Assembly::Frame(f) => {
                 assert!(f.keyframe);
-                assert_eq!(f.data, vec![0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x65, 9, 9]);
+                assert_eq!(
+                    f.data,
+                    vec![0, 0, 0, 1, 0x67, 1, 2, 0, 0, 0, 1, 0x68, 3, 4, 0, 0, 0, 1, 0x65, 9, 9]
+                );
             }
             other => panic!("{other:?}"),
         }
-        match a.push(&packet(3, 200, true, &[0x41, 7, 7])) {
+        match a.push(&packet(4, 200, true, &[0x41, 7, 7])) {
+            Assembly::Frame(f) => assert!(!f.keyframe),
+            other => panic!("{other:?}"),
+        }
+        // An IDR whose parameter sets went missing cannot start decoding.
+        match a.push(&packet(5, 300, true, &[0x65, 9, 9])) {
             Assembly::Frame(f) => assert!(!f.keyframe),
             other => panic!("{other:?}"),
         }

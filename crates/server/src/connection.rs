@@ -26,15 +26,18 @@ const MAX_NAME_CHARS: usize = 64;
 /// A client that sends nothing (not even its pings) for this long is taken to be gone.
 const SILENCE_LIMIT: Duration = PING_INTERVAL.saturating_mul(5);
 
+/// What every request handler of the server shares.
 #[derive(Clone)]
-struct AppState {
-    secret: Arc<ServerSecret>,
-    rooms: Rooms,
+pub(crate) struct AppState {
+    pub(crate) secret: Arc<ServerSecret>,
+    pub(crate) rooms: Rooms,
 }
 
+/// Signaling on `GET /ws`, and the WHIP/WHEP endpoints.
 pub(crate) fn router(secret: Arc<ServerSecret>, rooms: Rooms) -> Router {
     Router::new()
         .route("/ws", get(upgrade))
+        .merge(crate::whip::routes())
         .with_state(AppState { secret, rooms })
 }
 
@@ -53,7 +56,7 @@ fn is_base64_of_32_bytes(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'='))
 }
 
-fn valid_name(name: &str) -> Option<String> {
+pub(crate) fn valid_name(name: &str) -> Option<String> {
     let name = name.trim();
     let ok =
         !name.is_empty() && name.chars().count() <= MAX_NAME_CHARS && !name.chars().any(char::is_control);

@@ -3,7 +3,8 @@
 //! Serves Confab's native signaling on `GET /ws` and forwards media as an SFU: each participant
 //! publishes once over its own PeerConnection, and the server adds every other participant's
 //! tracks to it (renegotiating as people come and go), relays keyframe requests to the
-//! publisher, and routes chat.
+//! publisher, and routes chat. Standard WHIP publishers and WHEP players join rooms over HTTP
+//! ([`whip`]'s endpoints), with the room's join token as their bearer token.
 //!
 //! Rooms are created on demand: a room exists while someone is in it, and its join token is
 //! derived from the server's secret ([`tokens`]), so [`Server::link_for`] can mint a link for any
@@ -17,6 +18,7 @@ mod media_path;
 mod member_link;
 mod room;
 pub mod tokens;
+pub mod whip;
 
 use confab_core::link::NativeLink;
 use confab_core::{JoinLink, RoomName, Secret};

@@ -5,12 +5,14 @@
 //! [`SignalIn`](confab_core::SignalIn). It owns no socket; a [`Transport`] carries its frames.
 //! The adapter also says which PeerConnection [`Topology`] its SFU needs.
 //!
-//! Adapters: [`native`] (Confab's own versioned JSON over WebSocket). Janus, WHIP/WHEP and PeerJS
-//! adapters plug into the same seam.
+//! Adapters: [`native`] (Confab's own versioned JSON over WebSocket). [`whip`] holds what WHIP and
+//! WHEP share (the embedded server serves both). Janus, a WHIP/WHEP client and PeerJS adapters
+//! plug into the same seam.
 
 pub mod adapter;
 pub mod native;
 pub mod transport;
+pub mod whip;
 
 pub use adapter::{AdapterError, SignalingAdapter, Topology};
 pub use transport::{Transport, TransportError, WebSocketTransport};

@@ -1,5 +1,10 @@
 //! The room actor: one task per room owns its members, their PeerSessions, the published tracks
-//! and the negotiation state. Connections and PeerSession callbacks only send [`RoomInput`]s.
+//! and the negotiation state. Connections, HTTP requests and PeerSession callbacks only send
+//! [`RoomInput`]s. Members who came over WHIP or WHEP rather than signaling live in [`streams`].
+
+mod streams;
+
+pub(crate) use streams::{StreamError, StreamJoined, StreamJoiner, StreamRole};
 
 use crate::forward::Fanout;
 use crate::media_path::MediaPath;
@@ -44,6 +49,23 @@ pub(crate) enum RoomInput {
     Peer(ParticipantId, PeerEvent),
     /// Time to look whether this member's media path needs an ICE restart.
     CheckMediaPath(ParticipantId),
+    /// Someone publishes (WHIP) or watches (WHEP) over HTTP.
+    StreamJoin {
+        joiner: StreamJoiner,
+        reply: oneshot::Sender<Result<StreamJoined, StreamError>>,
+    },
+    /// Trickled candidates for the HTTP member holding `resource`.
+    StreamCandidates {
+        resource: String,
+        ufrag: Option<String>,
+        candidates: Vec<confab_core::IceCandidate>,
+        reply: oneshot::Sender<Result<(), StreamError>>,
+    },
+    /// The HTTP member holding `resource` ends its session.
+    StreamLeave {
+        resource: String,
+        reply: oneshot::Sender<Result<(), StreamError>>,
+    },
     Shutdown,
 }
 
@@ -109,6 +131,33 @@ impl Rooms {
         }
     }
 
+    /// Sends `input` to `room`'s actor, starting the room if needed. Sent under the registry
+    /// lock: an actor only retires while holding it with an empty queue, so the input is never
+    /// lost. `None` if the server is shutting down.
+    fn send_creating(&self, room: RoomName, input: RoomInput) -> Option<mpsc::UnboundedSender<RoomInput>> {
+        let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
+        let sender = registry
+            .entry(room.clone())
+            .or_insert_with(|| {
+                RoomActor::spawn(room, self.peer.clone(), self.takeover, self.registry.clone())
+            })
+            .clone();
+        sender.send(input).ok()?;
+        Some(sender)
+    }
+
+    /// Sends `input` to `room`'s actor if the room exists.
+    fn send_existing(&self, room: &RoomName, input: RoomInput) -> Option<mpsc::UnboundedSender<RoomInput>> {
+        let sender = self
+            .registry
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(room)
+            .cloned()?;
+        sender.send(input).ok()?;
+        Some(sender)
+    }
+
     /// Joins `room` (creating it if needed).
     pub(crate) async fn join(
         &self,
@@ -117,27 +166,54 @@ impl Rooms {
         out: Outbox,
     ) -> Result<MemberHandle, SignalErrorCode> {
         let (reply, answer) = oneshot::channel();
-        let sender = {
-            let mut registry = self.registry.lock().unwrap_or_else(PoisonError::into_inner);
-            let sender = registry
-                .entry(room.clone())
-                .or_insert_with(|| {
-                    RoomActor::spawn(room, self.peer.clone(), self.takeover, self.registry.clone())
-                })
-                .clone();
-            // Sent under the registry lock: an actor only retires while holding it with an
-            // empty queue, so this join is never lost.
-            sender
-                .send(RoomInput::Join { joiner, out, reply })
-                .map_err(|_| SignalErrorCode::ServerShutdown)?;
-            sender
-        };
+        let sender = self
+            .send_creating(room, RoomInput::Join { joiner, out, reply })
+            .ok_or(SignalErrorCode::ServerShutdown)?;
         let id = answer.await.map_err(|_| SignalErrorCode::ServerShutdown)??;
         Ok(MemberHandle {
             room: sender,
             id,
             epoch: 0,
         })
+    }
+
+    /// Publishes or watches over HTTP in `room` (creating it if needed).
+    pub(crate) async fn stream_join(
+        &self,
+        room: RoomName,
+        joiner: StreamJoiner,
+    ) -> Result<StreamJoined, StreamError> {
+        let (reply, answer) = oneshot::channel();
+        self.send_creating(room, RoomInput::StreamJoin { joiner, reply })
+            .ok_or(StreamError::MediaFailed)?;
+        answer.await.map_err(|_| StreamError::MediaFailed)?
+    }
+
+    /// Hands trickled candidates to the HTTP session `resource` of `room`.
+    pub(crate) async fn stream_candidates(
+        &self,
+        room: &RoomName,
+        resource: String,
+        ufrag: Option<String>,
+        candidates: Vec<confab_core::IceCandidate>,
+    ) -> Result<(), StreamError> {
+        let (reply, answer) = oneshot::channel();
+        let input = RoomInput::StreamCandidates {
+            resource,
+            ufrag,
+            candidates,
+            reply,
+        };
+        self.send_existing(room, input).ok_or(StreamError::NotFound)?;
+        answer.await.map_err(|_| StreamError::NotFound)?
+    }
+
+    /// Ends the HTTP session `resource` of `room`.
+    pub(crate) async fn stream_leave(&self, room: &RoomName, resource: String) -> Result<(), StreamError> {
+        let (reply, answer) = oneshot::channel();
+        self.send_existing(room, RoomInput::StreamLeave { resource, reply })
+            .ok_or(StreamError::NotFound)?;
+        answer.await.map_err(|_| StreamError::NotFound)?
     }
 
     /// Carries a session of `room` on over a new connection, if it still waits for one.
@@ -147,18 +223,11 @@ impl Rooms {
         resumer: Resumer,
         out: Outbox,
     ) -> Result<MemberHandle, SignalErrorCode> {
-        let sender = self
-            .registry
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(room)
-            .cloned()
-            .ok_or(SignalErrorCode::SessionExpired)?;
         let id = resumer.participant.clone();
         let (reply, answer) = oneshot::channel();
-        sender
-            .send(RoomInput::Resume { resumer, out, reply })
-            .map_err(|_| SignalErrorCode::SessionExpired)?;
+        let sender = self
+            .send_existing(room, RoomInput::Resume { resumer, out, reply })
+            .ok_or(SignalErrorCode::SessionExpired)?;
         let epoch = answer.await.map_err(|_| SignalErrorCode::SessionExpired)??;
         Ok(MemberHandle {
             room: sender,
@@ -197,12 +266,18 @@ enum Negotiation {
     },
 }
 
+/// How a member reaches the room: over Confab's signaling, or by one HTTP offer/answer.
+enum Via {
+    Signaling(MemberLink),
+    Http(streams::StreamMember),
+}
+
 struct Member {
     name: String,
     identity: IdentityId,
     proof: [u8; 32],
     key: String,
-    link: MemberLink,
+    via: Via,
     peer: Arc<PeerSession>,
     tracks: BTreeMap<TrackId, TrackInfo>,
     negotiation: Negotiation,
@@ -212,8 +287,24 @@ struct Member {
 }
 
 impl Member {
+    /// Sends a signaling message; members who came over HTTP have no channel for them.
     fn send(&mut self, message: ServerMessage) {
-        self.link.send(message);
+        if let Via::Signaling(link) = &mut self.via {
+            link.send(message);
+        }
+    }
+
+    fn link(&mut self) -> Option<&mut MemberLink> {
+        match &mut self.via {
+            Via::Signaling(link) => Some(link),
+            Via::Http(_) => None,
+        }
+    }
+
+    /// Whether other members' tracks are added to this member's connection as they come
+    /// (renegotiating): members on signaling yes, HTTP members never.
+    fn follows_the_room(&self) -> bool {
+        matches!(self.via, Via::Signaling(_))
     }
 
     fn info(&self, id: &ParticipantId) -> ParticipantInfo {
@@ -283,18 +374,33 @@ impl RoomActor {
                 }
                 RoomInput::Client(id, seq, message) => self.client(&id, seq, message).await,
                 RoomInput::Ping(id, received) => {
-                    if let Some(member) = self.members.get_mut(&id) {
-                        member.link.ping(received);
+                    if let Some(link) = self.members.get_mut(&id).and_then(Member::link) {
+                        link.ping(received);
                     }
                 }
                 RoomInput::Peer(id, event) => self.peer_event(&id, event).await,
                 RoomInput::CheckMediaPath(id) => self.check_media_path(&id).await,
+                RoomInput::StreamJoin { joiner, reply } => {
+                    let _ = reply.send(self.stream_join(joiner).await);
+                }
+                RoomInput::StreamCandidates {
+                    resource,
+                    ufrag,
+                    candidates,
+                    reply,
+                } => {
+                    let _ = reply.send(self.stream_candidates(&resource, ufrag, candidates).await);
+                }
+                RoomInput::StreamLeave { resource, reply } => {
+                    let _ = reply.send(self.stream_leave(&resource).await);
+                }
                 RoomInput::Leave(id, epoch, reason) => self.connection_ended(&id, epoch, reason).await,
                 RoomInput::GraceOver(id, epoch) => {
                     if self
                         .members
-                        .get(&id)
-                        .is_some_and(|m| m.link.still_detached_since(epoch))
+                        .get_mut(&id)
+                        .and_then(Member::link)
+                        .is_some_and(|link| link.still_detached_since(epoch))
                     {
                         tracing::info!(room = %self.name, participant = %id, "a session was not resumed in time");
                         self.leave(&id, LeaveReason::ConnectionLost).await;
@@ -341,28 +447,15 @@ impl RoomActor {
         if self.members.len() >= MAX_PARTICIPANTS {
             return Err(SignalErrorCode::RoomFull);
         }
-        let id = ParticipantId::new(format!("p{}", self.next_id)).map_err(|_| SignalErrorCode::RoomFull)?;
-        self.next_id += 1;
-        let (peer, mut events) = PeerSession::new(&self.peer_config).await.map_err(|e| {
-            tracing::warn!(error = %e, "could not create a PeerConnection for a joiner");
-            SignalErrorCode::MediaFailed
-        })?;
-        let input = self.input.clone();
-        let event_owner = id.clone();
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                if input.send(RoomInput::Peer(event_owner.clone(), event)).is_err() {
-                    return;
-                }
-            }
-        });
+        let id = self.next_participant_id().ok_or(SignalErrorCode::RoomFull)?;
+        let peer = self.start_peer(&id).await.ok_or(SignalErrorCode::MediaFailed)?;
         let (link, resume) = MemberLink::new(out);
         let mut member = Member {
             name: joiner.name,
             identity: joiner.identity,
             proof: proof_digest(&joiner.proof),
             key: joiner.key,
-            link,
+            via: Via::Signaling(link),
             peer: Arc::new(peer),
             tracks: BTreeMap::new(),
             negotiation: Negotiation::AwaitingClientOffer { then_offer: false },
@@ -375,11 +468,7 @@ impl RoomActor {
             participants: others,
             resume,
         });
-        for other in self.members.values_mut() {
-            other.send(ServerMessage::ParticipantJoined {
-                participant: member.info(&id),
-            });
-        }
+        self.announce(&id, &member);
         let existing: Vec<_> = self
             .published
             .iter()
@@ -391,6 +480,42 @@ impl RoomActor {
         tracing::info!(room = %self.name, participant = %id, "participant joined");
         self.members.insert(id.clone(), member);
         Ok(id)
+    }
+
+    fn next_participant_id(&mut self) -> Option<ParticipantId> {
+        let id = ParticipantId::new(format!("p{}", self.next_id)).ok()?;
+        self.next_id += 1;
+        Some(id)
+    }
+
+    /// A PeerConnection for member `id`, its events fed to this actor.
+    async fn start_peer(&self, id: &ParticipantId) -> Option<PeerSession> {
+        let (peer, mut events) = match PeerSession::new(&self.peer_config).await {
+            Ok(started) => started,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not create a PeerConnection for a joiner");
+                return None;
+            }
+        };
+        let input = self.input.clone();
+        let event_owner = id.clone();
+        tokio::spawn(async move {
+            while let Some(event) = events.recv().await {
+                if input.send(RoomInput::Peer(event_owner.clone(), event)).is_err() {
+                    return;
+                }
+            }
+        });
+        Some(peer)
+    }
+
+    /// Tells everyone in the room that `member` (now `id`) arrived.
+    fn announce(&mut self, id: &ParticipantId, member: &Member) {
+        for other in self.members.values_mut() {
+            other.send(ServerMessage::ParticipantJoined {
+                participant: member.info(id),
+            });
+        }
     }
 
     /// If `joiner`'s identity is already here: with the matching proof (and a policy that
@@ -499,7 +624,7 @@ impl RoomActor {
         let Some(mut member) = self.members.remove(id) else {
             return;
         };
-        if member.link.accept(seq) {
+        if member.link().is_some_and(|link| link.accept(seq)) {
             self.client_message(id, &mut member, message).await;
         }
         self.members.insert(id.clone(), member);
@@ -647,6 +772,9 @@ impl RoomActor {
             PeerEvent::TrackReceived(remote) => self.track_received(id, remote).await,
             PeerEvent::KeyframeRequested(forward) => self.relay_keyframe_request(id, &forward),
             PeerEvent::StateChanged(state) => {
+                if self.members.get(id).is_some_and(|m| !m.follows_the_room()) {
+                    return self.stream_state_changed(id, state).await;
+                }
                 let check = self
                     .members
                     .get_mut(id)
@@ -662,11 +790,18 @@ impl RoomActor {
     }
 
     async fn track_received(&mut self, publisher: &ParticipantId, remote: RemoteTrack) {
-        let Ok(track) = TrackId::new(remote.track_id()) else {
+        let kind = remote.kind();
+        let Some(member) = self.members.get(publisher) else {
+            return;
+        };
+        let track = match &member.via {
+            Via::Signaling(_) => TrackId::new(remote.track_id()).ok(),
+            Via::Http(stream) => stream.track_id(member, kind),
+        };
+        let Some(track) = track else {
             tracing::warn!(participant = %publisher, "ignored a track with an invalid id");
             return;
         };
-        let kind = remote.kind();
         let key = (publisher.clone(), track.clone());
         if self.published.contains_key(&key) || !self.members.contains_key(publisher) {
             return;
@@ -681,13 +816,20 @@ impl RoomActor {
                 last_keyframe_request: None,
             },
         );
-        let subscribers: Vec<_> = self.members.keys().filter(|m| *m != publisher).cloned().collect();
+        self.stream_track_published(publisher, &track, kind);
+        let subscribers: Vec<_> = self
+            .members
+            .iter()
+            .filter(|(id, m)| *id != publisher && m.follows_the_room())
+            .map(|(id, _)| id.clone())
+            .collect();
         for subscriber in subscribers {
             if let Some(mut member) = self.members.remove(&subscriber) {
                 self.subscribe(&mut member, publisher, &track, kind).await;
                 self.members.insert(subscriber, member);
             }
         }
+        self.feed_watchers();
     }
 
     fn relay_keyframe_request(&mut self, subscriber: &ParticipantId, forward: &TrackId) {
@@ -718,7 +860,11 @@ impl RoomActor {
             .members
             .get_mut(&resumer.participant)
             .ok_or(SignalErrorCode::SessionExpired)?;
-        let epoch = member.link.resume(out, &resumer.secret, resumer.received)?;
+        let epoch = member.link().ok_or(SignalErrorCode::SessionExpired)?.resume(
+            out,
+            &resumer.secret,
+            resumer.received,
+        )?;
         tracing::info!(room = %self.name, participant = %resumer.participant, "session resumed");
         Ok(epoch)
     }
@@ -727,16 +873,16 @@ impl RoomActor {
     /// place for [`RESUME_GRACE`] (nobody is told) in case it resumes on a new one. The end of
     /// a connection that a resume already replaced changes nothing.
     async fn connection_ended(&mut self, id: &ParticipantId, epoch: u64, reason: LeaveReason) {
-        let Some(member) = self.members.get_mut(id) else {
+        let Some(link) = self.members.get_mut(id).and_then(Member::link) else {
             return;
         };
         if reason != LeaveReason::ConnectionLost {
-            if member.link.epoch() == epoch {
+            if link.epoch() == epoch {
                 self.leave(id, reason).await;
             }
             return;
         }
-        if member.link.detach(epoch) {
+        if link.detach(epoch) {
             tracing::info!(room = %self.name, participant = %id, "connection lost; keeping the session for a resume");
             let (input, id) = (self.input.clone(), id.clone());
             tokio::spawn(async move {
@@ -767,6 +913,9 @@ impl RoomActor {
                 id: id.clone(),
                 reason,
             });
+            if !other.follows_the_room() {
+                continue;
+            }
             let gone: Vec<_> = other
                 .forwards
                 .extract_if(|_, (publisher, _, _)| publisher == id)
@@ -789,6 +938,7 @@ impl RoomActor {
                 Self::renegotiate(other).await;
             }
         }
+        self.feed_watchers();
         tracing::info!(room = %self.name, participant = %id, ?reason, "participant left");
     }
 
