@@ -10,15 +10,17 @@
 #   dbus-daemon, xdg-utils, desktop-file-utils: single instance (decided on the session bus) and
 #     confab:// registration (xdg-mime, update-desktop-database), and their end-to-end test
 #   nodejs, npm: builds the app's web UI (ui/) and runs its unit tests
+#   python3-venv: the venv for aiortc, the independent WebRTC stack of the WHIP/WHEP tests
 # Then the npm packages of the UI (ui/node_modules) and of the third-party test clients
 # (tests/peers/node_modules: the whip-whep WHIP/WHEP client library the browser tests load),
-# and tauri-driver (into ~/.cache/confab/tools).
+# the aiortc venv (~/.cache/confab/venv, pinned by tests/peers/requirements.txt) and tauri-driver
+# (into ~/.cache/confab/tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential pkg-config cmake nasm iproute2 chromium
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev
   libxdo-dev libssl-dev file xvfb webkit2gtk-driver nodejs
-  dbus-daemon xdg-utils desktop-file-utils)
+  dbus-daemon xdg-utils desktop-file-utils python3-venv)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
@@ -39,6 +41,13 @@ for folder in ui tests/peers; do
     (cd "$folder" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 done
+venv="${CONFAB_VENV:-$HOME/.cache/confab/venv}"
+if ! cmp -s tests/peers/requirements.txt "$venv/installed-requirements.txt"; then
+  echo "installing aiortc into $venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/peers/requirements.txt
+  cp tests/peers/requirements.txt "$venv/installed-requirements.txt"
+fi
 tools="${CONFAB_TOOLS:-$HOME/.cache/confab/tools}"
 if [ ! -x "$tools/bin/tauri-driver" ]; then
   echo "installing tauri-driver into $tools"

@@ -4,6 +4,9 @@
 pub mod chromium;
 pub mod close_probe;
 pub mod http;
+pub mod pictures;
+
+pub use pictures::PictureProbe;
 
 use confab_core::{JoinLink, ParticipantId, RoomName};
 use confab_engine::{Call, CallConfig, CallEvent, Identity};
@@ -11,6 +14,7 @@ use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
 use confab_rtc::PeerConfig;
 use confab_server::{Server, TakeoverPolicy};
+use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot};
@@ -61,6 +65,16 @@ impl TestServer {
         }
         let _ = tokio::time::timeout(Duration::from_secs(5), &mut self.task).await;
     }
+}
+
+/// The server's HTTP address and the room's join token (the WHIP/WHEP bearer token), from a
+/// link to a room on it.
+pub fn endpoint(link: &JoinLink) -> (SocketAddr, String) {
+    let JoinLink::Native(native) = link;
+    let address = format!("{}:{}", native.host, native.port)
+        .parse()
+        .expect("the test server listens on an IP address");
+    (address, native.token.expose().to_owned())
 }
 
 /// Joins `link` as `name` with a synthetic pattern and tone.

@@ -11,20 +11,18 @@
 //! - Requests without the token, with the wrong type or a broken offer are refused with a status
 //!   and a sentence; nothing joins.
 
-use confab_core::{JoinLink, LeaveReason, ParticipantId};
-use confab_engine::{Call, CallConfig, CallEvent, CallSnapshot, VideoSink};
+use confab_core::{LeaveReason, ParticipantId};
+use confab_engine::{Call, CallConfig, CallEvent, CallSnapshot};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
-use confab_media::VideoFrame;
 use confab_rtc::PeerConfig;
 use confab_tests::chromium::Chromium;
 use confab_tests::http::{request, Reply};
-use confab_tests::{join_synthetic, wait_for, wait_joined, TestServer};
+use confab_tests::{endpoint, join_synthetic, wait_for, wait_joined, PictureProbe, TestServer};
 use serde_json::Value;
-use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 const SIZE: (usize, usize) = (320, 240);
@@ -32,15 +30,6 @@ const SIZE: (usize, usize) = (320, 240);
 /// One browser test at a time: a browser, its encoder and two Confab encoders fill this
 /// machine's two cores, and two such tests at once starve each other's pictures.
 static ONE_BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The server's address and the room's token, from a link.
-fn endpoint(link: &JoinLink) -> (SocketAddr, String) {
-    let JoinLink::Native(native) = link;
-    let address = format!("{}:{}", native.host, native.port)
-        .parse()
-        .expect("loopback address");
-    (address, native.token.expose().to_owned())
-}
 
 /// The source of one of the `whip-whep` package's modules (installed by install-deps.sh).
 fn client_library(file: &str) -> String {
@@ -74,39 +63,6 @@ fn page_setup(file: &str) -> String {
         }};
         "#
     )
-}
-
-/// Keeps, per participant, the size of the latest decoded picture and how many different
-/// pictures arrived (a moving source keeps changing them).
-#[derive(Default)]
-struct PictureProbe {
-    seen: Mutex<HashMap<ParticipantId, ((usize, usize), HashSet<u64>)>>,
-}
-
-impl VideoSink for PictureProbe {
-    fn show(&self, participant: &ParticipantId, frame: &VideoFrame) {
-        use std::hash::{Hash, Hasher};
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        frame.data[..frame.width * frame.height].hash(&mut hasher);
-        let mut seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = seen.entry(participant.clone()).or_default();
-        entry.0 = (frame.width, frame.height);
-        entry.1.insert(hasher.finish());
-    }
-}
-
-impl PictureProbe {
-    fn of(&self, participant: &ParticipantId) -> Option<((usize, usize), usize)> {
-        let seen = self
-            .seen
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        seen.get(participant)
-            .map(|(size, pictures)| (*size, pictures.len()))
-    }
 }
 
 async fn snapshot_of(call: &Call, id: &ParticipantId) -> (CallSnapshot, usize) {
@@ -341,6 +297,17 @@ async fn a_browser_watches_the_room_over_whep_and_keeps_playing_when_the_speaker
 
 const OFFER_WITHOUT_MEDIA: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n";
 
+/// Two media sections with their own ICE credentials and no BUNDLE: one transport each.
+const OFFER_WITHOUT_BUNDLE: &str = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n\
+    m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 127.0.0.1\r\na=mid:0\r\na=sendonly\r\n\
+    a=ice-ufrag:aaaa\r\na=ice-pwd:aaaaaaaaaaaaaaaaaaaaaa\r\na=setup:actpass\r\n\
+    a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n\
+    a=rtpmap:111 opus/48000/2\r\n\
+    m=video 9 UDP/TLS/RTP/SAVPF 102\r\nc=IN IP4 127.0.0.1\r\na=mid:1\r\na=sendonly\r\n\
+    a=ice-ufrag:bbbb\r\na=ice-pwd:bbbbbbbbbbbbbbbbbbbbbb\r\na=setup:actpass\r\n\
+    a=fingerprint:sha-256 00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF\r\n\
+    a=rtpmap:102 H264/90000\r\n";
+
 async fn post_offer(address: SocketAddr, path: &str, headers: &[(&str, &str)], body: &str) -> Reply {
     request(address, "POST", path, headers, body).await
 }
@@ -360,7 +327,9 @@ async fn bad_whip_requests_are_refused_with_a_reason_and_nobody_joins() {
     assert_eq!(preflight.header("accept-post"), Some("application/sdp"));
     assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
 
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str, u16, &str)> = vec![
+    // (what, headers, body, expected status, expected words of the reason)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("no token", vec![sdp], OFFER_WITHOUT_MEDIA, 401, "Bearer token"),
         (
             "another room's token",
@@ -389,6 +358,13 @@ async fn bad_whip_requests_are_refused_with_a_reason_and_nobody_joins() {
             "v=0\r\nthis is not sdp\r\n",
             400,
             "media description was not acceptable",
+        ),
+        (
+            "one transport per section (no BUNDLE)",
+            vec![sdp, ("Authorization", &bearer)],
+            OFFER_WITHOUT_BUNDLE,
+            400,
+            "turn on BUNDLE",
         ),
     ];
     for (what, headers, body, status, sentence) in cases {

@@ -45,7 +45,7 @@ impl<'a> Section<'a> {
 
 /// `sdp` with every bundled section on the tagged section's ICE credentials, or `sdp` itself
 /// when its sections already agree.
-pub(crate) fn unify_bundled_credentials<'a>(sdp: &'a str) -> Result<Cow<'a, str>, RtcError> {
+pub fn unify_bundled_credentials<'a>(sdp: &'a str) -> Result<Cow<'a, str>, RtcError> {
     let newline = if sdp.contains("\r\n") { "\r\n" } else { "\n" };
     let mut session: Vec<&'a str> = Vec::new();
     let mut sections: Vec<Vec<&'a str>> = Vec::new();

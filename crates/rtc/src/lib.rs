@@ -9,7 +9,7 @@
 //! Nothing above this crate names a `webrtc`/`rtc` type. Library callbacks only send
 //! [`PeerEvent`]s into a channel; the task that owns the session does the work.
 
-mod bundle;
+pub mod bundle;
 mod codecs;
 mod endings;
 mod error;

@@ -1,0 +1,180 @@
+//! aiortc — a second, independent WebRTC stack — publishing into a Confab room over WHIP and
+//! watching one over WHEP (`tests/peers/aiortc_whip.py`). As offerer aiortc gives every media
+//! section its own ICE credentials, which the server must join under BUNDLE; the pictures must
+//! come through intact both ways.
+
+use confab_core::ParticipantId;
+use confab_engine::{Call, CallConfig, CallEvent, VideoFrame};
+use confab_media::pattern::{inspect, TestPattern};
+use confab_media::tone::Tone;
+use confab_rtc::PeerConfig;
+use confab_tests::{endpoint, join_synthetic, wait_for, wait_joined, PictureProbe, TestServer};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::Duration;
+
+const SIZE: (usize, usize) = (320, 240);
+
+/// Runs the aiortc script with `args` (from the venv install-deps.sh makes) to its end and
+/// returns what it printed. Panics with its error output if it fails.
+async fn aiortc(args: &[&str]) -> Value {
+    let venv = std::env::var_os("CONFAB_VENV")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/confab/venv")))
+        .expect("HOME or CONFAB_VENV is set");
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/install-deps.sh (it makes the aiortc venv)",
+        python.display()
+    );
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/aiortc_whip.py");
+    let mut command = std::process::Command::new(python);
+    command
+        .arg(script)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // The script ends by itself after the seconds it is given; `timeout` bounds a hang.
+    let output = tokio::task::spawn_blocking(move || {
+        let mut bounded = std::process::Command::new("timeout");
+        bounded
+            .arg("60")
+            .arg(command.get_program())
+            .args(command.get_args());
+        bounded.stdout(Stdio::piped()).stderr(Stdio::piped()).output()
+    })
+    .await
+    .expect("aiortc runner")
+    .expect("start aiortc");
+    assert!(
+        output.status.success(),
+        "aiortc failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("aiortc prints one JSON line")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aiortc_publishes_over_whip_with_per_section_ice_credentials() {
+    let server = TestServer::start().await;
+    let link = server.link("ingest");
+    let (address, token) = endpoint(&link);
+    let probe = Arc::new(PictureProbe::default());
+    let (bob, mut bob_events) = Call::start(CallConfig {
+        link: link.clone(),
+        name: "Bob".into(),
+        video: Some(Box::new(TestPattern::new(SIZE.0, SIZE.1, 30).expect("pattern"))),
+        audio: Some(Box::new(Tone::new(550.0))),
+        peer: Some(PeerConfig::default()),
+        identity: None,
+        video_out: Some(probe.clone()),
+    });
+    wait_joined(&mut bob_events).await;
+
+    let url = format!("http://{address}/whip/ingest");
+    let publisher = tokio::spawn(async move { aiortc(&["publish", &url, &token, "6"]).await });
+    let stream = wait_for(
+        &mut bob_events,
+        Duration::from_secs(15),
+        "aiortc to join",
+        |e| match e {
+            CallEvent::ParticipantJoined(id) => Some(id.clone()),
+            _ => None,
+        },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let snapshot = bob.snapshot().await.expect("call running");
+    let seen = snapshot
+        .participants
+        .iter()
+        .find(|p| p.id == stream)
+        .expect("the stream in Bob's view");
+    assert_eq!(seen.name, "WHIP stream");
+    assert!(
+        seen.frames_decoded >= 60,
+        "Bob decoded too little of aiortc: {seen:?}"
+    );
+    assert_eq!(seen.decode_errors, 0, "{seen:?}");
+    assert!(
+        seen.audio_frames_audible >= 25,
+        "Bob barely heard aiortc's tone: {seen:?}"
+    );
+    let (size, pictures) = probe.of(&stream).expect("pictures from aiortc");
+    assert_eq!(size, SIZE, "the picture arrives at the size aiortc sent");
+    assert!(
+        pictures >= 30,
+        "aiortc's moving square changed only {pictures} times"
+    );
+
+    assert_eq!(publisher.await.expect("aiortc task")["published"], true);
+    wait_for(&mut bob_events, Duration::from_secs(10), "aiortc to leave", |e| {
+        matches!(e, CallEvent::ParticipantLeft { id, .. } if *id == stream).then_some(())
+    })
+    .await;
+    bob.leave().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aiortc_watches_over_whep_and_decodes_the_confab_pattern_intact() {
+    let server = TestServer::start().await;
+    let link = server.link("broadcast");
+    let (address, token) = endpoint(&link);
+    let (alice, mut alice_events) = join_synthetic(&link, "Alice", SIZE, 440.0);
+    wait_joined(&mut alice_events).await;
+
+    let frame_file = std::env::temp_dir().join(format!("confab-whep-frame-{}.i420", std::process::id()));
+    let url = format!("http://{address}/whep/broadcast?name=aiortc");
+    let watched = {
+        let frame_file = frame_file.to_string_lossy().into_owned();
+        tokio::spawn(async move { aiortc(&["watch", &url, &token, "5", &frame_file]).await })
+    };
+    let watcher: ParticipantId = wait_for(
+        &mut alice_events,
+        Duration::from_secs(15),
+        "the watcher to join",
+        |e| match e {
+            CallEvent::ParticipantJoined(id) => Some(id.clone()),
+            _ => None,
+        },
+    )
+    .await;
+    let seen = watched.await.expect("aiortc task");
+    assert!(
+        seen["frames"].as_u64().unwrap_or(0) >= 60,
+        "aiortc decoded too little: {seen}"
+    );
+    assert!(
+        seen["audio_frames"].as_u64().unwrap_or(0) >= 100,
+        "aiortc got too little audio: {seen}"
+    );
+    assert_eq!(
+        (seen["width"].as_u64(), seen["height"].as_u64()),
+        (Some(SIZE.0 as u64), Some(SIZE.1 as u64)),
+        "{seen}"
+    );
+    // The last picture aiortc decoded is Alice's test pattern, stamp and all.
+    let data = std::fs::read(&frame_file).expect("aiortc wrote its last picture");
+    let _ = std::fs::remove_file(&frame_file);
+    let picture = VideoFrame {
+        width: SIZE.0,
+        height: SIZE.1,
+        data,
+    };
+    let stamp = inspect(&picture).expect("aiortc's picture is Alice's intact test pattern");
+    assert!(stamp.frame_number > 0);
+
+    wait_for(
+        &mut alice_events,
+        Duration::from_secs(10),
+        "the watcher to leave",
+        |e| matches!(e, CallEvent::ParticipantLeft { id, .. } if *id == watcher).then_some(()),
+    )
+    .await;
+    alice.leave().await;
+    server.stop().await;
+}
