@@ -35,22 +35,35 @@ WIDTH, HEIGHT, FPS = 320, 240, 30
 SAMPLE_RATE, SAMPLES_PER_FRAME = 48000, 960
 
 
-class MovingSquare(MediaStreamTrack):
+class PacedTrack(MediaStreamTrack):
+    """A source that hands out frame number `count` once its time (count * period) has come."""
+
+    def __init__(self, period):
+        super().__init__()
+        self.period = period
+        self.count = 0
+        self.started = None
+
+    async def next_turn(self):
+        if self.started is None:
+            self.started = time.monotonic()
+        due = self.started + self.count * self.period
+        await asyncio.sleep(max(0, due - time.monotonic()))
+        self.count += 1
+        return self.count - 1
+
+
+class MovingSquare(PacedTrack):
     """A 64x64 bright square moving across a dark frame, one step per frame."""
 
     kind = "video"
 
     def __init__(self):
-        super().__init__()
-        self.count = 0
-        self.started = None
+        super().__init__(1 / FPS)
 
     async def recv(self):
-        if self.started is None:
-            self.started = time.monotonic()
-        due = self.started + self.count / FPS
-        await asyncio.sleep(max(0, due - time.monotonic()))
-        x = (self.count * 4) % (WIDTH - 64)
+        count = await self.next_turn()
+        x = (count * 4) % (WIDTH - 64)
         luma = bytearray([16]) * (WIDTH * HEIGHT)
         for row in range(88, 152):
             luma[row * WIDTH + x : row * WIDTH + x + 64] = bytes([235]) * 64
@@ -58,28 +71,21 @@ class MovingSquare(MediaStreamTrack):
         frame.planes[0].update(bytes(luma))
         frame.planes[1].update(bytes([128]) * (WIDTH * HEIGHT // 4))
         frame.planes[2].update(bytes([128]) * (WIDTH * HEIGHT // 4))
-        frame.pts = self.count * (90000 // FPS)
+        frame.pts = count * (90000 // FPS)
         frame.time_base = fractions.Fraction(1, 90000)
-        self.count += 1
         return frame
 
 
-class Tone(MediaStreamTrack):
+class Tone(PacedTrack):
     """A 440 Hz sine, 20 ms per frame."""
 
     kind = "audio"
 
     def __init__(self):
-        super().__init__()
-        self.count = 0
-        self.started = None
+        super().__init__(SAMPLES_PER_FRAME / SAMPLE_RATE)
 
     async def recv(self):
-        if self.started is None:
-            self.started = time.monotonic()
-        due = self.started + self.count * SAMPLES_PER_FRAME / SAMPLE_RATE
-        await asyncio.sleep(max(0, due - time.monotonic()))
-        first = self.count * SAMPLES_PER_FRAME
+        first = await self.next_turn() * SAMPLES_PER_FRAME
         samples = bytearray()
         for n in range(first, first + SAMPLES_PER_FRAME):
             value = int(6000 * math.sin(2 * math.pi * 440 * n / SAMPLE_RATE))
@@ -89,7 +95,6 @@ class Tone(MediaStreamTrack):
         frame.sample_rate = SAMPLE_RATE
         frame.pts = first
         frame.time_base = fractions.Fraction(1, SAMPLE_RATE)
-        self.count += 1
         return frame
 
 

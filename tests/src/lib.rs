@@ -97,6 +97,26 @@ pub fn join_synthetic(
     })
 }
 
+/// Like [`join_synthetic`], with every decoded remote picture also shown to `probe`.
+pub fn join_synthetic_probing(
+    link: &JoinLink,
+    name: &str,
+    size: (usize, usize),
+    probe: std::sync::Arc<PictureProbe>,
+) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
+    Call::start(CallConfig {
+        link: link.clone(),
+        name: name.to_owned(),
+        video: Some(Box::new(
+            TestPattern::new(size.0, size.1, 30).expect("pattern size"),
+        )),
+        audio: Some(Box::new(Tone::new(550.0))),
+        peer: Some(PeerConfig::default()),
+        identity: None,
+        video_out: Some(probe),
+    })
+}
+
 /// Joins `link` as `name` without audio or video (chat-only participants).
 pub fn join_chat_only(link: &JoinLink, name: &str) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
     join_chat_only_as(link, name, None)

@@ -4,11 +4,11 @@
 //! come through intact both ways.
 
 use confab_core::ParticipantId;
-use confab_engine::{Call, CallConfig, CallEvent, VideoFrame};
-use confab_media::pattern::{inspect, TestPattern};
-use confab_media::tone::Tone;
-use confab_rtc::PeerConfig;
-use confab_tests::{endpoint, join_synthetic, wait_for, wait_joined, PictureProbe, TestServer};
+use confab_engine::{CallEvent, VideoFrame};
+use confab_media::pattern::inspect;
+use confab_tests::{
+    endpoint, join_synthetic, join_synthetic_probing, wait_for, wait_joined, PictureProbe, TestServer,
+};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -63,15 +63,7 @@ async fn aiortc_publishes_over_whip_with_per_section_ice_credentials() {
     let link = server.link("ingest");
     let (address, token) = endpoint(&link);
     let probe = Arc::new(PictureProbe::default());
-    let (bob, mut bob_events) = Call::start(CallConfig {
-        link: link.clone(),
-        name: "Bob".into(),
-        video: Some(Box::new(TestPattern::new(SIZE.0, SIZE.1, 30).expect("pattern"))),
-        audio: Some(Box::new(Tone::new(550.0))),
-        peer: Some(PeerConfig::default()),
-        identity: None,
-        video_out: Some(probe.clone()),
-    });
+    let (bob, mut bob_events) = join_synthetic_probing(&link, "Bob", SIZE, probe.clone());
     wait_joined(&mut bob_events).await;
 
     let url = format!("http://{address}/whip/ingest");

@@ -12,13 +12,12 @@
 //!   and a sentence; nothing joins.
 
 use confab_core::{LeaveReason, ParticipantId};
-use confab_engine::{Call, CallConfig, CallEvent, CallSnapshot};
-use confab_media::pattern::TestPattern;
-use confab_media::tone::Tone;
-use confab_rtc::PeerConfig;
+use confab_engine::{Call, CallEvent, CallSnapshot};
 use confab_tests::chromium::Chromium;
 use confab_tests::http::{request, Reply};
-use confab_tests::{endpoint, join_synthetic, wait_for, wait_joined, PictureProbe, TestServer};
+use confab_tests::{
+    endpoint, join_synthetic, join_synthetic_probing, wait_for, wait_joined, PictureProbe, TestServer,
+};
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,15 +81,7 @@ async fn a_browser_publishes_over_whip_and_confab_participants_see_it() {
     let link = server.link("studio");
     let (address, token) = endpoint(&link);
     let probe = Arc::new(PictureProbe::default());
-    let (bob, mut bob_events) = Call::start(CallConfig {
-        link: link.clone(),
-        name: "Bob".into(),
-        video: Some(Box::new(TestPattern::new(SIZE.0, SIZE.1, 30).expect("pattern"))),
-        audio: Some(Box::new(Tone::new(550.0))),
-        peer: Some(PeerConfig::default()),
-        identity: None,
-        video_out: Some(probe.clone()),
-    });
+    let (bob, mut bob_events) = join_synthetic_probing(&link, "Bob", SIZE, probe.clone());
     wait_joined(&mut bob_events).await;
 
     let mut browser = Chromium::launch().await;

@@ -38,8 +38,14 @@ const SDP_FRAGMENT: &str = "application/trickle-ice-sdpfrag";
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
-        .route("/whip/{room}", post(publish).options(preflight))
-        .route("/whep/{room}", post(watch).options(preflight))
+        .route(
+            "/whip/{room}",
+            post(join_as(StreamRole::Publish)).options(preflight),
+        )
+        .route(
+            "/whep/{room}",
+            post(join_as(StreamRole::Watch)).options(preflight),
+        )
         .route(
             "/whip/{room}/{resource}",
             patch(trickle).delete(end).options(preflight),
@@ -133,25 +139,14 @@ fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), Refus
     }
 }
 
-async fn publish(
-    state: State<AppState>,
-    room: Path<String>,
-    query: Query<JoinQuery>,
-    headers: HeaderMap,
-    offer: String,
-) -> Result<Response, Refusal> {
-    join(state, room, query, headers, offer, StreamRole::Publish).await
+/// The POST handler that joins in `role`.
+fn join_as(
+    role: StreamRole,
+) -> impl Fn(State<AppState>, Path<String>, Query<JoinQuery>, HeaderMap, String) -> JoinReply + Clone {
+    move |state, room, query, headers, offer| Box::pin(join(state, room, query, headers, offer, role))
 }
 
-async fn watch(
-    state: State<AppState>,
-    room: Path<String>,
-    query: Query<JoinQuery>,
-    headers: HeaderMap,
-    offer: String,
-) -> Result<Response, Refusal> {
-    join(state, room, query, headers, offer, StreamRole::Watch).await
-}
+type JoinReply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Refusal>> + Send>>;
 
 async fn join(
     State(state): State<AppState>,
