@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # Outside the clone, so repeated runs (and fresh clones) reuse the build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/confab/target}"
+# Every clone sits at a new path, so its workspace crates build afresh anyway; incremental
+# caches would only pile up (gigabytes per clone) on the shared target folder.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The app embeds the built UI, so it is built before anything Rust.
