@@ -8,9 +8,14 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 # Outside the clone, so repeated runs (and fresh clones) reuse the build.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/confab/target}"
-# Every clone sits at a new path, so its workspace crates build afresh anyway; incremental
-# caches would only pile up (gigabytes per clone) on the shared target folder.
+# Every clone sits at a new path, so its workspace crates build afresh anyway (the path is part
+# of their artifacts' names): drop the copies earlier runs left, about 6 GB each, and keep no
+# incremental caches. Dependencies stay built.
 export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
+workspace_packages=$(cargo metadata --no-deps --format-version 1 --locked |
+  python3 -c 'import json, sys; print(" ".join("-p " + p["name"] for p in json.load(sys.stdin)["packages"]))')
+# shellcheck disable=SC2086 # one word per -p and name
+cargo clean --quiet $workspace_packages
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 # The app embeds the built UI, so it is built before anything Rust.
