@@ -8,7 +8,7 @@ pub mod pictures;
 
 pub use pictures::PictureProbe;
 
-use confab_core::{JoinLink, ParticipantId, RoomName};
+use confab_core::{JoinLink, LeaveReason, ParticipantId, RoomName};
 use confab_engine::{Call, CallConfig, CallEvent, Identity};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
@@ -84,7 +84,25 @@ pub fn join_synthetic(
     size: (usize, usize),
     tone_hz: f32,
 ) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
+    Call::start(synthetic(link, name, size, tone_hz))
+}
+
+/// Like [`join_synthetic`] (with a 550 Hz tone), with every decoded remote picture also shown
+/// to `probe`.
+pub fn join_synthetic_probing(
+    link: &JoinLink,
+    name: &str,
+    size: (usize, usize),
+    probe: std::sync::Arc<PictureProbe>,
+) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
     Call::start(CallConfig {
+        video_out: Some(probe),
+        ..synthetic(link, name, size, 550.0)
+    })
+}
+
+fn synthetic(link: &JoinLink, name: &str, size: (usize, usize), tone_hz: f32) -> CallConfig {
+    CallConfig {
         link: link.clone(),
         name: name.to_owned(),
         video: Some(Box::new(
@@ -94,27 +112,7 @@ pub fn join_synthetic(
         peer: Some(PeerConfig::default()),
         identity: None,
         video_out: None,
-    })
-}
-
-/// Like [`join_synthetic`], with every decoded remote picture also shown to `probe`.
-pub fn join_synthetic_probing(
-    link: &JoinLink,
-    name: &str,
-    size: (usize, usize),
-    probe: std::sync::Arc<PictureProbe>,
-) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
-    Call::start(CallConfig {
-        link: link.clone(),
-        name: name.to_owned(),
-        video: Some(Box::new(
-            TestPattern::new(size.0, size.1, 30).expect("pattern size"),
-        )),
-        audio: Some(Box::new(Tone::new(550.0))),
-        peer: Some(PeerConfig::default()),
-        identity: None,
-        video_out: Some(probe),
-    })
+    }
 }
 
 /// Joins `link` as `name` without audio or video (chat-only participants).
@@ -160,6 +158,34 @@ pub async fn wait_for<T>(
         Ok(None) => panic!("call ended while waiting for {what}"),
         Err(_) => panic!("gave up after {within:?} waiting for {what}"),
     }
+}
+
+/// Waits until someone other than `known` joins and returns their id.
+pub async fn wait_for_newcomer(
+    events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    within: Duration,
+    what: &str,
+    known: &[&ParticipantId],
+) -> ParticipantId {
+    wait_for(events, within, what, |e| match e {
+        CallEvent::ParticipantJoined(id) if !known.contains(&id) => Some(id.clone()),
+        _ => None,
+    })
+    .await
+}
+
+/// Waits until `who` leaves and returns why.
+pub async fn wait_for_departure(
+    events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    within: Duration,
+    what: &str,
+    who: &ParticipantId,
+) -> LeaveReason {
+    wait_for(events, within, what, |e| match e {
+        CallEvent::ParticipantLeft { id, reason } if id == who => Some(*reason),
+        _ => None,
+    })
+    .await
 }
 
 /// Waits until `Joined` and returns our id.

@@ -3,11 +3,11 @@
 //! section its own ICE credentials, which the server must join under BUNDLE; the pictures must
 //! come through intact both ways.
 
-use confab_core::ParticipantId;
-use confab_engine::{CallEvent, VideoFrame};
+use confab_engine::VideoFrame;
 use confab_media::pattern::inspect;
 use confab_tests::{
-    endpoint, join_synthetic, join_synthetic_probing, wait_for, wait_joined, PictureProbe, TestServer,
+    endpoint, join_synthetic, join_synthetic_probing, wait_for_departure, wait_for_newcomer, wait_joined,
+    PictureProbe, TestServer,
 };
 use serde_json::Value;
 use std::path::PathBuf;
@@ -68,16 +68,7 @@ async fn aiortc_publishes_over_whip_with_per_section_ice_credentials() {
 
     let url = format!("http://{address}/whip/ingest");
     let publisher = tokio::spawn(async move { aiortc(&["publish", &url, &token, "6"]).await });
-    let stream = wait_for(
-        &mut bob_events,
-        Duration::from_secs(15),
-        "aiortc to join",
-        |e| match e {
-            CallEvent::ParticipantJoined(id) => Some(id.clone()),
-            _ => None,
-        },
-    )
-    .await;
+    let stream = wait_for_newcomer(&mut bob_events, Duration::from_secs(15), "aiortc to join", &[]).await;
     tokio::time::sleep(Duration::from_secs(4)).await;
     let snapshot = bob.snapshot().await.expect("call running");
     let seen = snapshot
@@ -103,9 +94,12 @@ async fn aiortc_publishes_over_whip_with_per_section_ice_credentials() {
     );
 
     assert_eq!(publisher.await.expect("aiortc task")["published"], true);
-    wait_for(&mut bob_events, Duration::from_secs(10), "aiortc to leave", |e| {
-        matches!(e, CallEvent::ParticipantLeft { id, .. } if *id == stream).then_some(())
-    })
+    wait_for_departure(
+        &mut bob_events,
+        Duration::from_secs(10),
+        "aiortc to leave",
+        &stream,
+    )
     .await;
     bob.leave().await;
     server.stop().await;
@@ -125,14 +119,11 @@ async fn aiortc_watches_over_whep_and_decodes_the_confab_pattern_intact() {
         let frame_file = frame_file.to_string_lossy().into_owned();
         tokio::spawn(async move { aiortc(&["watch", &url, &token, "5", &frame_file]).await })
     };
-    let watcher: ParticipantId = wait_for(
+    let watcher = wait_for_newcomer(
         &mut alice_events,
         Duration::from_secs(15),
         "the watcher to join",
-        |e| match e {
-            CallEvent::ParticipantJoined(id) => Some(id.clone()),
-            _ => None,
-        },
+        &[],
     )
     .await;
     let seen = watched.await.expect("aiortc task");
@@ -160,11 +151,11 @@ async fn aiortc_watches_over_whep_and_decodes_the_confab_pattern_intact() {
     let stamp = inspect(&picture).expect("aiortc's picture is Alice's intact test pattern");
     assert!(stamp.frame_number > 0);
 
-    wait_for(
+    wait_for_departure(
         &mut alice_events,
         Duration::from_secs(10),
         "the watcher to leave",
-        |e| matches!(e, CallEvent::ParticipantLeft { id, .. } if *id == watcher).then_some(()),
+        &watcher,
     )
     .await;
     alice.leave().await;

@@ -12,11 +12,12 @@
 //!   and a sentence; nothing joins.
 
 use confab_core::{LeaveReason, ParticipantId};
-use confab_engine::{Call, CallEvent, CallSnapshot};
+use confab_engine::{Call, CallSnapshot};
 use confab_tests::chromium::Chromium;
 use confab_tests::http::{request, Reply};
 use confab_tests::{
-    endpoint, join_synthetic, join_synthetic_probing, wait_for, wait_joined, PictureProbe, TestServer,
+    endpoint, join_synthetic, join_synthetic_probing, wait_for_departure, wait_for_newcomer, wait_joined,
+    PictureProbe, TestServer,
 };
 use serde_json::Value;
 use std::net::SocketAddr;
@@ -101,14 +102,11 @@ async fn a_browser_publishes_over_whip_and_confab_participants_see_it() {
         ))
         .await;
 
-    let stream = wait_for(
+    let stream = wait_for_newcomer(
         &mut bob_events,
         Duration::from_secs(10),
         "the WHIP stream to join",
-        |e| match e {
-            CallEvent::ParticipantJoined(id) => Some(id.clone()),
-            _ => None,
-        },
+        &[],
     )
     .await;
     let mut decoded = false;
@@ -162,14 +160,11 @@ async fn a_browser_publishes_over_whip_and_confab_participants_see_it() {
 
     // Stopping deletes the session: Bob sees the stream leave.
     browser.eval("window.whip.stop().then(() => true)").await;
-    let reason = wait_for(
+    let reason = wait_for_departure(
         &mut bob_events,
         Duration::from_secs(10),
         "the WHIP stream to leave",
-        |e| match e {
-            CallEvent::ParticipantLeft { id, reason } if *id == stream => Some(*reason),
-            _ => None,
-        },
+        &stream,
     )
     .await;
     assert!(matches!(
@@ -225,14 +220,11 @@ async fn a_browser_watches_the_room_over_whep_and_keeps_playing_when_the_speaker
         .await;
 
     // The participants see who watches.
-    let watcher = wait_for(
+    let watcher = wait_for_newcomer(
         &mut carol_events,
         Duration::from_secs(10),
         "the watcher to join",
-        |e| match e {
-            CallEvent::ParticipantJoined(id) if *id != alice_id => Some(id.clone()),
-            _ => None,
-        },
+        &[&alice_id],
     )
     .await;
     let (snapshot, at) = snapshot_of(&carol, &watcher).await;
@@ -275,11 +267,11 @@ async fn a_browser_watches_the_room_over_whep_and_keeps_playing_when_the_speaker
     );
 
     browser.eval("window.whep.stop().then(() => true)").await;
-    wait_for(
+    wait_for_departure(
         &mut carol_events,
         Duration::from_secs(10),
         "the watcher to leave",
-        |e| matches!(e, CallEvent::ParticipantLeft { id, .. } if *id == watcher).then_some(()),
+        &watcher,
     )
     .await;
     carol.leave().await;

@@ -21,6 +21,22 @@ pub enum MediaKind {
     Video,
 }
 
+impl MediaKind {
+    /// The id of a track of this kind after `earlier` others of the same kind: `video`, then
+    /// `video-2`, `video-3`, … (for tracks whose sender named none, e.g. over WHIP).
+    pub fn nth_track_id(self, earlier: usize) -> TrackId {
+        let base = match self {
+            MediaKind::Audio => "audio",
+            MediaKind::Video => "video",
+        };
+        let name = match earlier {
+            0 => base.to_owned(),
+            n => format!("{base}-{}", n + 1),
+        };
+        TrackId::new(name).unwrap_or_else(|_| unreachable!("a kind and a number make a valid track id"))
+    }
+}
+
 /// One published track as the room knows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TrackInfo {
@@ -334,4 +350,22 @@ pub enum SignalOut {
     },
     /// We are leaving.
     Leave,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unnamed_tracks_are_numbered_within_their_kind() {
+        let names: Vec<String> = [
+            (MediaKind::Video, 0),
+            (MediaKind::Video, 1),
+            (MediaKind::Audio, 0),
+        ]
+        .into_iter()
+        .map(|(kind, earlier)| kind.nth_track_id(earlier).to_string())
+        .collect();
+        assert_eq!(names, ["video", "video-2", "audio"]);
+    }
 }

@@ -6,7 +6,7 @@
 use crate::error::{setup, RtcError};
 use crate::sequence::SlotSequence;
 use crate::session::{LocalTrack, PeerSession, GOODBYE_FLUSH};
-use crate::track::{stream_track, ForwardTrack};
+use crate::track::{codec_for, stream_track, ForwardTrack};
 use confab_core::{MediaKind, SdpKind, SessionDescription, TrackId};
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverId};
 use std::sync::{Arc, Mutex};
@@ -87,37 +87,28 @@ impl PeerSession {
         .await?;
         let mut forwards = Vec::new();
         for kind in kinds {
-            let same_kind_before = forwards
+            let earlier = forwards
                 .iter()
                 .filter(|f: &&Arc<ForwardTrack>| f.kind() == kind)
                 .count();
-            let kind_name = match kind {
-                MediaKind::Audio => "audio",
-                MediaKind::Video => "video",
-            };
-            let name = match same_kind_before {
-                0 => kind_name.to_owned(),
-                k => format!("{kind_name}-{}", k + 1),
-            };
-            let id = TrackId::new(name).map_err(|e| RtcError::Setup(e.to_string()))?;
+            let id = kind.nth_track_id(earlier);
             let ssrc = rand::random::<u32>();
             let writer = Arc::new(TrackLocalStaticRTP::new(stream_track(stream, &id, kind, ssrc)));
             // The offer's receiving section already made a transceiver; add_track takes it.
             let sender = self.pc.add_track(writer.clone()).await.map_err(setup)?;
             let transceiver_id = RTCRtpTransceiverId::from(sender.id());
-            let mut transceiver = None;
-            for candidate in self.pc.get_transceivers().await {
-                if candidate.id() == transceiver_id {
-                    transceiver = Some(candidate);
-                }
-            }
-            let transceiver = transceiver
+            let transceiver = self
+                .pc
+                .get_transceivers()
+                .await
+                .into_iter()
+                .find(|t| t.id() == transceiver_id)
                 .ok_or_else(|| RtcError::Setup("the offered section has no transceiver".into()))?;
             let slot = self.new_slot(kind, ssrc, writer, sender, transceiver);
             forwards.push(self.occupy(slot, id));
         }
         self.answer().await?;
-        Ok((self.whole_local_description().await?, forwards))
+        Ok((self.gathered_answer().await?, forwards))
     }
 
     fn new_slot(
@@ -134,10 +125,7 @@ impl PeerSession {
             kind,
             ssrc,
             writer,
-            sequence: SlotSequence::new(match kind {
-                MediaKind::Audio => 48_000,
-                MediaKind::Video => 90_000,
-            }),
+            sequence: SlotSequence::new(codec_for(kind).clock_rate),
             sender,
             transceiver,
             label,

@@ -480,12 +480,12 @@ impl PeerSession {
             sdp: offer,
         })
         .await?;
-        self.whole_local_description().await
+        self.gathered_answer().await
     }
 
-    /// Our current local description once gathering is complete (or [`GATHERING_LIMIT`] ran
-    /// out), candidates included.
-    pub(crate) async fn whole_local_description(&self) -> Result<SessionDescription, RtcError> {
+    /// The answer just applied locally, once gathering is complete (or [`GATHERING_LIMIT`]
+    /// ran out), candidates included.
+    pub(crate) async fn gathered_answer(&self) -> Result<SessionDescription, RtcError> {
         let mut gathered = self.gathered.clone();
         let _ = tokio::time::timeout(GATHERING_LIMIT, gathered.wait_for(|done| *done)).await;
         let local = self

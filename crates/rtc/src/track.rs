@@ -260,9 +260,9 @@ impl ForwardTrack {
     }
 
     /// Forwards one packet, rewritten to this track's SSRC, negotiated payload type and its
-    /// slot's sequence numbering and timeline. Header extensions are dropped: their ids were negotiated on
-    /// the publisher's connection and mean something else (or `mid`) on this one, where a
-    /// browser would file the packet under the wrong media section and discard it.
+    /// slot's sequence numbering and timeline. Header extensions are dropped: their ids were
+    /// negotiated on the publisher's connection and mean something else (or `mid`) on this one,
+    /// where a browser would file the packet under the wrong media section and discard it.
     pub async fn write(&self, packet: &RtpPacket) -> Result<(), RtcError> {
         let pt = self.identity.payload_type.get().await?;
         let mut packet = packet.0.clone();
@@ -492,17 +492,25 @@ fn stap_a_is_well_formed(payload: &[u8]) -> bool {
     at == payload.len()
 }
 
-/// Whether an Annex B access unit contains an IDR slice (NAL type 5).
 /// Whether an access unit can start decoding: an IDR slice with its parameter sets (SPS and
 /// PPS) in the same unit. An IDR whose parameter sets were lost before we joined the stream
 /// (an SFU forwarding a stream mid-flight) cannot be decoded, so it does not count.
 fn starts_decoding(annex_b: &[u8]) -> bool {
-    let has = |nal_type: u8| {
-        annex_b
-            .windows(4)
-            .any(|w| w[0] == 0 && w[1] == 0 && w[2] == 1 && w[3] & 0x1f == nal_type)
-    };
-    has(5) && has(7) && has(8)
+    const IDR: u8 = 1 << 0;
+    const SPS: u8 = 1 << 1;
+    const PPS: u8 = 1 << 2;
+    let mut found = 0;
+    for w in annex_b.windows(4) {
+        if w[0] == 0 && w[1] == 0 && w[2] == 1 {
+            found |= match w[3] & 0x1f {
+                5 => IDR,
+                7 => SPS,
+                8 => PPS,
+                _ => 0,
+            };
+        }
+    }
+    found == IDR | SPS | PPS
 }
 
 #[cfg(test)]

@@ -40,11 +40,17 @@ pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route(
             "/whip/{room}",
-            post(join_as(StreamRole::Publish)).options(preflight),
+            post(|state, room, query, headers, offer| {
+                join(state, room, query, headers, offer, StreamRole::Publish)
+            })
+            .options(preflight),
         )
         .route(
             "/whep/{room}",
-            post(join_as(StreamRole::Watch)).options(preflight),
+            post(|state, room, query, headers, offer| {
+                join(state, room, query, headers, offer, StreamRole::Watch)
+            })
+            .options(preflight),
         )
         .route(
             "/whip/{room}/{resource}",
@@ -139,15 +145,6 @@ fn require_content_type(headers: &HeaderMap, expected: &str) -> Result<(), Refus
     }
 }
 
-/// The POST handler that joins in `role`.
-fn join_as(
-    role: StreamRole,
-) -> impl Fn(State<AppState>, Path<String>, Query<JoinQuery>, HeaderMap, String) -> JoinReply + Clone {
-    move |state, room, query, headers, offer| Box::pin(join(state, room, query, headers, offer, role))
-}
-
-type JoinReply = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response, Refusal>> + Send>>;
-
 async fn join(
     State(state): State<AppState>,
     Path(room): Path<String>,
@@ -158,9 +155,9 @@ async fn join(
 ) -> Result<Response, Refusal> {
     let room = admitted(&state, &room, &headers)?;
     require_content_type(&headers, SDP)?;
-    let (path, default_name) = match role {
-        StreamRole::Publish => ("whip", "WHIP stream"),
-        StreamRole::Watch => ("whep", "WHEP viewer"),
+    let default_name = match role {
+        StreamRole::Publish => "WHIP stream",
+        StreamRole::Watch => "WHEP viewer",
     };
     let name = match query.name {
         None => default_name.to_owned(),
@@ -181,7 +178,7 @@ async fn join(
         .rooms
         .stream_join(room.clone(), StreamJoiner { role, name, offer })
         .await?;
-    let location = format!("/{path}/{room}/{}", joined.resource);
+    let location = format!("/{}/{room}/{}", role.protocol(), joined.resource);
     Ok((
         StatusCode::CREATED,
         [

@@ -274,6 +274,8 @@ enum Via {
 
 struct Member {
     name: String,
+    /// Joins so far in this room when this member joined: who has been here longest.
+    arrival: u64,
     identity: IdentityId,
     proof: [u8; 32],
     key: String,
@@ -323,6 +325,17 @@ struct Published {
     remote: Arc<RemoteTrack>,
     fanout: Fanout,
     last_keyframe_request: Option<Instant>,
+}
+
+impl Published {
+    /// Asks the publisher for a keyframe (RTCP PLI) without waiting for it to leave.
+    fn request_keyframe(&mut self, now: Instant) {
+        self.last_keyframe_request = Some(now);
+        let remote = self.remote.clone();
+        tokio::spawn(async move {
+            let _ = remote.request_keyframe().await;
+        });
+    }
 }
 
 struct RoomActor {
@@ -447,11 +460,12 @@ impl RoomActor {
         if self.members.len() >= MAX_PARTICIPANTS {
             return Err(SignalErrorCode::RoomFull);
         }
-        let id = self.next_participant_id().ok_or(SignalErrorCode::RoomFull)?;
+        let (id, arrival) = self.next_participant_id().ok_or(SignalErrorCode::RoomFull)?;
         let peer = self.start_peer(&id).await.ok_or(SignalErrorCode::MediaFailed)?;
         let (link, resume) = MemberLink::new(out);
         let mut member = Member {
             name: joiner.name,
+            arrival,
             identity: joiner.identity,
             proof: proof_digest(&joiner.proof),
             key: joiner.key,
@@ -482,10 +496,12 @@ impl RoomActor {
         Ok(id)
     }
 
-    fn next_participant_id(&mut self) -> Option<ParticipantId> {
-        let id = ParticipantId::new(format!("p{}", self.next_id)).ok()?;
+    /// A fresh participant id, and the arrival number it stands for.
+    fn next_participant_id(&mut self) -> Option<(ParticipantId, u64)> {
+        let arrival = self.next_id;
+        let id = ParticipantId::new(format!("p{arrival}")).ok()?;
         self.next_id += 1;
-        Some(id)
+        Some((id, arrival))
     }
 
     /// A PeerConnection for member `id`, its events fed to this actor.
@@ -847,11 +863,7 @@ impl RoomActor {
         {
             return;
         }
-        published.last_keyframe_request = Some(now);
-        let remote = published.remote.clone();
-        tokio::spawn(async move {
-            let _ = remote.request_keyframe().await;
-        });
+        published.request_keyframe(now);
     }
 
     /// Carries a member's session on over a new connection (see [`MemberLink::resume`]).

@@ -9,19 +9,30 @@
 //! it has been in the room longest. When that one leaves, the slot moves on to the next (with a
 //! keyframe request) without renegotiating, so a WHEP player keeps playing.
 
-use super::{Member, Negotiation, Published, RoomActor, Via, MAX_PARTICIPANTS};
+use super::{Member, Negotiation, RoomActor, Via, MAX_PARTICIPANTS};
 use crate::media_path::MediaPath;
 use confab_core::{IceCandidate, IdentityId, LeaveReason, MediaKind, ParticipantId, TrackId, TrackInfo};
 use confab_rtc::{ForwardTrack, PeerState, RtcError};
 use confab_signal::native::wire::ServerMessage;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Publish (WHIP) or watch (WHEP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum StreamRole {
     Publish,
     Watch,
+}
+
+impl StreamRole {
+    /// The protocol's name, as in its URL paths: `whip` or `whep`.
+    pub(crate) fn protocol(self) -> &'static str {
+        match self {
+            StreamRole::Publish => "whip",
+            StreamRole::Watch => "whep",
+        }
+    }
 }
 
 /// An HTTP offer to join a room.
@@ -63,8 +74,6 @@ pub(crate) struct StreamMember {
     role: StreamRole,
     /// The unguessable name of this session in its URL.
     resource: String,
-    /// When it joined relative to others (featured publishers are the longest present).
-    arrival: u64,
     /// A watcher's forwarding slots, fixed by its offer.
     slots: Vec<Arc<ForwardTrack>>,
 }
@@ -75,16 +84,8 @@ impl StreamMember {
         if self.role != StreamRole::Publish {
             return None;
         }
-        let base = match kind {
-            MediaKind::Audio => "audio",
-            MediaKind::Video => "video",
-        };
-        let taken = member.tracks.values().filter(|t| t.kind == kind).count();
-        let name = match taken {
-            0 => base.to_owned(),
-            n => format!("{base}-{}", n + 1),
-        };
-        TrackId::new(name).ok()
+        let earlier = member.tracks.values().filter(|t| t.kind == kind).count();
+        Some(kind.nth_track_id(earlier))
     }
 }
 
@@ -110,8 +111,7 @@ impl RoomActor {
         if self.members.len() >= MAX_PARTICIPANTS {
             return Err(StreamError::RoomFull);
         }
-        let arrival = self.next_id;
-        let id = self.next_participant_id().ok_or(StreamError::RoomFull)?;
+        let (id, arrival) = self.next_participant_id().ok_or(StreamError::RoomFull)?;
         let peer = self.start_peer(&id).await.ok_or(StreamError::MediaFailed)?;
         let answered = match joiner.role {
             StreamRole::Publish => peer.answer_whole(joiner.offer).await.map(|a| (a, Vec::new())),
@@ -125,10 +125,11 @@ impl RoomActor {
             }
         };
         let resource = random_resource();
-        let identity = IdentityId::new(format!("{}-{}", role_word(joiner.role), &resource[..16]))
+        let identity = IdentityId::new(format!("{}-{}", joiner.role.protocol(), &resource[..16]))
             .map_err(|_| StreamError::MediaFailed)?;
         let member = Member {
             name: joiner.name,
+            arrival,
             identity,
             // Nobody can prove this identity: a signaling join can never take it over.
             proof: rand::random(),
@@ -136,7 +137,6 @@ impl RoomActor {
             via: Via::Http(StreamMember {
                 role: joiner.role,
                 resource: resource.clone(),
-                arrival,
                 slots,
             }),
             peer: Arc::new(peer),
@@ -229,16 +229,8 @@ impl RoomActor {
         self.published
             .iter()
             .filter(|((publisher, _), p)| p.kind == kind && publisher != except)
-            .min_by_key(|((publisher, _), _)| self.arrival_of(publisher))
+            .min_by_key(|((publisher, _), _)| self.members.get(publisher).map_or(u64::MAX, |m| m.arrival))
             .map(|((publisher, track), _)| (publisher.clone(), track.clone()))
-    }
-
-    fn arrival_of(&self, id: &ParticipantId) -> u64 {
-        match self.members.get(id).map(|m| &m.via) {
-            Some(Via::Http(stream)) => stream.arrival,
-            // Signaling members' ids are `p<arrival>`.
-            _ => id.as_str().trim_start_matches('p').parse().unwrap_or(u64::MAX),
-        }
     }
 
     /// Points every watcher slot at the featured publisher of its kind, moving it (and asking
@@ -298,23 +290,8 @@ impl RoomActor {
         );
         if let Some(source) = self.published.get_mut(&(publisher, track)) {
             source.fanout.add(next);
-            request_keyframe(source);
+            // The watcher starts decoding at the next keyframe.
+            source.request_keyframe(Instant::now());
         }
-    }
-}
-
-/// Asks a publisher for a keyframe so a newly fed watcher can start decoding.
-fn request_keyframe(source: &mut Published) {
-    source.last_keyframe_request = Some(std::time::Instant::now());
-    let remote = source.remote.clone();
-    tokio::spawn(async move {
-        let _ = remote.request_keyframe().await;
-    });
-}
-
-fn role_word(role: StreamRole) -> &'static str {
-    match role {
-        StreamRole::Publish => "whip",
-        StreamRole::Watch => "whep",
     }
 }
