@@ -124,9 +124,7 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         name: name.clone(),
         video,
         audio,
-        peer: args.media_address.map(|ip| PeerConfig {
-            udp_addrs: vec![std::net::SocketAddr::new(ip, 0).to_string()],
-        }),
+        peer: args.media_address.map(PeerConfig::bound_to),
         identity,
         video_out: None,
     });

@@ -116,6 +116,17 @@ pub struct IceCandidate {
     pub sdp_mline_index: Option<u16>,
 }
 
+/// A STUN or TURN server a media connection may use (a WHIP server names them in `Link` headers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IceServer {
+    /// `stun:`, `turn:` or `turns:` URL.
+    pub url: String,
+    /// TURN user name.
+    pub username: Option<String>,
+    /// TURN password.
+    pub credential: Option<crate::link::Secret>,
+}
+
 /// One recipient's sealed copy of a private message. Only that recipient can open it.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Envelope {

@@ -7,6 +7,7 @@ use confab_core::{
 };
 use confab_media::pipeline::MediaError;
 use confab_rtc::RtcError;
+use confab_signal::whip::client::StreamError;
 use confab_signal::{AdapterError, TransportError};
 use serde::Serialize;
 use tokio::sync::oneshot;
@@ -24,6 +25,9 @@ pub enum CallError {
     /// The room refused or ended the call. See the inner error.
     #[error(transparent)]
     Room(#[from] RoomError),
+    /// A WHIP/WHEP endpoint refused or could not be reached. See the inner error.
+    #[error(transparent)]
+    Stream(#[from] StreamError),
     /// The server sent something this client could not understand. The call goes on.
     #[error("the server sent a message this client could not read: {0}")]
     Signal(#[from] AdapterError),

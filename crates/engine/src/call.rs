@@ -13,12 +13,12 @@ use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, 
 use crate::identity::Identity;
 use crate::receive::{receive_track, RemoteStats};
 use crate::seal::SessionKeys;
-use crate::send::LocalMedia;
+use crate::send::{track_id, LocalMedia, SentTotals};
 use crate::video_out::VideoSink;
 use confab_core::link::NativeLink;
 use confab_core::{
     JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room, RoomCommand,
-    RoomEvent, SendOrder, SignalIn, SignalOut, TrackId, TrackInfo,
+    RoomEvent, SendOrder, SignalIn, SignalOut, TrackInfo,
 };
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
@@ -101,7 +101,12 @@ impl Call {
     pub fn start(config: CallConfig) -> (Self, mpsc::UnboundedReceiver<CallEvent>) {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (events, event_rx) = mpsc::unbounded_channel();
-        let task = tokio::spawn(run(config, command_rx, events));
+        let task = tokio::spawn(async move {
+            match config.link.clone() {
+                JoinLink::Native(link) => run(link, config, command_rx, events).await,
+                JoinLink::Stream(link) => crate::streams::run(link, config, command_rx, events).await,
+            }
+        });
         let control = CallControl { commands };
         (Self { control, task }, event_rx)
     }
@@ -139,13 +144,6 @@ impl Call {
         drop(control);
         snapshot
     }
-}
-
-#[derive(Debug, Clone, Copy, Default)]
-struct SentTotals {
-    frames_sent: u64,
-    encode_ms_per_frame: f64,
-    frames_dropped_before_send: u64,
 }
 
 /// A fresh random message id: unique for our identity across sessions, so a retry after a
@@ -221,13 +219,14 @@ struct Driver {
     media_bytes: (u64, u64),
 }
 
+/// Runs a call in a room on Confab's own server.
 async fn run(
+    link: NativeLink,
     config: CallConfig,
     mut commands: mpsc::UnboundedReceiver<CallCommand>,
     events: mpsc::UnboundedSender<CallEvent>,
 ) -> CallSnapshot {
     let started = Instant::now();
-    let JoinLink::Native(link) = config.link;
     let transport = match WebSocketTransport::connect(&link.websocket_url(), CONNECT_TIMEOUT).await {
         Ok(transport) => transport,
         Err(e) => {
@@ -627,9 +626,7 @@ impl Driver {
     /// Creates this session's PeerSession, publishes our tracks on it, points local media at
     /// them (starting capture on the first join) and sends the offer.
     async fn connect_media(&mut self, local: &ParticipantId, peer_tx: &PeerEvents) -> Result<(), CallError> {
-        let config = self.peer_config.clone().unwrap_or_else(|| PeerConfig {
-            udp_addrs: vec![std::net::SocketAddr::new(self.transport.local_ip(), 0).to_string()],
-        });
+        let config = self.peer_config.clone().unwrap_or_else(|| PeerConfig::bound_to(self.transport.local_ip()));
         let (peer, mut peer_events) = PeerSession::new(&config).await?;
         self.peer_generation += 1;
         let generation = self.peer_generation;
@@ -796,11 +793,3 @@ impl Driver {
     }
 }
 
-/// The id of our one track of `kind`.
-fn track_id(kind: MediaKind) -> TrackId {
-    let name = match kind {
-        MediaKind::Video => "cam",
-        MediaKind::Audio => "mic",
-    };
-    TrackId::new(name).unwrap_or_else(|_| unreachable!("a short ASCII word is a valid track id"))
-}

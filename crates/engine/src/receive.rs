@@ -5,9 +5,9 @@
 //! the decoder refuses (say, a keyframe whose parameter sets never arrived) does the same:
 //! without that, a sender that only sends keyframes when asked would stay frozen forever.
 
-use crate::api::CallEvent;
+use crate::api::{CallEvent, RemoteSnapshot};
 use crate::video_out::VideoSink;
-use confab_core::{MediaKind, ParticipantId};
+use confab_core::{IdentityId, LeaveReason, MediaKind, ParticipantId};
 use confab_media::pattern::inspect;
 use confab_media::pipeline::{AudioReceiver, VideoReceiver};
 use confab_media::tone::rms;
@@ -61,6 +61,36 @@ impl Default for RemoteStats {
 }
 
 impl RemoteStats {
+    /// The participant's snapshot: who they are (from the room) and these counts.
+    pub(crate) fn snapshot(
+        &self,
+        id: ParticipantId,
+        identity: IdentityId,
+        name: String,
+        left: Option<LeaveReason>,
+        left_ms: Option<u64>,
+    ) -> RemoteSnapshot {
+        let count = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        RemoteSnapshot {
+            id,
+            identity,
+            name,
+            first_frame_ms: self.first_frame_ms(),
+            frames_decoded: count(&self.frames_decoded),
+            frames_corrupt: count(&self.frames_corrupt),
+            frames_expected: self.frames_expected(),
+            decode_errors: count(&self.decode_errors),
+            frames_dropped_before_decode: count(&self.frames_dropped_before_decode),
+            frames_lost: count(&self.frames_lost),
+            longest_gap_ms: count(&self.longest_gap_ms),
+            frames_skipped_awaiting_keyframe: count(&self.frames_skipped_awaiting_keyframe),
+            audio_frames_decoded: count(&self.audio_frames_decoded),
+            audio_frames_audible: count(&self.audio_frames_audible),
+            left,
+            left_ms,
+        }
+    }
+
     pub(crate) fn first_frame_ms(&self) -> Option<u64> {
         Some(self.first_frame_ms.load(Ordering::Relaxed)).filter(|&v| v != NONE)
     }

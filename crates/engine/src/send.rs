@@ -2,6 +2,7 @@
 //! whichever track the current media connection gives it. Capture and encoding outlive a
 //! reconnect; only the target track changes.
 
+use confab_core::{MediaKind, TrackId};
 use confab_media::pipeline::{AudioSender, MediaError, VideoSender};
 use confab_media::{AudioSource, EncodedAudio, EncodedVideo, VideoSource};
 use confab_rtc::LocalMediaTrack;
@@ -13,6 +14,23 @@ const QUEUE: usize = 8;
 
 /// The track a writer task writes to; `None` while there is no media connection.
 type Target = watch::Sender<Option<Arc<LocalMediaTrack>>>;
+
+/// The id of our one track of `kind`.
+pub(crate) fn track_id(kind: MediaKind) -> TrackId {
+    let name = match kind {
+        MediaKind::Video => "cam",
+        MediaKind::Audio => "mic",
+    };
+    TrackId::new(name).unwrap_or_else(|_| unreachable!("a short ASCII word is a valid track id"))
+}
+
+/// What local media sent, for the snapshot.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SentTotals {
+    pub frames_sent: u64,
+    pub encode_ms_per_frame: f64,
+    pub frames_dropped_before_send: u64,
+}
 
 /// Running local media for one call. Dropping it stops capture and encoding.
 pub(crate) struct LocalMedia {
@@ -31,6 +49,15 @@ impl LocalMedia {
     pub(crate) fn video_frames_dropped(&self) -> u64 {
         let before_encode = self.video.as_ref().map_or(0, VideoSender::frames_dropped);
         before_encode + self.frames_dropped_before_write.load(Ordering::Relaxed)
+    }
+
+    /// What was sent so far.
+    pub(crate) fn totals(&self) -> SentTotals {
+        SentTotals {
+            frames_sent: self.frames_sent.load(Ordering::Relaxed),
+            encode_ms_per_frame: self.video.as_ref().map_or(0.0, |v| v.stats().mean_ms()),
+            frames_dropped_before_send: self.video_frames_dropped(),
+        }
     }
 
     /// Starts capturing and encoding the given sources. Nothing is sent until

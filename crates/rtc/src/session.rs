@@ -9,10 +9,11 @@ use crate::keyframe::is_keyframe_request;
 use crate::remote_close::watch_remote_close;
 use crate::track::{stream_track, to_rtc_kind, ForwardTrack, LocalMediaTrack, RemoteTrack};
 use bytes::BytesMut;
-use confab_core::{IceCandidate, MediaKind, SdpKind, SessionDescription, TrackId};
+use confab_core::{IceCandidate, IceServer, MediaKind, SdpKind, SessionDescription, TrackId};
 use rtc::ice::mdns::MulticastDnsMode;
 use rtc::peer_connection::configuration::setting_engine::SettingEngineBuilder;
-use rtc::peer_connection::configuration::RTCOfferOptions;
+use rtc::peer_connection::configuration::{RTCConfiguration, RTCConfigurationBuilder, RTCOfferOptions};
+use rtc::peer_connection::transport::RTCIceServer;
 use rtc::rtp_transceiver::rtp_sender::RtpCodecKind;
 use rtc::rtp_transceiver::{RTCRtpTransceiverDirection, RTCRtpTransceiverInit};
 use std::collections::HashMap;
@@ -37,13 +38,23 @@ pub struct PeerConfig {
     /// UDP addresses to gather host candidates on, e.g. `127.0.0.1:0`. Name explicit addresses:
     /// a wildcard binds per interface and skips loopback.
     pub udp_addrs: Vec<String>,
+    /// STUN and TURN servers to gather candidates through (none: host candidates only).
+    pub ice_servers: Vec<IceServer>,
+}
+
+impl PeerConfig {
+    /// Host candidates on `ip` only, any free port.
+    pub fn bound_to(ip: std::net::IpAddr) -> Self {
+        Self {
+            udp_addrs: vec![std::net::SocketAddr::new(ip, 0).to_string()],
+            ice_servers: Vec::new(),
+        }
+    }
 }
 
 impl Default for PeerConfig {
     fn default() -> Self {
-        Self {
-            udp_addrs: vec!["127.0.0.1:0".to_owned()],
-        }
+        Self::bound_to(std::net::Ipv4Addr::LOCALHOST.into())
     }
 }
 
@@ -228,6 +239,23 @@ pub struct PeerSession {
     gathered: watch::Receiver<bool>,
 }
 
+/// A connection configuration naming these STUN/TURN servers.
+fn ice_configuration(servers: &[IceServer]) -> RTCConfiguration {
+    let ice_servers = servers
+        .iter()
+        .map(|server| RTCIceServer {
+            urls: vec![server.url.clone()],
+            username: server.username.clone().unwrap_or_default(),
+            credential: server
+                .credential
+                .as_ref()
+                .map(|c| c.expose().to_owned())
+                .unwrap_or_default(),
+        })
+        .collect();
+    RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build()
+}
+
 /// Longest wait for candidate gathering before a description goes out with what it has.
 const GATHERING_LIMIT: Duration = Duration::from_secs(5);
 
@@ -289,7 +317,9 @@ impl PeerSession {
     ) -> Result<impl PeerConnection + 'static, RtcError> {
         let (engine, registry) = media_setup()?;
         let settings = SettingEngineBuilder::new().with_multicast_dns_mode(mdns).build();
+        let configuration = ice_configuration(&config.ice_servers);
         PeerConnectionBuilder::new()
+            .with_configuration(configuration)
             .with_media_engine(engine)
             .with_interceptor_registry(registry)
             .with_setting_engine(settings)
@@ -298,6 +328,20 @@ impl PeerSession {
             .build()
             .await
             .map_err(setup)
+    }
+
+    /// Gathers through these STUN/TURN servers from the next gathering on (an ICE restart), as
+    /// a browser's `setConfiguration` does; the current candidates stay.
+    pub async fn set_ice_servers(&self, servers: &[IceServer]) -> Result<(), RtcError> {
+        self.pc
+            .set_configuration(ice_configuration(servers))
+            .await
+            .map_err(setup)
+    }
+
+    /// The remote description's SDP, once one is set.
+    pub async fn remote_description(&self) -> Option<String> {
+        self.pc.remote_description().await.map(|d| d.sdp)
     }
 
     pub(crate) async fn add_sendonly(

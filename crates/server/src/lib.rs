@@ -95,9 +95,7 @@ impl Server {
         if let Some(wildcard) = [address.ip(), media_ip].into_iter().find(IpAddr::is_unspecified) {
             return Err(ServerError::WildcardAddress(wildcard));
         }
-        let peer = PeerConfig {
-            udp_addrs: vec![SocketAddr::new(media_ip, 0).to_string()],
-        };
+        let peer = PeerConfig::bound_to(media_ip);
         Ok(Self {
             address,
             secret: Arc::new(tokens::ServerSecret::random()),

@@ -1,49 +1,25 @@
 //! The whole picture of a call, assembled from the room, the media counters and the receive
 //! statistics.
 
-use super::{Driver, SentTotals};
-use crate::api::{CallSnapshot, RemoteSnapshot, SentSnapshot};
+use super::Driver;
+use crate::api::{CallSnapshot, SentSnapshot};
+use crate::send::{LocalMedia, SentTotals};
 use confab_core::ChatMessage;
 
 impl Driver {
     pub(super) fn sent_totals(&self) -> SentTotals {
-        let Some(media) = &self.media else {
-            return self.sent_totals;
-        };
-        let video = media.video.as_ref();
-        SentTotals {
-            frames_sent: media.frames_sent.load(std::sync::atomic::Ordering::Relaxed),
-            encode_ms_per_frame: video.map_or(0.0, |v| v.stats().mean_ms()),
-            frames_dropped_before_send: media.video_frames_dropped(),
-        }
+        self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals)
     }
 
     pub(super) fn snapshot(&self) -> CallSnapshot {
-        use std::sync::atomic::Ordering::Relaxed;
         let participants = self
             .room
             .participants()
             .iter()
             .map(|(id, p)| {
                 let stats = self.remote.get(id).cloned().unwrap_or_default();
-                RemoteSnapshot {
-                    id: id.clone(),
-                    identity: p.identity.clone(),
-                    name: p.name.clone(),
-                    first_frame_ms: stats.first_frame_ms(),
-                    frames_decoded: stats.frames_decoded.load(Relaxed),
-                    frames_corrupt: stats.frames_corrupt.load(Relaxed),
-                    frames_expected: stats.frames_expected(),
-                    decode_errors: stats.decode_errors.load(Relaxed),
-                    frames_dropped_before_decode: stats.frames_dropped_before_decode.load(Relaxed),
-                    frames_lost: stats.frames_lost.load(Relaxed),
-                    longest_gap_ms: stats.longest_gap_ms.load(Relaxed),
-                    frames_skipped_awaiting_keyframe: stats.frames_skipped_awaiting_keyframe.load(Relaxed),
-                    audio_frames_decoded: stats.audio_frames_decoded.load(Relaxed),
-                    audio_frames_audible: stats.audio_frames_audible.load(Relaxed),
-                    left: p.left,
-                    left_ms: self.left_ms.get(id).copied(),
-                }
+                let left_ms = self.left_ms.get(id).copied();
+                stats.snapshot(id.clone(), p.identity.clone(), p.name.clone(), p.left, left_ms)
             })
             .collect();
         let totals = self.sent_totals();

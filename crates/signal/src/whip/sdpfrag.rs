@@ -143,6 +143,68 @@ pub fn compose(ufrag: &str, pwd: &str, candidates: &[IceCandidate], end_of_candi
     out
 }
 
+/// The first ICE credentials (`ufrag`, `pwd`) a description carries: what a PATCH for an ICE
+/// restart announces from our new offer.
+pub fn credentials(sdp: &str) -> Option<(String, String)> {
+    let value = |name: &str| {
+        sdp.lines()
+            .find_map(|l| l.trim_end().strip_prefix(name))
+            .map(str::to_owned)
+    };
+    Some((value("a=ice-ufrag:")?, value("a=ice-pwd:")?))
+}
+
+/// The remote description after the other side restarted ICE: `remote` with the fragment's
+/// credentials in place of the old ones, and its candidates in place of the old candidates,
+/// each in the section its mid (or index) names; unnamed ones go to the first section, which
+/// carries the bundle.
+pub fn restarted(remote: &str, fragment: &Fragment) -> String {
+    let mut out = String::with_capacity(remote.len());
+    let mut section: Option<u16> = None;
+    let mut mid: Option<&str> = None;
+    let close_section = |out: &mut String, section: Option<u16>, mid: Option<&str>| {
+        let Some(index) = section else { return };
+        let belongs = |c: &&IceCandidate| match (&c.sdp_mid, c.sdp_mline_index) {
+            (Some(m), _) => Some(m.as_str()) == mid,
+            (None, Some(i)) => i == index,
+            (None, None) => index == 0,
+        };
+        for c in fragment.candidates.iter().filter(belongs) {
+            let line = c.candidate.strip_prefix("a=").unwrap_or(&c.candidate);
+            let _ = write!(out, "a={line}\r\n");
+        }
+        if fragment.end_of_candidates {
+            out.push_str("a=end-of-candidates\r\n");
+        }
+    };
+    for line in remote.lines().map(|l| l.trim_end_matches('\r')) {
+        if line.starts_with("m=") {
+            close_section(&mut out, section, mid);
+            section = Some(section.map_or(0, |s| s.saturating_add(1)));
+            mid = None;
+        } else if let Some(m) = line.strip_prefix("a=mid:") {
+            mid = Some(m);
+        }
+        if line.starts_with("a=candidate:") || line == "a=end-of-candidates" {
+            continue;
+        }
+        match (line.strip_prefix("a=ice-ufrag:"), line.strip_prefix("a=ice-pwd:")) {
+            (Some(_), _) => {
+                let _ = write!(out, "a=ice-ufrag:{}\r\n", fragment.ufrag.as_deref().unwrap_or_default());
+            }
+            (_, Some(_)) => {
+                let _ = write!(out, "a=ice-pwd:{}\r\n", fragment.pwd.as_deref().unwrap_or_default());
+            }
+            _ => {
+                out.push_str(line);
+                out.push_str("\r\n");
+            }
+        }
+    }
+    close_section(&mut out, section, mid);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +236,23 @@ mod tests {
         let fragment = parse(GSTREAMER_STYLE).unwrap();
         let written = compose("EsAw", "P2uYro0UCOQ4zxjKXaWCBui1", &fragment.candidates, true);
         assert_eq!(parse(&written).unwrap(), fragment);
+    }
+
+    #[test]
+    fn a_restart_replaces_credentials_and_candidates_section_by_section() {
+        let remote = "v=0\r\na=group:BUNDLE 0 1\r\n\
+            m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n\
+            a=candidate:1 1 udp 1 10.0.0.1 5000 typ host\r\na=end-of-candidates\r\n\
+            m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n";
+        let fragment = parse(GSTREAMER_STYLE).unwrap();
+        let new = restarted(remote, &fragment);
+        assert_eq!(credentials(&new), Some(("EsAw".into(), "P2uYro0UCOQ4zxjKXaWCBui1".into())));
+        assert!(!new.contains("old") && !new.contains("10.0.0.1"));
+        let (audio, video) = new.split_once("m=video").unwrap();
+        assert_eq!(audio.matches("a=candidate:").count(), 2);
+        assert_eq!(video.matches("a=candidate:").count(), 0);
+        assert_eq!(new.matches("a=end-of-candidates").count(), 2);
+        assert_eq!(new.matches("a=ice-ufrag:EsAw").count(), 2);
     }
 
     #[test]

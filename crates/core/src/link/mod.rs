@@ -5,15 +5,21 @@
 //! | form | adapter | example |
 //! | --- | --- | --- |
 //! | `confab://HOST[:PORT]/ROOM?token=TOKEN` | native (Confab's embedded server), WebSocket | `confab://192.168.1.20:7878/standup?token=k3y` |
+//! | `whip+ENDPOINT[#token=TOKEN[&whep=ENDPOINT]]` | WHIP: publish camera and microphone (and watch a WHEP stream) | `whip+https://sfu.example/whip/live#token=k3y` |
+//! | `whep+ENDPOINT[#token=TOKEN]` | WHEP: watch one stream | `whep+http://192.168.1.20:7878/whep/standup#token=k3y` |
 //!
-//! The port defaults to [`DEFAULT_NATIVE_PORT`]. The embedded server is a LAN service and speaks
-//! no TLS, so there is no TLS form yet.
+//! The native port defaults to [`DEFAULT_NATIVE_PORT`]. The embedded server is a LAN service and
+//! speaks no TLS, so there is no TLS form for it. WHIP and WHEP forms are described in [`stream`].
 //!
 //! [`JoinLink`] round-trips: `JoinLink::parse(&link.to_string()) == Ok(link)`.
 
 use crate::ids::{IdError, RoomName};
 use std::fmt;
 use url::Url;
+
+pub mod stream;
+
+pub use stream::StreamLink;
 
 /// A secret (join token, password) that never appears in `Debug` or logs.
 #[derive(Clone, PartialEq, Eq)]
@@ -44,7 +50,7 @@ pub enum LinkError {
     #[error("this is not a meeting link (expected something like confab://host:port/room?token=…)")]
     NotAUrl,
     /// A URL whose scheme no adapter speaks.
-    #[error("Confab cannot open '{0}:' links; expected confab://")]
+    #[error("Confab cannot open '{0}:' links; expected confab://, whip+https:// or whep+https://")]
     UnsupportedScheme(String),
     /// No host in the URL.
     #[error("the link names no server")]
@@ -55,6 +61,9 @@ pub enum LinkError {
     /// No `token=` query parameter.
     #[error("the link has no join token; ask the host for a fresh link")]
     MissingToken,
+    /// The `whep=` part of a WHIP link is not an http(s) address.
+    #[error("the link's stream to watch (whep=…) is not an http or https address")]
+    BadWatchEndpoint,
 }
 
 /// Where and how to join: the server, the room and the secret that admits us.
@@ -62,6 +71,8 @@ pub enum LinkError {
 pub enum JoinLink {
     /// Confab's own room server (embedded in the app or `confab-cli serve`).
     Native(NativeLink),
+    /// WHIP and WHEP endpoints: publish, watch, or both, one media connection per stream.
+    Stream(StreamLink),
 }
 
 /// A link to a room on Confab's own server.
@@ -83,7 +94,11 @@ pub const DEFAULT_NATIVE_PORT: u16 = 7878;
 impl JoinLink {
     /// Parses a link a user clicked or pasted. Surrounding whitespace is ignored.
     pub fn parse(text: &str) -> Result<Self, LinkError> {
-        let url = Url::parse(text.trim()).map_err(|_| LinkError::NotAUrl)?;
+        let text = text.trim();
+        if let Some(link) = StreamLink::parse(text) {
+            return link.map(JoinLink::Stream);
+        }
+        let url = Url::parse(text).map_err(|_| LinkError::NotAUrl)?;
         if url.scheme() != "confab" {
             return Err(LinkError::UnsupportedScheme(url.scheme().to_owned()));
         }
@@ -113,6 +128,7 @@ impl JoinLink {
     pub fn redacted(&self) -> String {
         match self {
             JoinLink::Native(link) => link.format(Some("<redacted>")),
+            JoinLink::Stream(link) => link.format(Some("<redacted>")),
         }
     }
 }
@@ -143,6 +159,7 @@ impl fmt::Display for JoinLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             JoinLink::Native(link) => f.write_str(&link.format(None)),
+            JoinLink::Stream(link) => f.write_str(&link.format(None)),
         }
     }
 }
@@ -172,7 +189,9 @@ mod tests {
 
     #[test]
     fn default_port_and_websocket_url() {
-        let JoinLink::Native(link) = JoinLink::parse(" confab://host/room?token=t\n").unwrap();
+        let Ok(JoinLink::Native(link)) = JoinLink::parse(" confab://host/room?token=t\n") else {
+            panic!("a native link");
+        };
         assert_eq!(link.port, DEFAULT_NATIVE_PORT);
         assert_eq!(link.websocket_url(), "ws://host:7878/ws");
     }

@@ -1,0 +1,462 @@
+//! A call over WHIP and WHEP ([`Topology::PeerPerStream`](confab_signal::Topology)): one media
+//! connection per stream, each set up by an HTTP exchange ([`leg`]). Publishing sends our camera
+//! and microphone to the WHIP endpoint; watching receives the WHEP endpoint's stream, which shows
+//! as one remote participant. Behind these endpoints there is no room: nobody else's presence,
+//! mute state or chat. Asking to chat is answered with a problem that says so.
+//!
+//! When a leg's media path goes down, the call restarts ICE by PATCH; a server that does not
+//! restart in place (or a restart that fails) gets the stream published or watched anew, and
+//! that is retried with backoff for up to [`RECONNECT_FOR`].
+
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
+use crate::call::{CallConfig, RECONNECT_FOR};
+use crate::receive::{receive_track, RemoteStats};
+use crate::send::{track_id, LocalMedia, SentTotals};
+use crate::video_out::VideoSink;
+use confab_core::link::StreamLink;
+use confab_core::{IceServer, IdentityId, LeaveReason, MediaKind, ParticipantId};
+use confab_media::pipeline::MediaError;
+use confab_media::{AudioSource, VideoSource};
+use confab_rtc::{PeerEvent, PeerState};
+use confab_signal::whip::client::StreamClient;
+use confab_signal::AdapterError;
+use leg::{Leg, LegEvents, Role};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use url::Url;
+
+mod leg;
+
+/// How long to wait between attempts to open a leg anew.
+const RETRY_EVERY: Duration = Duration::from_secs(2);
+
+/// One stream of the call and its state.
+struct Slot {
+    role: Role,
+    endpoint: Url,
+    leg: Option<Leg>,
+    /// Counts the legs opened for this stream; tags their events.
+    generation: u64,
+    /// When its media path went down (cleared once it is back).
+    down_since: Option<Instant>,
+    /// When to try opening it anew, while it has no leg.
+    retry_at: Option<Instant>,
+    /// STUN/TURN servers the server named; a new leg starts with them.
+    ice_servers: Vec<IceServer>,
+}
+
+struct StreamCall {
+    started: Instant,
+    client: StreamClient,
+    slots: Vec<Slot>,
+    events: mpsc::UnboundedSender<CallEvent>,
+    leg_events: LegEvents,
+    local: ParticipantId,
+    /// The watched stream, as a participant.
+    watched: ParticipantId,
+    watched_name: String,
+    watched_stats: Arc<RemoteStats>,
+    watched_left_ms: Option<u64>,
+    video_out: Option<Arc<dyn VideoSink>>,
+    sources: Option<(Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>)>,
+    sends: Vec<MediaKind>,
+    media: Option<LocalMedia>,
+    problems: mpsc::UnboundedSender<MediaError>,
+    joined_ms: Option<u64>,
+    errors: Vec<String>,
+    reconnections: Vec<Reconnection>,
+    /// ICE restarts of legs already closed.
+    closed_ice_restarts: u32,
+    ended: Option<LeaveReason>,
+    media_bytes: (u64, u64),
+    closed_media_bytes: (u64, u64),
+}
+
+/// Runs a WHIP/WHEP call until the user leaves or no stream can be kept up.
+pub(crate) async fn run(
+    link: StreamLink,
+    config: CallConfig,
+    mut commands: mpsc::UnboundedReceiver<CallCommand>,
+    events: mpsc::UnboundedSender<CallEvent>,
+) -> CallSnapshot {
+    let started = Instant::now();
+    let client = match StreamClient::new(link.token.clone()) {
+        Ok(client) => client,
+        Err(e) => return failed(&events, e.into()),
+    };
+    let (problems, mut problem_rx) = mpsc::unbounded_channel();
+    let (leg_events, mut leg_rx) = mpsc::unbounded_channel();
+    let slot = |role, endpoint: Url| Slot {
+        role,
+        endpoint,
+        leg: None,
+        generation: 0,
+        down_since: None,
+        retry_at: None,
+        ice_servers: Vec::new(),
+    };
+    let slots = [(Role::Publish, link.publish.clone()), (Role::Watch, link.watch.clone())]
+        .into_iter()
+        .filter_map(|(role, endpoint)| endpoint.map(|e| slot(role, e)))
+        .collect();
+    let sends = [
+        config.video.is_some().then_some(MediaKind::Video),
+        config.audio.is_some().then_some(MediaKind::Audio),
+    ];
+    let mut call = StreamCall {
+        started,
+        client,
+        slots,
+        events,
+        leg_events,
+        local: fixed_id("local"),
+        watched: fixed_id("stream"),
+        watched_name: link.watch.as_ref().map_or_else(String::new, stream_name),
+        watched_stats: Arc::default(),
+        watched_left_ms: None,
+        video_out: config.video_out,
+        sources: Some((config.video, config.audio)),
+        sends: sends.into_iter().flatten().collect(),
+        media: None,
+        problems,
+        joined_ms: None,
+        errors: Vec::new(),
+        reconnections: Vec::new(),
+        closed_ice_restarts: 0,
+        ended: None,
+        media_bytes: (0, 0),
+        closed_media_bytes: (0, 0),
+    };
+    if let Err(error) = call.open_all().await {
+        call.shut_down().await;
+        let snapshot = call.snapshot();
+        return failed_with(&call.events, error, snapshot);
+    }
+    while call.ended.is_none() {
+        let next = call.slots.iter().filter_map(|s| s.retry_at.or(s.down_since.map(|d| d + RECONNECT_FOR))).min();
+        let deadline = tokio::time::Instant::from_std(next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)));
+        tokio::select! {
+            Some((role, generation, event)) = leg_rx.recv() => call.leg_event(role, generation, event).await,
+            Some(problem) = problem_rx.recv() => call.problem(problem.into()),
+            command = commands.recv() => call.command(command).await,
+            () = tokio::time::sleep_until(deadline) => call.timeout(Instant::now()).await,
+        }
+    }
+    call.shut_down().await;
+    call.snapshot()
+}
+
+/// A call that never got going: the event and the picture say why.
+fn failed(events: &mpsc::UnboundedSender<CallEvent>, error: CallError) -> CallSnapshot {
+    let snapshot = CallSnapshot::failed(LeaveReason::ConnectionLost, vec![error.to_string()]);
+    failed_with(events, error, snapshot)
+}
+
+fn failed_with(events: &mpsc::UnboundedSender<CallEvent>, error: CallError, mut snapshot: CallSnapshot) -> CallSnapshot {
+    let reason = match &error {
+        CallError::Stream(_) => LeaveReason::Refused,
+        _ => LeaveReason::ConnectionLost,
+    };
+    if !snapshot.errors.contains(&error.to_string()) {
+        snapshot.errors.push(error.to_string());
+    }
+    snapshot.ended = Some(reason);
+    let _ = events.send(CallEvent::Ended {
+        reason,
+        error: Some(error),
+    });
+    snapshot
+}
+
+fn fixed_id(text: &str) -> ParticipantId {
+    ParticipantId::new(text).unwrap_or_else(|_| unreachable!("a short ASCII word is a valid id"))
+}
+
+/// How a watched stream is named: its server and path.
+fn stream_name(endpoint: &Url) -> String {
+    format!("{}{}", endpoint.host_str().unwrap_or("stream"), endpoint.path())
+}
+
+impl StreamCall {
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn problem(&mut self, error: CallError) {
+        tracing::warn!(error = %error, "call problem");
+        self.errors.push(error.to_string());
+        let _ = self.events.send(CallEvent::Problem(error));
+    }
+
+    /// Opens every stream; the call is joined once they all are. Any failure ends the call
+    /// before it starts (a link that cannot publish should not silently only watch).
+    async fn open_all(&mut self) -> Result<(), CallError> {
+        for index in 0..self.slots.len() {
+            self.open(index).await?;
+        }
+        self.joined_ms = Some(self.elapsed_ms());
+        let _ = self.events.send(CallEvent::Joined {
+            local: self.local.clone(),
+        });
+        if self.slots.iter().any(|s| s.role == Role::Watch) {
+            let _ = self.events.send(CallEvent::ParticipantJoined(self.watched.clone()));
+        }
+        Ok(())
+    }
+
+    /// Opens stream `index` (anew), starting capture on the first publish.
+    async fn open(&mut self, index: usize) -> Result<(), CallError> {
+        let slot = &mut self.slots[index];
+        slot.generation += 1;
+        let (role, endpoint, generation) = (slot.role, slot.endpoint.clone(), slot.generation);
+        let opened = Leg::open(
+            role,
+            &endpoint,
+            &self.client,
+            &self.sends,
+            self.local.as_str(),
+            &self.slots[index].ice_servers,
+            generation,
+            &self.leg_events,
+        )
+        .await;
+        let (leg, published) = opened?;
+        if role == Role::Publish {
+            if let Some((video, audio)) = self.sources.take() {
+                self.media = Some(LocalMedia::start(video, audio, self.problems.clone()));
+            }
+            if let Some(media) = &self.media {
+                media.attach(published.video, published.audio);
+            }
+        }
+        let slot = &mut self.slots[index];
+        if !leg.ice_servers().is_empty() {
+            slot.ice_servers = leg.ice_servers().to_vec();
+        }
+        slot.leg = Some(leg);
+        Ok(())
+    }
+
+    async fn command(&mut self, command: Option<CallCommand>) {
+        match command {
+            Some(CallCommand::SendChat { .. }) => {
+                self.problem(AdapterError::Unsupported("carry chat (WHIP and WHEP carry media only)").into());
+            }
+            Some(CallCommand::SetMuted { kind, muted }) => match &self.media {
+                Some(media) if self.sends.contains(&kind) => match kind {
+                    MediaKind::Video => media.video.iter().for_each(|v| v.set_paused(muted)),
+                    MediaKind::Audio => media.audio.iter().for_each(|a| a.set_paused(muted)),
+                },
+                _ => self.problem(confab_core::RoomError::UnknownTrack(track_id(kind)).into()),
+            },
+            Some(CallCommand::Snapshot(reply)) => {
+                self.refresh_media_bytes().await;
+                let _ = reply.send(self.snapshot());
+            }
+            Some(CallCommand::Leave) | None => self.end(LeaveReason::Hangup, None),
+        }
+    }
+
+    fn end(&mut self, reason: LeaveReason, error: Option<CallError>) {
+        if let Some(e) = &error {
+            self.errors.push(e.to_string());
+        }
+        self.ended = Some(reason);
+        let _ = self.events.send(CallEvent::Ended { reason, error });
+    }
+
+    fn slot_of(&mut self, role: Role, generation: u64) -> Option<usize> {
+        self.slots
+            .iter()
+            .position(|s| s.role == role && s.generation == generation && s.leg.is_some())
+    }
+
+    async fn leg_event(&mut self, role: Role, generation: u64, event: PeerEvent) {
+        let Some(index) = self.slot_of(role, generation) else { return };
+        match event {
+            PeerEvent::LocalCandidate(candidate) => {
+                let Some(leg) = self.slots[index].leg.as_mut() else { return };
+                leg.gathered(candidate);
+                if let Err(e) = leg.trickle(&self.client).await {
+                    self.problem(e);
+                }
+            }
+            PeerEvent::TrackReceived(track) => {
+                tokio::spawn(receive_track(
+                    track,
+                    self.watched.clone(),
+                    self.watched_stats.clone(),
+                    self.started,
+                    self.events.clone(),
+                    self.video_out.clone(),
+                ));
+            }
+            PeerEvent::KeyframeRequested(_) => {
+                if let Some(video) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
+                    video.request_keyframe();
+                }
+            }
+            PeerEvent::StateChanged(state) => self.path_changed(index, state).await,
+            PeerEvent::RemoteClosed => {
+                tracing::info!(protocol = role.protocol(), "the stream server closed the stream");
+                self.lose_leg(index).await;
+                if role == Role::Watch {
+                    self.watched_left_ms = Some(self.elapsed_ms());
+                    let left = CallEvent::ParticipantLeft {
+                        id: self.watched.clone(),
+                        reason: LeaveReason::Hangup,
+                    };
+                    let _ = self.events.send(left);
+                }
+                if self.slots.iter().all(|s| s.leg.is_none()) {
+                    self.end(LeaveReason::ServerShutdown, None);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A leg's media path went down or came back. Down: restart ICE in place, or open the
+    /// stream anew if the server will not.
+    async fn path_changed(&mut self, index: usize, state: PeerState) {
+        let slot = &mut self.slots[index];
+        match state {
+            PeerState::Disconnected | PeerState::Failed if slot.down_since.is_none() => {
+                slot.down_since = Some(Instant::now());
+                tracing::info!(protocol = slot.role.protocol(), "the media path is down; restarting ICE");
+                let _ = self.events.send(CallEvent::MediaInterrupted);
+                self.restart(index).await;
+            }
+            PeerState::Connected => {
+                if let Some(since) = self.slots[index].down_since.take() {
+                    self.recovered(since, Recovery::MediaPathRestored);
+                    let _ = self.events.send(CallEvent::MediaRestored);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    async fn restart(&mut self, index: usize) {
+        let Some(leg) = self.slots[index].leg.as_mut() else { return };
+        match leg.restart_ice(&self.client).await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::info!("the stream server does not restart ICE in place; opening the stream anew");
+                self.reopen(index).await;
+            }
+            Err(e) => {
+                self.problem(e);
+                self.reopen(index).await;
+            }
+        }
+    }
+
+    /// Closes stream `index`'s leg and opens it anew (or schedules that).
+    async fn reopen(&mut self, index: usize) {
+        let since = self.slots[index].down_since.unwrap_or_else(Instant::now);
+        self.lose_leg(index).await;
+        self.slots[index].down_since = Some(since);
+        match self.open(index).await {
+            Ok(()) => {
+                self.slots[index].down_since = None;
+                self.recovered(since, Recovery::Rejoined);
+                let _ = self.events.send(CallEvent::MediaRestored);
+            }
+            Err(e) => {
+                self.problem(e);
+                self.slots[index].retry_at = Some(Instant::now() + RETRY_EVERY);
+            }
+        }
+    }
+
+    async fn lose_leg(&mut self, index: usize) {
+        if let Some(leg) = self.slots[index].leg.take() {
+            self.closed_ice_restarts += leg.peer.ice_restarts();
+            let stats = leg.peer.stats().await;
+            self.closed_media_bytes.0 += stats.bytes_sent;
+            self.closed_media_bytes.1 += stats.bytes_received;
+            leg.close(&self.client).await;
+        }
+    }
+
+    /// Retries streams waiting to be opened anew; ends the call if one stayed down too long.
+    async fn timeout(&mut self, now: Instant) {
+        for index in 0..self.slots.len() {
+            let slot = &self.slots[index];
+            if slot.down_since.is_some_and(|since| now >= since + RECONNECT_FOR) {
+                let gone = CallError::Rtc(confab_rtc::RtcError::NotConnected);
+                return self.end(LeaveReason::ConnectionLost, Some(gone));
+            }
+            if slot.retry_at.is_some_and(|at| now >= at) {
+                self.slots[index].retry_at = None;
+                self.reopen(index).await;
+            }
+        }
+    }
+
+    fn recovered(&mut self, since: Instant, how: Recovery) {
+        let now_ms = self.elapsed_ms();
+        let down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(0);
+        self.reconnections.push(Reconnection {
+            lost_ms: now_ms.saturating_sub(down_ms),
+            rejoined_ms: now_ms,
+            how,
+        });
+    }
+
+    async fn refresh_media_bytes(&mut self) {
+        let (mut sent, mut received) = self.closed_media_bytes;
+        for leg in self.slots.iter().filter_map(|s| s.leg.as_ref()) {
+            let stats = leg.peer.stats().await;
+            sent += stats.bytes_sent;
+            received += stats.bytes_received;
+        }
+        self.media_bytes = (sent, received);
+    }
+
+    async fn shut_down(&mut self) {
+        self.refresh_media_bytes().await;
+        for index in 0..self.slots.len() {
+            self.lose_leg(index).await;
+        }
+        self.media = None;
+    }
+
+    fn snapshot(&self) -> CallSnapshot {
+        let totals = self.media.as_ref().map_or(SentTotals::default(), LocalMedia::totals);
+        let watching = self.slots.iter().any(|s| s.role == Role::Watch);
+        let participants = watching
+            .then(|| {
+                let identity = IdentityId::new("whep").unwrap_or_else(|_| unreachable!("a valid id"));
+                let left = self.watched_left_ms.map(|_| LeaveReason::Hangup);
+                self.watched_stats.snapshot(
+                    self.watched.clone(),
+                    identity,
+                    self.watched_name.clone(),
+                    left,
+                    self.watched_left_ms,
+                )
+            })
+            .into_iter()
+            .collect();
+        let open_restarts: u32 = self.slots.iter().filter_map(|s| s.leg.as_ref()).map(|l| l.peer.ice_restarts()).sum();
+        CallSnapshot {
+            local: self.joined_ms.map(|_| self.local.clone()),
+            joined_ms: self.joined_ms,
+            participants,
+            identity: None,
+            chat: Vec::new(),
+            sent: Vec::new(),
+            frames_sent: totals.frames_sent,
+            frames_dropped_before_send: totals.frames_dropped_before_send,
+            media_bytes: self.media_bytes,
+            encode_ms_per_frame: totals.encode_ms_per_frame,
+            errors: self.errors.clone(),
+            reconnections: self.reconnections.clone(),
+            ice_restarts: self.closed_ice_restarts + open_restarts,
+            ended: self.ended,
+        }
+    }
+}
