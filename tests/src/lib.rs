@@ -8,6 +8,7 @@ pub mod pictures;
 
 pub use pictures::PictureProbe;
 
+use confab_core::link::NativeLink;
 use confab_core::{JoinLink, LeaveReason, ParticipantId, RoomName};
 use confab_engine::{Call, CallConfig, CallEvent, Identity};
 use confab_media::pattern::TestPattern;
@@ -67,10 +68,18 @@ impl TestServer {
     }
 }
 
+/// The embedded server's link inside `link`.
+pub fn native(link: &JoinLink) -> &NativeLink {
+    match link {
+        JoinLink::Native(native) => native,
+        other => panic!("expected a link to the embedded server, got {other:?}"),
+    }
+}
+
 /// The server's HTTP address and the room's join token (the WHIP/WHEP bearer token), from a
 /// link to a room on it.
 pub fn endpoint(link: &JoinLink) -> (SocketAddr, String) {
-    let JoinLink::Native(native) = link;
+    let native = native(link);
     let address = format!("{}:{}", native.host, native.port)
         .parse()
         .expect("the test server listens on an IP address");

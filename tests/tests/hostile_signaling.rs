@@ -14,7 +14,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn connect(link: &JoinLink) -> Socket {
-    let JoinLink::Native(native) = link;
+    let native = confab_tests::native(link);
     tokio_tungstenite::connect_async(native.websocket_url())
         .await
         .expect("connect")
@@ -49,7 +49,7 @@ async fn error_for(socket: &mut Socket, frame: String) -> SignalErrorCode {
 }
 
 fn join_frame(link: &JoinLink, token: Option<&str>, name: &str) -> String {
-    let JoinLink::Native(native) = link;
+    let native = confab_tests::native(link);
     serde_json::json!({
         "v": 1, "type": "join", "room": native.room.as_str(),
         "token": token.unwrap_or(native.token.expose()), "name": name,

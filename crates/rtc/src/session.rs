@@ -159,7 +159,8 @@ impl PeerConnectionEventHandler for Callbacks {
         if let Ok(init) = event.candidate.to_json() {
             let _ = self.events.send(PeerEvent::LocalCandidate(IceCandidate {
                 candidate: init.candidate,
-                sdp_mid: init.sdp_mid,
+                // The library says "no mid" with an empty one; a fragment or SDP cannot carry that.
+                sdp_mid: init.sdp_mid.filter(|mid| !mid.is_empty()),
                 sdp_mline_index: init.sdp_mline_index,
             }));
         }

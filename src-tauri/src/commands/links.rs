@@ -12,7 +12,7 @@ use tauri::State;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkView {
-    /// Which kind of server (`confab` for Confab's own).
+    /// Which kind of server (`confab` for Confab's own, `whip`, `whep`).
     pub adapter: &'static str,
     /// The server's address.
     pub server: String,
@@ -42,6 +42,20 @@ pub fn check_link(text: &str) -> Result<(JoinLink, LinkView), UiError> {
             room: native.room.as_str().to_owned(),
             redacted: link.redacted(),
         },
+        JoinLink::Stream(stream) => {
+            let (adapter, endpoint) = match (&stream.publish, &stream.watch) {
+                (Some(publish), _) => ("whip", publish),
+                (None, Some(watch)) => ("whep", watch),
+                (None, None) => unreachable!("a stream link names at least one endpoint"),
+            };
+            let port = endpoint.port().map(|p| format!(":{p}")).unwrap_or_default();
+            LinkView {
+                adapter,
+                server: format!("{}{port}", endpoint.host_str().unwrap_or_default()),
+                room: endpoint.path().to_owned(),
+                redacted: link.redacted(),
+            }
+        }
     };
     Ok((link, view))
 }

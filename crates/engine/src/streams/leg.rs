@@ -46,6 +46,9 @@ pub(super) struct Leg {
     credentials: (String, String),
     /// Candidates gathered but not yet sent.
     unsent: Vec<IceCandidate>,
+    /// The mid of our offer's first section, which carries the bundle: where candidates that
+    /// name no section belong.
+    bundle_mid: String,
     /// STUN/TURN servers from the server's `Link` headers, used from the next gathering on.
     ice_servers: Vec<IceServer>,
 }
@@ -56,20 +59,24 @@ pub(super) type LegEvents = mpsc::UnboundedSender<(Role, u64, PeerEvent)>;
 
 impl Leg {
     /// Opens a leg: a media connection with our tracks (publishing) or receivers (watching),
-    /// its offer POSTed to `endpoint`, the answer applied.
+    /// its offer POSTed to `endpoint`, the answer applied. Media sockets bind as `binding`
+    /// says, or else on the interface that reaches the endpoint.
+    #[allow(clippy::too_many_arguments)] // one leg's whole setup, each argument distinct
     pub async fn open(
         role: Role,
         endpoint: &Url,
         client: &StreamClient,
         sends: &[MediaKind],
         stream: &str,
+        binding: Option<&PeerConfig>,
         ice_servers: &[IceServer],
         generation: u64,
         events: &LegEvents,
     ) -> Result<(Self, Published), CallError> {
+        let bound = binding.cloned().unwrap_or_else(|| PeerConfig::bound_to(route_to(endpoint)));
         let config = PeerConfig {
             ice_servers: ice_servers.to_vec(),
-            ..PeerConfig::bound_to(route_to(endpoint))
+            ..bound
         };
         let (peer, mut peer_events) = PeerSession::new(&config).await?;
         let peer = Arc::new(peer);
@@ -129,6 +136,12 @@ impl Leg {
         let offer = peer.create_offer().await?;
         let credentials = sdpfrag::credentials(&offer.sdp)
             .ok_or_else(|| confab_rtc::RtcError::LocalDescription("our offer has no ICE credentials".into()))?;
+        let bundle_mid = offer
+            .sdp
+            .lines()
+            .find_map(|l| l.trim_end().strip_prefix("a=mid:"))
+            .unwrap_or("0")
+            .to_owned();
         let created = client.create(endpoint, &offer.sdp).await?;
         if !created.ice_servers.is_empty() {
             tracing::info!(count = created.ice_servers.len(), "the stream server names ICE servers");
@@ -145,6 +158,7 @@ impl Leg {
             session: created.session,
             credentials,
             unsent: Vec::new(),
+            bundle_mid,
             ice_servers: created.ice_servers,
         })
     }
@@ -155,7 +169,11 @@ impl Leg {
     }
 
     /// Notes a local candidate; [`Leg::trickle`] sends it.
-    pub fn gathered(&mut self, candidate: IceCandidate) {
+    pub fn gathered(&mut self, mut candidate: IceCandidate) {
+        if candidate.sdp_mid.is_none() {
+            candidate.sdp_mid = Some(self.bundle_mid.clone());
+            candidate.sdp_mline_index = Some(0);
+        }
         self.unsent.push(candidate);
     }
 

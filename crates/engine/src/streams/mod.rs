@@ -17,8 +17,8 @@ use confab_core::link::StreamLink;
 use confab_core::{IceServer, IdentityId, LeaveReason, MediaKind, ParticipantId};
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
-use confab_rtc::{PeerEvent, PeerState};
-use confab_signal::whip::client::StreamClient;
+use confab_rtc::{PeerConfig, PeerEvent, PeerState};
+use confab_signal::whip::client::{StreamClient, StreamError};
 use confab_signal::AdapterError;
 use leg::{Leg, LegEvents, Role};
 use std::sync::Arc;
@@ -59,6 +59,8 @@ struct StreamCall {
     watched_stats: Arc<RemoteStats>,
     watched_left_ms: Option<u64>,
     video_out: Option<Arc<dyn VideoSink>>,
+    /// Where media sockets bind (`None`: the interface that reaches each endpoint).
+    binding: Option<PeerConfig>,
     sources: Option<(Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>)>,
     sends: Vec<MediaKind>,
     media: Option<LocalMedia>,
@@ -116,6 +118,7 @@ pub(crate) async fn run(
         watched_stats: Arc::default(),
         watched_left_ms: None,
         video_out: config.video_out,
+        binding: config.peer,
         sources: Some((config.video, config.audio)),
         sends: sends.into_iter().flatten().collect(),
         media: None,
@@ -155,6 +158,7 @@ fn failed(events: &mpsc::UnboundedSender<CallEvent>, error: CallError) -> CallSn
 
 fn failed_with(events: &mpsc::UnboundedSender<CallEvent>, error: CallError, mut snapshot: CallSnapshot) -> CallSnapshot {
     let reason = match &error {
+        CallError::Stream(StreamError::Unreachable { .. } | StreamError::Busy) => LeaveReason::ConnectionLost,
         CallError::Stream(_) => LeaveReason::Refused,
         _ => LeaveReason::ConnectionLost,
     };
@@ -216,6 +220,7 @@ impl StreamCall {
             &self.client,
             &self.sends,
             self.local.as_str(),
+            self.binding.as_ref(),
             &self.slots[index].ice_servers,
             generation,
             &self.leg_events,
