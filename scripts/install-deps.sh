@@ -11,16 +11,20 @@
 #     confab:// registration (xdg-mime, update-desktop-database), and their end-to-end test
 #   nodejs, npm: builds the app's web UI (ui/) and runs its unit tests
 #   python3-venv: the venv for aiortc, the independent WebRTC stack of the WHIP/WHEP tests
+#   janus: the real SFU of the SFU-adapter tests (run by the tests in their own network namespace)
 # Then the npm packages of the UI (ui/node_modules) and of the third-party test clients
 # (tests/peers/node_modules: the whip-whep WHIP/WHEP client library the browser tests load),
-# the aiortc venv (~/.cache/confab/venv, pinned by tests/peers/requirements.txt) and tauri-driver
-# (into ~/.cache/confab/tools).
+# the aiortc venv (~/.cache/confab/venv, pinned by tests/peers/requirements.txt), tauri-driver
+# (into ~/.cache/confab/tools) and simple-whip-server: Debian's package, unpacked into
+# ~/.cache/confab/simple-whip-server rather than installed, because it depends on Debian's Node.js,
+# which conflicts with a Node.js from elsewhere (the tests run it with `node` and tests/peers'
+# npm modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 packages=(build-essential pkg-config cmake nasm iproute2 chromium
   libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libayatana-appindicator3-dev librsvg2-dev
   libxdo-dev libssl-dev file xvfb webkit2gtk-driver nodejs
-  dbus-daemon xdg-utils desktop-file-utils python3-venv)
+  dbus-daemon xdg-utils desktop-file-utils python3-venv janus)
 command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
@@ -52,4 +56,15 @@ tools="${CONFAB_TOOLS:-$HOME/.cache/confab/tools}"
 if [ ! -x "$tools/bin/tauri-driver" ]; then
   echo "installing tauri-driver into $tools"
   cargo install tauri-driver --locked --version '^2' --root "$tools" --quiet
+fi
+whip_server="${CONFAB_SIMPLE_WHIP_SERVER:-$HOME/.cache/confab/simple-whip-server}"
+if [ ! -f "$whip_server/src/server.js" ]; then
+  echo "unpacking simple-whip-server into $whip_server"
+  download=$(mktemp -d)
+  (cd "$download" && { apt-get download -qq simple-whip-server 2>/dev/null ||
+    { $sudo apt-get update -qq && apt-get download -qq simple-whip-server; }; })
+  dpkg-deb -x "$download"/simple-whip-server_*.deb "$download/root"
+  mkdir -p "$whip_server/src"
+  cp "$download/root/usr/share/simple-whip-server/src/"{server,whip-janus}.js "$whip_server/src/"
+  rm -rf "$download"
 fi

@@ -9,8 +9,7 @@ tests' network rule): aioice is told that 127.0.0.1 is the only host address.
         a 440 Hz tone for SECONDS, then DELETEs the session. Prints {"published": true}.
     python aiortc_whip.py watch URL TOKEN SECONDS FRAME_FILE
         Plays the session for SECONDS, writes the last decoded picture to FRAME_FILE as raw
-        I420, DELETEs the session and prints {"frames": N, "width": W, "height": H,
-        "audio_frames": N}.
+        I420, DELETEs the session and prints what it received (see received.py).
 
 Any failure prints the error to stderr and exits non-zero.
 """
@@ -28,6 +27,7 @@ import urllib.request
 import aioice.ice
 import av
 from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
+from received import Received
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
@@ -137,35 +137,13 @@ async def watch(url, token, seconds, frame_file):
     pc = RTCPeerConnection()
     pc.addTransceiver("video", direction="recvonly")
     pc.addTransceiver("audio", direction="recvonly")
-    seen = {"frames": 0, "width": 0, "height": 0, "audio_frames": 0}
-    readers = []
-
-    async def read(track):
-        while True:
-            try:
-                frame = await track.recv()
-            except Exception:
-                return
-            if track.kind == "audio":
-                seen["audio_frames"] += 1
-                continue
-            seen["frames"] += 1
-            seen["width"], seen["height"] = frame.width, frame.height
-            i420 = frame.reformat(format="yuv420p")
-            with open(frame_file, "wb") as out:
-                for plane, (w, h) in zip(i420.planes, [(frame.width, frame.height)] + [(frame.width // 2, frame.height // 2)] * 2):
-                    data = bytes(plane)
-                    for row in range(h):
-                        out.write(data[row * plane.line_size : row * plane.line_size + w])
-
-    pc.on("track", lambda track: readers.append(asyncio.ensure_future(read(track))))
+    received = Received(frame_file)
+    pc.on("track", received.track)
     session = await negotiate(pc, url, token)
     await asyncio.sleep(seconds)
     await asyncio.to_thread(http, "DELETE", session, token)
     await pc.close()
-    for reader in readers:
-        reader.cancel()
-    return seen
+    return received.stop()
 
 
 def main():

@@ -1,9 +1,12 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`: an in-process server on loopback
 //! and engine clients with synthetic media. Every wait is bounded and says what it waited for.
 
+pub mod aiortc;
 pub mod chromium;
 pub mod close_probe;
 pub mod http;
+pub mod janus;
+pub mod netns;
 pub mod pictures;
 
 pub use pictures::PictureProbe;
@@ -93,7 +96,7 @@ pub fn join_synthetic(
     size: (usize, usize),
     tone_hz: f32,
 ) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
-    Call::start(synthetic(link, name, size, tone_hz))
+    Call::start(synthetic_config(link, name, size, tone_hz))
 }
 
 /// Like [`join_synthetic`] (with a 550 Hz tone), with every decoded remote picture also shown
@@ -106,11 +109,12 @@ pub fn join_synthetic_probing(
 ) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
     Call::start(CallConfig {
         video_out: Some(probe),
-        ..synthetic(link, name, size, 550.0)
+        ..synthetic_config(link, name, size, 550.0)
     })
 }
 
-fn synthetic(link: &JoinLink, name: &str, size: (usize, usize), tone_hz: f32) -> CallConfig {
+/// A call config with a synthetic pattern of `size` and a tone, media on loopback.
+pub fn synthetic_config(link: &JoinLink, name: &str, size: (usize, usize), tone_hz: f32) -> CallConfig {
     CallConfig {
         link: link.clone(),
         name: name.to_owned(),

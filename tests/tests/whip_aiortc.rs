@@ -3,58 +3,19 @@
 //! section its own ICE credentials, which the server must join under BUNDLE; the pictures must
 //! come through intact both ways.
 
-use confab_engine::VideoFrame;
-use confab_media::pattern::inspect;
+use confab_tests::aiortc::{last_picture_stamp, picture_file};
 use confab_tests::{
     endpoint, join_synthetic, join_synthetic_probing, wait_for_departure, wait_for_newcomer, wait_joined,
     PictureProbe, TestServer,
 };
 use serde_json::Value;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
 const SIZE: (usize, usize) = (320, 240);
 
-/// Runs the aiortc script with `args` (from the venv install-deps.sh makes) to its end and
-/// returns what it printed. Panics with its error output if it fails.
 async fn aiortc(args: &[&str]) -> Value {
-    let venv = std::env::var_os("CONFAB_VENV")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/confab/venv")))
-        .expect("HOME or CONFAB_VENV is set");
-    let python = venv.join("bin/python");
-    assert!(
-        python.exists(),
-        "{} is missing: run scripts/install-deps.sh (it makes the aiortc venv)",
-        python.display()
-    );
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers/aiortc_whip.py");
-    let mut command = std::process::Command::new(python);
-    command
-        .arg(script)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    // The script ends by itself after the seconds it is given; `timeout` bounds a hang.
-    let output = tokio::task::spawn_blocking(move || {
-        let mut bounded = std::process::Command::new("timeout");
-        bounded
-            .arg("60")
-            .arg(command.get_program())
-            .args(command.get_args());
-        bounded.stdout(Stdio::piped()).stderr(Stdio::piped()).output()
-    })
-    .await
-    .expect("aiortc runner")
-    .expect("start aiortc");
-    assert!(
-        output.status.success(),
-        "aiortc failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("aiortc prints one JSON line")
+    confab_tests::aiortc::run("aiortc_whip.py", args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -113,7 +74,7 @@ async fn aiortc_watches_over_whep_and_decodes_the_confab_pattern_intact() {
     let (alice, mut alice_events) = join_synthetic(&link, "Alice", SIZE, 440.0);
     wait_joined(&mut alice_events).await;
 
-    let frame_file = std::env::temp_dir().join(format!("confab-whep-frame-{}.i420", std::process::id()));
+    let frame_file = picture_file("whep-frame");
     let url = format!("http://{address}/whep/broadcast?name=aiortc");
     let watched = {
         let frame_file = frame_file.to_string_lossy().into_owned();
@@ -141,15 +102,7 @@ async fn aiortc_watches_over_whep_and_decodes_the_confab_pattern_intact() {
         "{seen}"
     );
     // The last picture aiortc decoded is Alice's test pattern, stamp and all.
-    let data = std::fs::read(&frame_file).expect("aiortc wrote its last picture");
-    let _ = std::fs::remove_file(&frame_file);
-    let picture = VideoFrame {
-        width: SIZE.0,
-        height: SIZE.1,
-        data,
-    };
-    let stamp = inspect(&picture).expect("aiortc's picture is Alice's intact test pattern");
-    assert!(stamp.frame_number > 0);
+    assert!(last_picture_stamp(&frame_file, SIZE) > 0);
 
     wait_for_departure(
         &mut alice_events,

@@ -30,6 +30,10 @@ mod leg;
 
 /// How long to wait between attempts to open a leg anew.
 const RETRY_EVERY: Duration = Duration::from_secs(2);
+/// How long a restarted ICE session may check before it is restarted again. Checks on a path
+/// that is still down fail for good after a few seconds; a later restart starts them afresh
+/// once the path may be back.
+const RESTART_EVERY: Duration = Duration::from_secs(4);
 
 /// One stream of the call and its state.
 struct Slot {
@@ -40,7 +44,7 @@ struct Slot {
     generation: u64,
     /// When its media path went down (cleared once it is back).
     down_since: Option<Instant>,
-    /// When to try opening it anew, while it has no leg.
+    /// While its path is down: when to try again (restart ICE, or open it anew if it has no leg).
     retry_at: Option<Instant>,
     /// STUN/TURN servers the server named; a new leg starts with them.
     ice_servers: Vec<IceServer>,
@@ -64,6 +68,8 @@ struct StreamCall {
     sources: Option<(Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>)>,
     sends: Vec<MediaKind>,
     media: Option<LocalMedia>,
+    /// Sending counters, frozen when local media stops.
+    sent_totals: SentTotals,
     problems: mpsc::UnboundedSender<MediaError>,
     joined_ms: Option<u64>,
     errors: Vec<String>,
@@ -122,6 +128,7 @@ pub(crate) async fn run(
         sources: Some((config.video, config.audio)),
         sends: sends.into_iter().flatten().collect(),
         media: None,
+        sent_totals: SentTotals::default(),
         problems,
         joined_ms: None,
         errors: Vec::new(),
@@ -298,6 +305,7 @@ impl StreamCall {
                 ));
             }
             PeerEvent::KeyframeRequested(_) => {
+                tracing::debug!("the stream server asked for a keyframe");
                 if let Some(video) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
                     video.request_keyframe();
                 }
@@ -334,6 +342,7 @@ impl StreamCall {
                 self.restart(index).await;
             }
             PeerState::Connected => {
+                self.slots[index].retry_at = None;
                 if let Some(since) = self.slots[index].down_since.take() {
                     self.recovered(since, Recovery::MediaPathRestored);
                     let _ = self.events.send(CallEvent::MediaRestored);
@@ -346,7 +355,7 @@ impl StreamCall {
     async fn restart(&mut self, index: usize) {
         let Some(leg) = self.slots[index].leg.as_mut() else { return };
         match leg.restart_ice(&self.client).await {
-            Ok(true) => {}
+            Ok(true) => self.slots[index].retry_at = Some(Instant::now() + RESTART_EVERY),
             Ok(false) => {
                 tracing::info!("the stream server does not restart ICE in place; opening the stream anew");
                 self.reopen(index).await;
@@ -396,7 +405,11 @@ impl StreamCall {
             }
             if slot.retry_at.is_some_and(|at| now >= at) {
                 self.slots[index].retry_at = None;
-                self.reopen(index).await;
+                if self.slots[index].leg.is_some() {
+                    self.restart(index).await;
+                } else {
+                    self.reopen(index).await;
+                }
             }
         }
     }
@@ -426,11 +439,12 @@ impl StreamCall {
         for index in 0..self.slots.len() {
             self.lose_leg(index).await;
         }
+        self.sent_totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
         self.media = None;
     }
 
     fn snapshot(&self) -> CallSnapshot {
-        let totals = self.media.as_ref().map_or(SentTotals::default(), LocalMedia::totals);
+        let totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
         let watching = self.slots.iter().any(|s| s.role == Role::Watch);
         let participants = watching
             .then(|| {

@@ -155,7 +155,8 @@ impl StreamClient {
         if !session.trickles {
             return Ok(());
         }
-        let response = send(self.patch(session, fragment), &session.url).await?;
+        let etag = session.etag.clone();
+        let response = send(self.patch(session, fragment, etag), &session.url).await?;
         match response.status() {
             s if s.is_success() => Ok(()),
             StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED => {
@@ -169,7 +170,9 @@ impl StreamClient {
 
     /// PATCHes an ICE restart: our new credentials and candidates in `fragment`.
     pub async fn restart(&self, session: &mut StreamSession, fragment: String) -> Result<Restart, StreamError> {
-        let response = send(self.patch(session, fragment), &session.url).await?;
+        // An ICE restart matches any version of the session (RFC 9725 §4.4.2).
+        let any = HeaderValue::from_static("\"*\"");
+        let response = send(self.patch(session, fragment, Some(any)), &session.url).await?;
         match response.status() {
             StatusCode::OK => {
                 if let Some(etag) = response.headers().get(ETAG) {
@@ -198,11 +201,12 @@ impl StreamClient {
         Err(refusal(response, &session.url).await)
     }
 
-    fn patch(&self, session: &StreamSession, fragment: String) -> reqwest::RequestBuilder {
+    /// A PATCH of `session`, conditional on `if_match` (the session's ETag, or `"*"`).
+    fn patch(&self, session: &StreamSession, fragment: String, if_match: Option<HeaderValue>) -> reqwest::RequestBuilder {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(TRICKLE));
-        if let Some(etag) = &session.etag {
-            headers.insert(IF_MATCH, etag.clone());
+        if let Some(tag) = if_match {
+            headers.insert(IF_MATCH, tag);
         }
         self.authorized(self.http.patch(session.url.clone()))
             .headers(headers)

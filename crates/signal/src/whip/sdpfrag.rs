@@ -157,8 +157,10 @@ pub fn credentials(sdp: &str) -> Option<(String, String)> {
 /// The remote description after the other side restarted ICE: `remote` with the fragment's
 /// credentials in place of the old ones, and its candidates in place of the old candidates,
 /// each in the section its mid (or index) names; unnamed ones go to the first section, which
-/// carries the bundle.
+/// carries the bundle. A fragment without candidates keeps the old ones: a WHIP server need not
+/// repeat addresses that did not change (RFC 9725 §4.4.2 makes them optional).
 pub fn restarted(remote: &str, fragment: &Fragment) -> String {
+    let replaces_candidates = !fragment.candidates.is_empty();
     let mut out = String::with_capacity(remote.len());
     let mut section: Option<u16> = None;
     let mut mid: Option<&str> = None;
@@ -173,7 +175,7 @@ pub fn restarted(remote: &str, fragment: &Fragment) -> String {
             let line = c.candidate.strip_prefix("a=").unwrap_or(&c.candidate);
             let _ = write!(out, "a={line}\r\n");
         }
-        if fragment.end_of_candidates {
+        if fragment.end_of_candidates && replaces_candidates {
             out.push_str("a=end-of-candidates\r\n");
         }
     };
@@ -185,7 +187,8 @@ pub fn restarted(remote: &str, fragment: &Fragment) -> String {
         } else if let Some(m) = line.strip_prefix("a=mid:") {
             mid = Some(m);
         }
-        if line.starts_with("a=candidate:") || line == "a=end-of-candidates" {
+        let candidate_line = line.starts_with("a=candidate:") || line == "a=end-of-candidates";
+        if candidate_line && replaces_candidates {
             continue;
         }
         match (line.strip_prefix("a=ice-ufrag:"), line.strip_prefix("a=ice-pwd:")) {
@@ -253,6 +256,16 @@ mod tests {
         assert_eq!(video.matches("a=candidate:").count(), 0);
         assert_eq!(new.matches("a=end-of-candidates").count(), 2);
         assert_eq!(new.matches("a=ice-ufrag:EsAw").count(), 2);
+    }
+
+    #[test]
+    fn a_restart_without_candidates_keeps_the_old_addresses() {
+        let remote = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n\
+            a=candidate:1 1 udp 1 10.0.0.1 5000 typ host\r\n";
+        let fragment = parse("a=ice-ufrag:new\r\na=ice-pwd:newpwd\r\n").unwrap();
+        let new = restarted(remote, &fragment);
+        assert_eq!(credentials(&new), Some(("new".into(), "newpwd".into())));
+        assert!(new.contains("a=candidate:1 1 udp 1 10.0.0.1 5000 typ host\r\n"));
     }
 
     #[test]

@@ -12,6 +12,8 @@ use std::process::Command;
 
 /// The host's address on the main link.
 pub const HOST_ADDR: &str = "198.18.77.1";
+/// The namespace's address on the main link.
+pub const INNER_ADDR: &str = "198.18.77.2";
 /// The host's address on the media link.
 pub const MEDIA_HOST_ADDR: &str = "198.18.78.1";
 /// The namespace's address on the media link.
@@ -46,6 +48,19 @@ pub struct TestNet {
 }
 
 impl TestNet {
+    /// The namespace's end of the media link, or of the main link if there is no media link
+    /// (a server inside gathers ICE candidates on it).
+    pub fn media_interface(&self) -> &str {
+        &self.links[self.links.len() - 1].inner_end
+    }
+
+    /// A command that runs `program` inside the namespace.
+    pub fn command(&self, program: &str) -> Command {
+        let mut command = Command::new("ip");
+        command.args(["netns", "exec", &self.namespace, program]);
+        command
+    }
+
     /// The namespace with the main link only, or fails the test saying why.
     pub fn create() -> Self {
         Self::with_links(1)
