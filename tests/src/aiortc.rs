@@ -20,7 +20,9 @@ pub async fn run(script: &str, args: &[&str]) -> Value {
         "{} is missing: run scripts/install-deps.sh (it makes the aiortc venv)",
         python.display()
     );
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("peers").join(script);
+    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("peers")
+        .join(script);
     let mut command = std::process::Command::new(python);
     command
         .arg(script)
@@ -46,7 +48,6 @@ pub async fn run(script: &str, args: &[&str]) -> Value {
     );
     serde_json::from_slice(&output.stdout).expect("aiortc prints one JSON line")
 }
-
 
 /// A file for a script to write its last decoded picture to.
 pub fn picture_file(name: &str) -> PathBuf {

@@ -120,7 +120,15 @@ impl Janus {
 fn write_janus_config(folder: &Path, interface: &str) {
     let lib = "/usr/lib/x86_64-linux-gnu/janus";
     let unused_plugins = [
-        "audiobridge", "duktape", "echotest", "lua", "nosip", "recordplay", "sip", "streaming", "videocall",
+        "audiobridge",
+        "duktape",
+        "echotest",
+        "lua",
+        "nosip",
+        "recordplay",
+        "sip",
+        "streaming",
+        "videocall",
         "voicemail",
     ]
     .map(|p| format!("libjanus_{p}.so"))
@@ -181,7 +189,8 @@ impl WhipServer {
         let source = folder.join("src");
         std::fs::create_dir_all(&source).expect("a folder");
         for file in ["server.js", "whip-janus.js"] {
-            std::fs::copy(installed.join("src").join(file), source.join(file)).expect("copy simple-whip-server");
+            std::fs::copy(installed.join("src").join(file), source.join(file))
+                .expect("copy simple-whip-server");
         }
         let config = format!(
             "module.exports = {{ janus: {{ address: '{}' }}, port: {WHIP_PORT}, rest: '/whip', \
@@ -236,6 +245,8 @@ impl WhipServer {
 fn simple_whip_server_folder() -> PathBuf {
     std::env::var_os("CONFAB_SIMPLE_WHIP_SERVER")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/confab/simple-whip-server")))
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/confab/simple-whip-server"))
+        })
         .expect("HOME or CONFAB_SIMPLE_WHIP_SERVER is set")
 }

@@ -33,15 +33,33 @@ async fn confab_publishes_over_whip_and_watches_over_whep_in_one_link() {
     ));
     let (streamer, mut streamer_events) = join_synthetic(&link, "ignored", CONFAB_STREAM, 660.0);
     wait_joined(&mut streamer_events).await;
-    let watched = wait_for_newcomer(&mut streamer_events, Duration::from_secs(5), "the watched stream", &[]).await;
+    let watched = wait_for_newcomer(
+        &mut streamer_events,
+        Duration::from_secs(5),
+        "the watched stream",
+        &[],
+    )
+    .await;
 
     // Alice sees the publisher and the monitor join, by the names in the link.
     let first = wait_for_newcomer(&mut alice_events, Duration::from_secs(10), "the encoder", &[]).await;
-    let second = wait_for_newcomer(&mut alice_events, Duration::from_secs(10), "the monitor", &[&first]).await;
+    let second = wait_for_newcomer(
+        &mut alice_events,
+        Duration::from_secs(10),
+        "the monitor",
+        &[&first],
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(4)).await;
 
     let alice_view = alice.snapshot().await.expect("Alice's call");
-    let name_of = |id| alice_view.participants.iter().find(|p| &p.id == id).expect("in Alice's view");
+    let name_of = |id| {
+        alice_view
+            .participants
+            .iter()
+            .find(|p| &p.id == id)
+            .expect("in Alice's view")
+    };
     let (encoder, monitor) = if name_of(&first).name == "Confab encoder" {
         (name_of(&first), name_of(&second))
     } else {
@@ -49,9 +67,19 @@ async fn confab_publishes_over_whip_and_watches_over_whep_in_one_link() {
     };
     assert_eq!(encoder.name, "Confab encoder");
     assert_eq!(monitor.name, "Confab monitor");
-    assert!(encoder.frames_decoded >= 60, "Alice decoded too little of the WHIP stream: {encoder:?}");
-    assert_eq!((encoder.frames_corrupt, encoder.decode_errors), (0, 0), "{encoder:?}");
-    assert!(encoder.audio_frames_audible >= 50, "Alice barely heard the WHIP stream: {encoder:?}");
+    assert!(
+        encoder.frames_decoded >= 60,
+        "Alice decoded too little of the WHIP stream: {encoder:?}"
+    );
+    assert_eq!(
+        (encoder.frames_corrupt, encoder.decode_errors),
+        (0, 0),
+        "{encoder:?}"
+    );
+    assert!(
+        encoder.audio_frames_audible >= 50,
+        "Alice barely heard the WHIP stream: {encoder:?}"
+    );
 
     // The WHEP side shows Alice's pattern (the room's first publisher), intact, with her tone.
     let streamer_view = streamer.snapshot().await.expect("the streamer's call");
@@ -59,9 +87,19 @@ async fn confab_publishes_over_whip_and_watches_over_whep_in_one_link() {
     let stream = &streamer_view.participants[0];
     assert_eq!(stream.id, watched);
     assert_eq!(stream.name, format!("{}/whep/studio", address.ip()));
-    assert!(stream.frames_decoded >= 60, "too little of the WHEP stream decoded: {stream:?}");
-    assert_eq!((stream.frames_corrupt, stream.decode_errors), (0, 0), "{stream:?}");
-    assert!(stream.audio_frames_audible >= 50, "the WHEP stream's tone barely heard: {stream:?}");
+    assert!(
+        stream.frames_decoded >= 60,
+        "too little of the WHEP stream decoded: {stream:?}"
+    );
+    assert_eq!(
+        (stream.frames_corrupt, stream.decode_errors),
+        (0, 0),
+        "{stream:?}"
+    );
+    assert!(
+        stream.audio_frames_audible >= 50,
+        "the WHEP stream's tone barely heard: {stream:?}"
+    );
     assert!(streamer_view.frames_sent >= 60, "{streamer_view:?}");
 
     // Chat is not something WHIP carries: the user is told, the call goes on.
@@ -69,10 +107,15 @@ async fn confab_publishes_over_whip_and_watches_over_whep_in_one_link() {
         conversation: confab_core::ConversationId::Public,
         text: "hello?".into(),
     });
-    let problem = wait_for(&mut streamer_events, Duration::from_secs(2), "the chat refusal", |e| match e {
-        CallEvent::Problem(error) => Some(error.to_string()),
-        _ => None,
-    })
+    let problem = wait_for(
+        &mut streamer_events,
+        Duration::from_secs(2),
+        "the chat refusal",
+        |e| match e {
+            CallEvent::Problem(error) => Some(error.to_string()),
+            _ => None,
+        },
+    )
     .await;
     assert!(problem.contains("chat"), "{problem}");
 
@@ -80,7 +123,13 @@ async fn confab_publishes_over_whip_and_watches_over_whep_in_one_link() {
     let ended = streamer.leave().await;
     assert_eq!(ended.ended, Some(LeaveReason::Hangup));
     for who in [&first, &second] {
-        wait_for_departure(&mut alice_events, Duration::from_secs(3), "the stream sessions to end", who).await;
+        wait_for_departure(
+            &mut alice_events,
+            Duration::from_secs(3),
+            "the stream sessions to end",
+            who,
+        )
+        .await;
     }
     alice.leave().await;
     server.stop().await;
@@ -128,8 +177,14 @@ async fn refusals_end_the_call_with_a_sentence_that_says_what_to_do() {
         listener.local_addr().expect("address").port()
     };
     let cases = [
-        (format!("whip+http://{address}/whip/guarded#token=wrong"), StreamError::TokenRefused),
-        (format!("whip+http://{address}/whip/guarded"), StreamError::TokenRefused),
+        (
+            format!("whip+http://{address}/whip/guarded#token=wrong"),
+            StreamError::TokenRefused,
+        ),
+        (
+            format!("whip+http://{address}/whip/guarded"),
+            StreamError::TokenRefused,
+        ),
         (
             format!("whep+http://{address}/nowhere#token={token}"),
             StreamError::NotFound(format!("http://{address}/nowhere")),
@@ -149,7 +204,12 @@ async fn refusals_end_the_call_with_a_sentence_that_says_what_to_do() {
         }
         let snapshot = call.finished().await;
         assert_eq!(snapshot.ended, Some(LeaveReason::Refused));
-        assert_eq!(snapshot.errors.len(), 1, "one sentence, not a cascade: {:?}", snapshot.errors);
+        assert_eq!(
+            snapshot.errors.len(),
+            1,
+            "one sentence, not a cascade: {:?}",
+            snapshot.errors
+        );
     }
 
     let nobody = stream_link(&format!("whip+http://127.0.0.1:{closed_port}/whip/x#token=t"));
@@ -157,7 +217,10 @@ async fn refusals_end_the_call_with_a_sentence_that_says_what_to_do() {
     let snapshot = call.finished().await;
     assert_eq!(snapshot.ended, Some(LeaveReason::ConnectionLost));
     let sentence = &snapshot.errors[0];
-    assert!(sentence.starts_with("could not reach the stream server"), "{sentence}");
+    assert!(
+        sentence.starts_with("could not reach the stream server"),
+        "{sentence}"
+    );
     assert!(!sentence.contains("#token"), "{sentence}");
     server.stop().await;
 }

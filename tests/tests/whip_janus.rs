@@ -37,7 +37,13 @@ async fn confab_publishes_through_simple_whip_server_into_janus_and_restarts_ice
     let picture = picture_file("janus-subscriber");
     let watcher = {
         let (url, picture) = (janus.websocket_url(), picture.to_string_lossy().into_owned());
-        let args = [url, ROOM.to_string(), MEDIA_HOST_ADDR.to_owned(), WATCH_SECONDS.to_string(), picture];
+        let args = [
+            url,
+            ROOM.to_string(),
+            MEDIA_HOST_ADDR.to_owned(),
+            WATCH_SECONDS.to_string(),
+            picture,
+        ];
         tokio::spawn(async move {
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
             confab_tests::aiortc::run("aiortc_janus.py", &args).await
@@ -64,20 +70,35 @@ async fn confab_publishes_through_simple_whip_server_into_janus_and_restarts_ice
     assert!(before >= 60, "too little through Janus before the cut: {seen}");
     if after < 30 {
         let snapshot = confab.snapshot().await;
-        panic!("the stream did not come back after the cut: {seen}\n{snapshot:?}\n{}", whip.log());
+        panic!(
+            "the stream did not come back after the cut: {seen}\n{snapshot:?}\n{}",
+            whip.log()
+        );
     }
     let audio = seen["audio_frames"].as_u64().unwrap_or(0);
     let audio_expected = 50 * (WATCH_SECONDS - CUT_FOR.as_secs());
-    assert!(audio * 10 >= audio_expected * 8, "audio did not come back with the path: {seen}");
+    assert!(
+        audio * 10 >= audio_expected * 8,
+        "audio did not come back with the path: {seen}"
+    );
     assert_eq!(seen["publisher"], "WHIP Publisher 1234", "{seen}");
-    assert_eq!((seen["width"].as_u64(), seen["height"].as_u64()), (Some(320), Some(240)), "{seen}");
+    assert_eq!(
+        (seen["width"].as_u64(), seen["height"].as_u64()),
+        (Some(320), Some(240)),
+        "{seen}"
+    );
     assert!(last_picture_stamp(&picture, SIZE) > 0);
 
     // The path came back by an ICE restart in the same WHIP session, not a new one.
     let snapshot = confab.snapshot().await.expect("the call");
     assert!(snapshot.ice_restarts >= 1, "{snapshot:?}");
     let hows: Vec<Recovery> = snapshot.reconnections.iter().map(|r| r.how).collect();
-    assert_eq!(hows, [Recovery::MediaPathRestored], "{snapshot:?}\n{}", whip.log());
+    assert_eq!(
+        hows,
+        [Recovery::MediaPathRestored],
+        "{snapshot:?}\n{}",
+        whip.log()
+    );
     assert!(whip.log().contains("ICE restart"), "{}", whip.log());
 
     // Leaving DELETEs the session: the endpoint is free again at once.

@@ -25,7 +25,7 @@ enum AudioChoice {
 /// Arguments of `join`.
 #[derive(clap::Args)]
 pub(crate) struct JoinArgs {
-    /// The join link (confab://host:port/room?token=…).
+    /// The join link: confab://host:port/room?token=…, or a WHIP/WHEP link (whip+https://…, whep+https://…).
     link: String,
     /// Display name.
     #[arg(long)]

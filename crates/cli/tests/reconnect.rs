@@ -9,13 +9,13 @@
 
 mod common;
 
-use common::netns::{TestNet, HOST_ADDR};
 use common::outage::{
     chat_of, first_new_frame, next_frame_from, say, sessions_seen, start_carol, start_dave, stop_carol,
 };
 use common::{read_report, Scratch, Serve};
 use confab_core::{ConversationId, JoinLink, PrivateMembers};
 use confab_engine::Identity;
+use confab_tests::netns::{TestNet, HOST_ADDR};
 use std::process::Stdio;
 use std::time::Duration;
 

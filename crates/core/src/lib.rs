@@ -20,6 +20,6 @@ pub use ids::{IdError, IdentityId, MessageId, ParticipantId, RoomName, TrackId};
 pub use link::{JoinLink, LinkError, Secret};
 pub use room::{LeaveReason, Output, Participant, Room, RoomCommand, RoomError, RoomEvent};
 pub use signal::{
-    Envelope, IceCandidate, IceServer, MediaKind, ParticipantInfo, PeerSlot, PrivateDraft, Recipient, SdpKind,
-    SessionDescription, SignalErrorCode, SignalIn, SignalOut, TrackInfo,
+    Envelope, IceCandidate, IceServer, MediaKind, ParticipantInfo, PeerSlot, PrivateDraft, Recipient,
+    SdpKind, SessionDescription, SignalErrorCode, SignalIn, SignalOut, TrackInfo,
 };

@@ -13,7 +13,7 @@ use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, 
 use crate::identity::Identity;
 use crate::receive::{receive_track, RemoteStats};
 use crate::seal::SessionKeys;
-use crate::send::{track_id, LocalMedia, SentTotals};
+use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
 use confab_core::link::NativeLink;
 use confab_core::{
@@ -162,9 +162,6 @@ fn unix_millis() -> u64 {
 /// Peer events tagged with the media connection they came from, so a closed connection's last
 /// words are not mistaken for the current one's.
 type PeerEvents = mpsc::UnboundedSender<(u64, PeerEvent)>;
-
-/// Video and audio sources, either of which may be absent.
-type Sources = (Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>);
 
 struct Driver {
     started: Instant,
@@ -626,7 +623,10 @@ impl Driver {
     /// Creates this session's PeerSession, publishes our tracks on it, points local media at
     /// them (starting capture on the first join) and sends the offer.
     async fn connect_media(&mut self, local: &ParticipantId, peer_tx: &PeerEvents) -> Result<(), CallError> {
-        let config = self.peer_config.clone().unwrap_or_else(|| PeerConfig::bound_to(self.transport.local_ip()));
+        let config = self
+            .peer_config
+            .clone()
+            .unwrap_or_else(|| PeerConfig::bound_to(self.transport.local_ip()));
         let (peer, mut peer_events) = PeerSession::new(&config).await?;
         self.peer_generation += 1;
         let generation = self.peer_generation;
@@ -792,4 +792,3 @@ impl Driver {
         }
     }
 }
-

@@ -24,6 +24,9 @@ pub(crate) fn track_id(kind: MediaKind) -> TrackId {
     TrackId::new(name).unwrap_or_else(|_| unreachable!("a short ASCII word is a valid track id"))
 }
 
+/// Video and audio sources, either of which may be absent.
+pub(crate) type Sources = (Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>);
+
 /// What local media sent, for the snapshot.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct SentTotals {

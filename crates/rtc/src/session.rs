@@ -254,7 +254,9 @@ fn ice_configuration(servers: &[IceServer]) -> RTCConfiguration {
                 .unwrap_or_default(),
         })
         .collect();
-    RTCConfigurationBuilder::new().with_ice_servers(ice_servers).build()
+    RTCConfigurationBuilder::new()
+        .with_ice_servers(ice_servers)
+        .build()
 }
 
 /// Longest wait for candidate gathering before a description goes out with what it has.

@@ -3,7 +3,6 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
-pub use confab_tests::netns;
 pub mod outage;
 
 use serde_json::Value;

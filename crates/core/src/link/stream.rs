@@ -40,7 +40,10 @@ impl StreamLink {
         let mut endpoint = Url::parse(text).map_err(|_| LinkError::NotAUrl)?;
         if !is_http(&endpoint) {
             let prefix = if publishes { "whip" } else { "whep" };
-            return Err(LinkError::UnsupportedScheme(format!("{prefix}+{}", endpoint.scheme())));
+            return Err(LinkError::UnsupportedScheme(format!(
+                "{prefix}+{}",
+                endpoint.scheme()
+            )));
         }
         if endpoint.host_str().is_none_or(str::is_empty) {
             return Err(LinkError::MissingHost);
@@ -166,6 +169,9 @@ mod tests {
             JoinLink::parse("whip+https://h/x#whep=ws://h/y"),
             Err(LinkError::BadWatchEndpoint)
         );
-        assert_eq!(JoinLink::parse("whip+file:///x"), Err(LinkError::UnsupportedScheme("whip+file".into())));
+        assert_eq!(
+            JoinLink::parse("whip+file:///x"),
+            Err(LinkError::UnsupportedScheme("whip+file".into()))
+        );
     }
 }

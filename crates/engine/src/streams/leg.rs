@@ -73,7 +73,9 @@ impl Leg {
         generation: u64,
         events: &LegEvents,
     ) -> Result<(Self, Published), CallError> {
-        let bound = binding.cloned().unwrap_or_else(|| PeerConfig::bound_to(route_to(endpoint)));
+        let bound = binding
+            .cloned()
+            .unwrap_or_else(|| PeerConfig::bound_to(route_to(endpoint)));
         let config = PeerConfig {
             ice_servers: ice_servers.to_vec(),
             ..bound
@@ -134,8 +136,9 @@ impl Leg {
         peer: Arc<PeerSession>,
     ) -> Result<Self, CallError> {
         let offer = peer.create_offer().await?;
-        let credentials = sdpfrag::credentials(&offer.sdp)
-            .ok_or_else(|| confab_rtc::RtcError::LocalDescription("our offer has no ICE credentials".into()))?;
+        let credentials = sdpfrag::credentials(&offer.sdp).ok_or_else(|| {
+            confab_rtc::RtcError::LocalDescription("our offer has no ICE credentials".into())
+        })?;
         let bundle_mid = offer
             .sdp
             .lines()
@@ -144,7 +147,10 @@ impl Leg {
             .to_owned();
         let created = client.create(endpoint, &offer.sdp).await?;
         if !created.ice_servers.is_empty() {
-            tracing::info!(count = created.ice_servers.len(), "the stream server names ICE servers");
+            tracing::info!(
+                count = created.ice_servers.len(),
+                "the stream server names ICE servers"
+            );
             peer.set_ice_servers(&created.ice_servers).await?;
         }
         let answer = SessionDescription {
@@ -193,8 +199,9 @@ impl Leg {
     /// credentials and candidates come back. `Ok(false)`: the server does not restart in place.
     pub async fn restart_ice(&mut self, client: &StreamClient) -> Result<bool, CallError> {
         let offer = self.peer.create_ice_restart_offer().await?;
-        let credentials = sdpfrag::credentials(&offer.sdp)
-            .ok_or_else(|| confab_rtc::RtcError::LocalDescription("our offer has no ICE credentials".into()))?;
+        let credentials = sdpfrag::credentials(&offer.sdp).ok_or_else(|| {
+            confab_rtc::RtcError::LocalDescription("our offer has no ICE credentials".into())
+        })?;
         self.credentials = credentials;
         self.unsent.clear();
         let (ufrag, pwd) = &self.credentials;
@@ -202,7 +209,11 @@ impl Leg {
         let Restart::Restarted(theirs) = client.restart(&mut self.session, fragment).await? else {
             return Ok(false);
         };
-        let remote = self.peer.remote_description().await.ok_or(confab_rtc::RtcError::NotConnected)?;
+        let remote = self
+            .peer
+            .remote_description()
+            .await
+            .ok_or(confab_rtc::RtcError::NotConnected)?;
         let answer = SessionDescription {
             kind: SdpKind::Answer,
             sdp: sdpfrag::restarted(&remote, &theirs),
@@ -228,7 +239,12 @@ fn route_to(endpoint: &Url) -> IpAddr {
         .socket_addrs(|| None)
         .ok()
         .and_then(|addrs| addrs.into_iter().next())
-        .or_else(|| (endpoint.host_str()?, endpoint.port_or_known_default()?).to_socket_addrs().ok()?.next());
+        .or_else(|| {
+            (endpoint.host_str()?, endpoint.port_or_known_default()?)
+                .to_socket_addrs()
+                .ok()?
+                .next()
+        });
     let local = target.and_then(|target| {
         let unspecified: IpAddr = if target.is_ipv4() {
             Ipv4Addr::UNSPECIFIED.into()

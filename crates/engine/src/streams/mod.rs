@@ -11,12 +11,11 @@
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
 use crate::call::{CallConfig, RECONNECT_FOR};
 use crate::receive::{receive_track, RemoteStats};
-use crate::send::{track_id, LocalMedia, SentTotals};
+use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
 use confab_core::link::StreamLink;
 use confab_core::{IceServer, IdentityId, LeaveReason, MediaKind, ParticipantId};
 use confab_media::pipeline::MediaError;
-use confab_media::{AudioSource, VideoSource};
 use confab_rtc::{PeerConfig, PeerEvent, PeerState};
 use confab_signal::whip::client::{StreamClient, StreamError};
 use confab_signal::AdapterError;
@@ -65,7 +64,7 @@ struct StreamCall {
     video_out: Option<Arc<dyn VideoSink>>,
     /// Where media sockets bind (`None`: the interface that reaches each endpoint).
     binding: Option<PeerConfig>,
-    sources: Option<(Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>)>,
+    sources: Option<Sources>,
     sends: Vec<MediaKind>,
     media: Option<LocalMedia>,
     /// Sending counters, frozen when local media stops.
@@ -104,10 +103,13 @@ pub(crate) async fn run(
         retry_at: None,
         ice_servers: Vec::new(),
     };
-    let slots = [(Role::Publish, link.publish.clone()), (Role::Watch, link.watch.clone())]
-        .into_iter()
-        .filter_map(|(role, endpoint)| endpoint.map(|e| slot(role, e)))
-        .collect();
+    let slots = [
+        (Role::Publish, link.publish.clone()),
+        (Role::Watch, link.watch.clone()),
+    ]
+    .into_iter()
+    .filter_map(|(role, endpoint)| endpoint.map(|e| slot(role, e)))
+    .collect();
     let sends = [
         config.video.is_some().then_some(MediaKind::Video),
         config.audio.is_some().then_some(MediaKind::Audio),
@@ -144,8 +146,14 @@ pub(crate) async fn run(
         return failed_with(&call.events, error, snapshot);
     }
     while call.ended.is_none() {
-        let next = call.slots.iter().filter_map(|s| s.retry_at.or(s.down_since.map(|d| d + RECONNECT_FOR))).min();
-        let deadline = tokio::time::Instant::from_std(next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)));
+        let next = call
+            .slots
+            .iter()
+            .filter_map(|s| s.retry_at.or(s.down_since.map(|d| d + RECONNECT_FOR)))
+            .min();
+        let deadline = tokio::time::Instant::from_std(
+            next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
+        );
         tokio::select! {
             Some((role, generation, event)) = leg_rx.recv() => call.leg_event(role, generation, event).await,
             Some(problem) = problem_rx.recv() => call.problem(problem.into()),
@@ -163,7 +171,11 @@ fn failed(events: &mpsc::UnboundedSender<CallEvent>, error: CallError) -> CallSn
     failed_with(events, error, snapshot)
 }
 
-fn failed_with(events: &mpsc::UnboundedSender<CallEvent>, error: CallError, mut snapshot: CallSnapshot) -> CallSnapshot {
+fn failed_with(
+    events: &mpsc::UnboundedSender<CallEvent>,
+    error: CallError,
+    mut snapshot: CallSnapshot,
+) -> CallSnapshot {
     let reason = match &error {
         CallError::Stream(StreamError::Unreachable { .. } | StreamError::Busy) => LeaveReason::ConnectionLost,
         CallError::Stream(_) => LeaveReason::Refused,
@@ -211,7 +223,9 @@ impl StreamCall {
             local: self.local.clone(),
         });
         if self.slots.iter().any(|s| s.role == Role::Watch) {
-            let _ = self.events.send(CallEvent::ParticipantJoined(self.watched.clone()));
+            let _ = self
+                .events
+                .send(CallEvent::ParticipantJoined(self.watched.clone()));
         }
         Ok(())
     }
@@ -285,10 +299,14 @@ impl StreamCall {
     }
 
     async fn leg_event(&mut self, role: Role, generation: u64, event: PeerEvent) {
-        let Some(index) = self.slot_of(role, generation) else { return };
+        let Some(index) = self.slot_of(role, generation) else {
+            return;
+        };
         match event {
             PeerEvent::LocalCandidate(candidate) => {
-                let Some(leg) = self.slots[index].leg.as_mut() else { return };
+                let Some(leg) = self.slots[index].leg.as_mut() else {
+                    return;
+                };
                 leg.gathered(candidate);
                 if let Err(e) = leg.trickle(&self.client).await {
                     self.problem(e);
@@ -337,7 +355,10 @@ impl StreamCall {
         match state {
             PeerState::Disconnected | PeerState::Failed if slot.down_since.is_none() => {
                 slot.down_since = Some(Instant::now());
-                tracing::info!(protocol = slot.role.protocol(), "the media path is down; restarting ICE");
+                tracing::info!(
+                    protocol = slot.role.protocol(),
+                    "the media path is down; restarting ICE"
+                );
                 let _ = self.events.send(CallEvent::MediaInterrupted);
                 self.restart(index).await;
             }
@@ -353,7 +374,9 @@ impl StreamCall {
     }
 
     async fn restart(&mut self, index: usize) {
-        let Some(leg) = self.slots[index].leg.as_mut() else { return };
+        let Some(leg) = self.slots[index].leg.as_mut() else {
+            return;
+        };
         match leg.restart_ice(&self.client).await {
             Ok(true) => self.slots[index].retry_at = Some(Instant::now() + RESTART_EVERY),
             Ok(false) => {
@@ -460,7 +483,12 @@ impl StreamCall {
             })
             .into_iter()
             .collect();
-        let open_restarts: u32 = self.slots.iter().filter_map(|s| s.leg.as_ref()).map(|l| l.peer.ice_restarts()).sum();
+        let open_restarts: u32 = self
+            .slots
+            .iter()
+            .filter_map(|s| s.leg.as_ref())
+            .map(|l| l.peer.ice_restarts())
+            .sum();
         CallSnapshot {
             local: self.joined_ms.map(|_| self.local.clone()),
             joined_ms: self.joined_ms,

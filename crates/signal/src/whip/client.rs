@@ -169,7 +169,11 @@ impl StreamClient {
     }
 
     /// PATCHes an ICE restart: our new credentials and candidates in `fragment`.
-    pub async fn restart(&self, session: &mut StreamSession, fragment: String) -> Result<Restart, StreamError> {
+    pub async fn restart(
+        &self,
+        session: &mut StreamSession,
+        fragment: String,
+    ) -> Result<Restart, StreamError> {
         // An ICE restart matches any version of the session (RFC 9725 §4.4.2).
         let any = HeaderValue::from_static("\"*\"");
         let response = send(self.patch(session, fragment, Some(any)), &session.url).await?;
@@ -181,20 +185,26 @@ impl StreamClient {
                 let text = body(response).await?;
                 let fragment = sdpfrag::parse(&text).map_err(|e| StreamError::BadAnswer(e.to_string()))?;
                 if fragment.ufrag.is_none() || fragment.pwd.is_none() {
-                    return Err(StreamError::BadAnswer("the ICE restart answer has no credentials".into()));
+                    return Err(StreamError::BadAnswer(
+                        "the ICE restart answer has no credentials".into(),
+                    ));
                 }
                 Ok(Restart::Restarted(fragment))
             }
-            StatusCode::METHOD_NOT_ALLOWED | StatusCode::UNPROCESSABLE_ENTITY | StatusCode::NOT_IMPLEMENTED => {
-                Ok(Restart::NotSupported)
-            }
+            StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::UNPROCESSABLE_ENTITY
+            | StatusCode::NOT_IMPLEMENTED => Ok(Restart::NotSupported),
             _ => Err(refusal(response, &session.url).await),
         }
     }
 
     /// DELETEs the session: the server stops the stream now rather than when it times out.
     pub async fn delete(&self, session: &StreamSession) -> Result<(), StreamError> {
-        let response = send(self.authorized(self.http.delete(session.url.clone())), &session.url).await?;
+        let response = send(
+            self.authorized(self.http.delete(session.url.clone())),
+            &session.url,
+        )
+        .await?;
         if response.status().is_success() || response.status() == StatusCode::NOT_FOUND {
             return Ok(());
         }
@@ -202,7 +212,12 @@ impl StreamClient {
     }
 
     /// A PATCH of `session`, conditional on `if_match` (the session's ETag, or `"*"`).
-    fn patch(&self, session: &StreamSession, fragment: String, if_match: Option<HeaderValue>) -> reqwest::RequestBuilder {
+    fn patch(
+        &self,
+        session: &StreamSession,
+        fragment: String,
+        if_match: Option<HeaderValue>,
+    ) -> reqwest::RequestBuilder {
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(TRICKLE));
         if let Some(tag) = if_match {
@@ -244,7 +259,9 @@ async fn body(mut response: Response) -> Result<String, StreamError> {
         .map_err(|e| StreamError::BadAnswer(format!("the body broke off: {}", plain_reason(&e))))?
     {
         if bytes.len() + chunk.len() > MAX_BODY_BYTES {
-            return Err(StreamError::BadAnswer(format!("the body is larger than {MAX_BODY_BYTES} bytes")));
+            return Err(StreamError::BadAnswer(format!(
+                "the body is larger than {MAX_BODY_BYTES} bytes"
+            )));
         }
         bytes.extend_from_slice(&chunk);
     }
@@ -269,7 +286,11 @@ async fn refusal(response: Response, url: &Url) -> StreamError {
 
 /// The first line of a server's explanation, printable and bounded.
 fn first_line(text: &str) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("no reason given");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("no reason given");
     line.chars()
         .filter(|c| !c.is_control())
         .take(MAX_REASON_CHARS)

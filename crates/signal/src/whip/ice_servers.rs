@@ -43,7 +43,12 @@ fn ice_server(link: &Link) -> Option<IceServer> {
         rel.split_ascii_whitespace()
             .any(|r| r.eq_ignore_ascii_case("ice-server"))
     });
-    let scheme = link.target.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    let scheme = link
+        .target
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if !is_ice_server || !matches!(scheme.as_str(), "stun" | "turn" | "turns") {
         return None;
     }
@@ -60,14 +65,20 @@ fn split_links(value: &str) -> Vec<Link> {
     let mut rest = value;
     loop {
         rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
-        let Some(after_open) = rest.strip_prefix('<') else { return links };
-        let Some(close) = after_open.find('>') else { return links };
+        let Some(after_open) = rest.strip_prefix('<') else {
+            return links;
+        };
+        let Some(close) = after_open.find('>') else {
+            return links;
+        };
         let target = after_open[..close].trim().to_owned();
         rest = &after_open[close + 1..];
         let mut params = Vec::new();
         loop {
             rest = rest.trim_start();
-            let Some(after_semicolon) = rest.strip_prefix(';') else { break };
+            let Some(after_semicolon) = rest.strip_prefix(';') else {
+                break;
+            };
             let (param, remaining) = parameter(after_semicolon);
             params.extend(param);
             rest = remaining;
@@ -106,9 +117,7 @@ fn parameter(text: &str) -> (Option<(String, String)>, &str) {
         }
         return (Some((name, value)), ""); // unterminated: take what is there
     }
-    let value_end = after_equals
-        .find(|c: char| c == ';' || c == ',')
-        .unwrap_or(after_equals.len());
+    let value_end = after_equals.find([';', ',']).unwrap_or(after_equals.len());
     let value = after_equals[..value_end].trim().to_owned();
     (Some((name, value)), &after_equals[value_end..])
 }
@@ -128,7 +137,10 @@ mod tests {
         assert_eq!(servers[0].username, None);
         assert_eq!(servers[1].url, "turn:turn.example.net?transport=udp");
         assert_eq!(servers[1].username.as_deref(), Some("user"));
-        assert_eq!(servers[1].credential.as_ref().map(Secret::expose), Some("myPassword"));
+        assert_eq!(
+            servers[1].credential.as_ref().map(Secret::expose),
+            Some("myPassword")
+        );
     }
 
     #[test]
@@ -142,7 +154,14 @@ mod tests {
 
     #[test]
     fn garbage_gives_nothing_rather_than_failing() {
-        for header in ["", "nonsense", "<stun:x", r#"<stun:x>; rel="#, "<http://x>; rel=ice-server", ";;;,,,<>"] {
+        for header in [
+            "",
+            "nonsense",
+            "<stun:x",
+            r#"<stun:x>; rel="#,
+            "<http://x>; rel=ice-server",
+            ";;;,,,<>",
+        ] {
             assert!(ice_servers([header]).is_empty(), "{header}");
         }
         let many = r#"<stun:a>; rel="ice-server", "#.repeat(20);

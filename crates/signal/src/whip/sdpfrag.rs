@@ -193,10 +193,18 @@ pub fn restarted(remote: &str, fragment: &Fragment) -> String {
         }
         match (line.strip_prefix("a=ice-ufrag:"), line.strip_prefix("a=ice-pwd:")) {
             (Some(_), _) => {
-                let _ = write!(out, "a=ice-ufrag:{}\r\n", fragment.ufrag.as_deref().unwrap_or_default());
+                let _ = write!(
+                    out,
+                    "a=ice-ufrag:{}\r\n",
+                    fragment.ufrag.as_deref().unwrap_or_default()
+                );
             }
             (_, Some(_)) => {
-                let _ = write!(out, "a=ice-pwd:{}\r\n", fragment.pwd.as_deref().unwrap_or_default());
+                let _ = write!(
+                    out,
+                    "a=ice-pwd:{}\r\n",
+                    fragment.pwd.as_deref().unwrap_or_default()
+                );
             }
             _ => {
                 out.push_str(line);
@@ -249,7 +257,10 @@ mod tests {
             m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=mid:1\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n";
         let fragment = parse(GSTREAMER_STYLE).unwrap();
         let new = restarted(remote, &fragment);
-        assert_eq!(credentials(&new), Some(("EsAw".into(), "P2uYro0UCOQ4zxjKXaWCBui1".into())));
+        assert_eq!(
+            credentials(&new),
+            Some(("EsAw".into(), "P2uYro0UCOQ4zxjKXaWCBui1".into()))
+        );
         assert!(!new.contains("old") && !new.contains("10.0.0.1"));
         let (audio, video) = new.split_once("m=video").unwrap();
         assert_eq!(audio.matches("a=candidate:").count(), 2);
@@ -260,7 +271,8 @@ mod tests {
 
     #[test]
     fn a_restart_without_candidates_keeps_the_old_addresses() {
-        let remote = "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n\
+        let remote =
+            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\na=ice-ufrag:old\r\na=ice-pwd:oldpwd\r\n\
             a=candidate:1 1 udp 1 10.0.0.1 5000 typ host\r\n";
         let fragment = parse("a=ice-ufrag:new\r\na=ice-pwd:newpwd\r\n").unwrap();
         let new = restarted(remote, &fragment);
