@@ -9,9 +9,10 @@
 //! (takeover). The chat history, delivery state, published tracks and mute state carry over;
 //! capture and encoding keep running and switch to the new media connection.
 
-use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::identity::Identity;
 use crate::receive::{receive_track, RemoteStats};
+use crate::record::CallRecord;
 use crate::seal::SessionKeys;
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
@@ -164,7 +165,8 @@ fn unix_millis() -> u64 {
 type PeerEvents = mpsc::UnboundedSender<(u64, PeerEvent)>;
 
 struct Driver {
-    started: Instant,
+    /// Start, problems told, recoveries and the ending.
+    record: CallRecord,
     link: NativeLink,
     name: String,
     identity: Identity,
@@ -174,7 +176,6 @@ struct Driver {
     transport: WebSocketTransport,
     /// When the server last sent anything.
     last_heard: Instant,
-    events: mpsc::UnboundedSender<CallEvent>,
     peer: Option<Arc<PeerSession>>,
     /// Counts media connections; tags their events.
     peer_generation: u64,
@@ -191,15 +192,12 @@ struct Driver {
     remote: HashMap<ParticipantId, Arc<RemoteStats>>,
     left_ms: HashMap<ParticipantId, u64>,
     joined_ms: Option<u64>,
-    errors: Vec<String>,
-    ended: Option<LeaveReason>,
     /// The user asked to leave.
     leaving: bool,
     /// The connection is lost and we should get back in.
     lost: bool,
     /// When the current loss began (cleared once back in the room).
     lost_since: Option<Instant>,
-    reconnections: Vec<Reconnection>,
     /// Whether the current media connection's path is down.
     media_path: MediaPathWatch,
     /// ICE restarts of media connections already closed.
@@ -240,7 +238,7 @@ async fn run(
     let identity = config.identity.unwrap_or_else(Identity::generate);
     let keys = SessionKeys::generate();
     let mut driver = Driver {
-        started,
+        record: CallRecord::new(started, events),
         link,
         name: config.name,
         room: Room::new(identity.id.clone(), keys.public().to_owned()),
@@ -249,7 +247,6 @@ async fn run(
         adapter: NativeAdapter::new(started),
         transport,
         last_heard: started,
-        events,
         peer: None,
         peer_generation: 0,
         sends_video: config.video.is_some(),
@@ -264,12 +261,9 @@ async fn run(
         remote: HashMap::new(),
         left_ms: HashMap::new(),
         joined_ms: None,
-        errors: Vec::new(),
-        ended: None,
         leaving: false,
         lost: false,
         lost_since: None,
-        reconnections: Vec::new(),
         media_path: MediaPathWatch::default(),
         closed_ice_restarts: 0,
         queued_chat: Vec::new(),
@@ -281,7 +275,7 @@ async fn run(
     driver.join();
     let (peer_tx, mut peer_rx) = mpsc::unbounded_channel::<(u64, PeerEvent)>();
     let mut wake = driver.drain(&peer_tx).await;
-    while driver.ended.is_none() {
+    while driver.record.ended.is_none() {
         if driver.lost {
             driver.reconnect(&mut commands).await;
             wake = driver.drain(&peer_tx).await;
@@ -302,13 +296,13 @@ async fn run(
             frame = driver.transport.recv() => match frame {
                 Some(Ok(frame)) => driver.frame(&frame),
                 Some(Err(e)) => {
-                    driver.problem(e.into());
+                    driver.record.problem(e.into());
                     driver.signaling_lost(Instant::now());
                 }
                 None => driver.signaling_lost(Instant::now()),
             },
             Some((generation, event)) = peer_rx.recv() => driver.peer_event(generation, event),
-            Some(problem) = problem_rx.recv() => driver.problem(problem.into()),
+            Some(problem) = problem_rx.recv() => driver.record.problem(problem.into()),
             command = commands.recv() => driver.command(command).await,
             () = sleep_until(deadline) => driver.timeout(Instant::now()).await,
         }
@@ -319,16 +313,6 @@ async fn run(
 }
 
 impl Driver {
-    fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn problem(&mut self, error: CallError) {
-        tracing::warn!(error = %error, "call problem");
-        self.errors.push(error.to_string());
-        let _ = self.events.send(CallEvent::Problem(error));
-    }
-
     /// Asks the room to join (again), as our identity, with this session's key.
     fn join(&mut self) {
         let join = RoomCommand::Join {
@@ -352,7 +336,7 @@ impl Driver {
                 if self.reconnecting() {
                     self.queued_chat.push(send);
                 } else if let Err(e) = self.room.handle_command(Instant::now(), send) {
-                    self.problem(e.into());
+                    self.record.problem(e.into());
                 }
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
@@ -363,7 +347,7 @@ impl Driver {
             Some(CallCommand::Leave) | None => {
                 self.leaving = true;
                 if self.reconnecting() {
-                    self.end(LeaveReason::Hangup, None);
+                    self.record.end(LeaveReason::Hangup, None);
                 } else {
                     let _ = self.room.handle_command(Instant::now(), RoomCommand::Leave);
                 }
@@ -376,14 +360,6 @@ impl Driver {
         self.lost_since.is_some()
     }
 
-    fn end(&mut self, reason: LeaveReason, error: Option<CallError>) {
-        if let Some(e) = &error {
-            self.errors.push(e.to_string());
-        }
-        self.ended = Some(reason);
-        let _ = self.events.send(CallEvent::Ended { reason, error });
-    }
-
     /// A timer fired: the room's (join deadline), the adapter's (keepalives), or the silence
     /// limit.
     async fn timeout(&mut self, now: Instant) {
@@ -393,19 +369,20 @@ impl Driver {
                 "the server has not answered for {} s",
                 SERVER_SILENCE_LIMIT.as_secs()
             ));
-            self.problem(silent.into());
+            self.record.problem(silent.into());
             self.signaling_lost(now);
             return;
         }
         if self.media_path.deadline().is_some_and(|deadline| now >= deadline) {
             self.media_path.reset();
-            self.problem(CallError::Rtc(confab_rtc::RtcError::NotConnected));
+            self.record
+                .problem(CallError::Rtc(confab_rtc::RtcError::NotConnected));
             self.room.handle_disconnect(now);
             return;
         }
         for frame in self.adapter.handle_timeout(now) {
             if let Err(e) = self.transport.send(frame).await {
-                self.problem(e.into());
+                self.record.problem(e.into());
                 self.signaling_lost(now);
                 return;
             }
@@ -427,22 +404,11 @@ impl Driver {
         }
     }
 
-    /// Notes that the call is back after a loss that began at `since`.
-    fn recovered(&mut self, since: Instant, how: Recovery) {
-        let now_ms = self.elapsed_ms();
-        let down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(0);
-        self.reconnections.push(Reconnection {
-            lost_ms: now_ms.saturating_sub(down_ms),
-            rejoined_ms: now_ms,
-            how,
-        });
-    }
-
     /// Sends the chat the user wrote while the call was getting back in.
     fn send_queued_chat(&mut self) {
         for send in std::mem::take(&mut self.queued_chat) {
             if let Err(e) = self.room.handle_command(Instant::now(), send) {
-                self.problem(e.into());
+                self.record.problem(e.into());
             }
         }
     }
@@ -455,7 +421,7 @@ impl Driver {
                     self.room.handle_signal(Instant::now(), signal);
                 }
             }
-            Err(e) => self.problem(e.into()),
+            Err(e) => self.record.problem(e.into()),
         }
     }
 
@@ -473,7 +439,7 @@ impl Driver {
                             let _ = self.room.handle_command(Instant::now(), send);
                         }
                         Ok(None) => {}
-                        Err(e) => self.problem(e.into()),
+                        Err(e) => self.record.problem(e.into()),
                     }
                 }
                 Output::RemoteCandidate(slot, candidate) => {
@@ -497,12 +463,12 @@ impl Driver {
                                 reason,
                             },
                         );
-                        self.problem(e.into());
+                        self.record.problem(e.into());
                     }
                 },
                 Output::Unseal { id, from, envelope } => match self.keys.open(&id, &from, &envelope) {
                     Ok(message) => self.room.handle_signal(Instant::now(), SignalIn::Chat(message)),
-                    Err(e) => self.problem(e.into()),
+                    Err(e) => self.record.problem(e.into()),
                 },
                 Output::Event(event) => self.room_event(event, peer_tx).await,
             }
@@ -514,7 +480,7 @@ impl Driver {
     fn peer_for(&mut self, slot: PeerSlot) -> Option<Arc<PeerSession>> {
         if slot != PeerSlot::Main {
             let unsupported = confab_signal::AdapterError::Unsupported("use more than one media connection");
-            self.problem(unsupported.into());
+            self.record.problem(unsupported.into());
             return None;
         }
         self.peer.clone()
@@ -528,27 +494,27 @@ impl Driver {
             Ok(frames) => {
                 for frame in frames {
                     if let Err(e) = self.transport.send(frame).await {
-                        self.problem(e.into());
+                        self.record.problem(e.into());
                         self.signaling_lost(Instant::now());
                         return;
                     }
                 }
             }
-            Err(e) => self.problem(e.into()),
+            Err(e) => self.record.problem(e.into()),
         }
     }
 
     async fn room_event(&mut self, event: RoomEvent, peer_tx: &PeerEvents) {
         let out = match event {
             RoomEvent::Joined { local } => {
-                let now_ms = self.elapsed_ms();
+                let now_ms = self.record.elapsed_ms();
                 self.joined_ms.get_or_insert(now_ms);
                 if let Some(lost) = self.lost_since.take() {
-                    self.recovered(lost, Recovery::Rejoined);
+                    self.record.recovered(lost, Recovery::Rejoined);
                 }
                 self.local = Some(local.clone());
                 if let Err(e) = self.connect_media(&local, peer_tx).await {
-                    self.problem(e);
+                    self.record.problem(e);
                 }
                 self.send_queued_chat();
                 Some(CallEvent::Joined { local })
@@ -558,7 +524,7 @@ impl Driver {
                 Some(CallEvent::ParticipantJoined(id))
             }
             RoomEvent::ParticipantLeft { id, reason } => {
-                self.left_ms.insert(id.clone(), self.elapsed_ms());
+                self.left_ms.insert(id.clone(), self.record.elapsed_ms());
                 Some(CallEvent::ParticipantLeft { id, reason })
             }
             RoomEvent::ChatReceived(message) => Some(CallEvent::ChatReceived(message)),
@@ -566,12 +532,14 @@ impl Driver {
             RoomEvent::ChatDelivered { id, to } => Some(CallEvent::ChatDelivered { id, to }),
             RoomEvent::ChatNotDelivered { id, reason } => Some(CallEvent::ChatNotDelivered { id, reason }),
             RoomEvent::ChatRefused { from, error } => {
-                self.problem(CallError::ChatRefused { from, error });
+                self.record.problem(CallError::ChatRefused { from, error });
                 None
             }
             RoomEvent::ServerError { code, message } => {
                 tracing::warn!(?code, %message, "server reported an error");
-                self.errors.push(format!("{} ({message})", code.user_message()));
+                self.record
+                    .errors
+                    .push(format!("{} ({message})", code.user_message()));
                 None
             }
             RoomEvent::Left { reason, error } => {
@@ -587,11 +555,11 @@ impl Driver {
                     && !self.leaving;
                 if recoverable {
                     if let Some(e) = error {
-                        self.problem(e.into());
+                        self.record.problem(e.into());
                     }
                     self.lost = true;
                 } else {
-                    self.end(reason, error.map(CallError::from));
+                    self.record.end(reason, error.map(CallError::from));
                 }
                 None
             }
@@ -616,7 +584,7 @@ impl Driver {
             _ => None,
         };
         if let Some(event) = out {
-            let _ = self.events.send(event);
+            self.record.send(event);
         }
     }
 
@@ -701,8 +669,8 @@ impl Driver {
                     track,
                     participant,
                     stats,
-                    self.started,
-                    self.events.clone(),
+                    self.record.started,
+                    self.record.events.clone(),
                     self.video_out.clone(),
                 ));
             }
@@ -724,12 +692,12 @@ impl Driver {
         match self.media_path.state_changed(state, now) {
             PathChange::Interrupted => {
                 tracing::info!("the media path is down; waiting for it to come back");
-                let _ = self.events.send(CallEvent::MediaInterrupted);
+                self.record.send(CallEvent::MediaInterrupted);
             }
             PathChange::Restored(since) => {
-                self.recovered(since, Recovery::MediaPathRestored);
+                self.record.recovered(since, Recovery::MediaPathRestored);
                 tracing::info!(down_ms = ?now.duration_since(since), "the media path is back");
-                let _ = self.events.send(CallEvent::MediaRestored);
+                self.record.send(CallEvent::MediaRestored);
             }
             PathChange::None => {}
         }
@@ -745,9 +713,11 @@ impl Driver {
 
     fn set_muted(&mut self, kind: MediaKind, muted: bool) {
         if !self.sends(kind) {
-            return self.problem(CallError::Room(confab_core::RoomError::UnknownTrack(track_id(
-                kind,
-            ))));
+            return self
+                .record
+                .problem(CallError::Room(confab_core::RoomError::UnknownTrack(track_id(
+                    kind,
+                ))));
         }
         if muted {
             self.muted.insert(kind);
@@ -760,7 +730,7 @@ impl Driver {
                 muted,
             };
             if let Err(e) = self.room.handle_command(Instant::now(), mute) {
-                self.problem(e.into());
+                self.record.problem(e.into());
             }
         }
         if let Some(media) = &self.media {

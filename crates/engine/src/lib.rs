@@ -14,6 +14,7 @@ mod api;
 mod call;
 mod identity;
 mod receive;
+mod record;
 mod seal;
 mod send;
 mod streams;

@@ -46,16 +46,16 @@ impl Driver {
         self.transport.close().await;
         let url = self.link.websocket_url();
         let mut attempt = 0;
-        while self.ended.is_none() {
+        while self.record.ended.is_none() {
             if lost_since.elapsed() >= RECONNECT_FOR {
                 let gone = TransportError::Lost(format!(
                     "could not get back into the meeting within {} s",
                     RECONNECT_FOR.as_secs()
                 ));
-                return self.end(LeaveReason::ConnectionLost, Some(gone.into()));
+                return self.record.end(LeaveReason::ConnectionLost, Some(gone.into()));
             }
             attempt += 1;
-            let _ = self.events.send(CallEvent::Reconnecting { attempt });
+            self.record.send(CallEvent::Reconnecting { attempt });
             let until = tokio::time::Instant::now() + backoff(attempt);
             let mut connected = None;
             let connecting = async {
@@ -63,7 +63,7 @@ impl Driver {
                 WebSocketTransport::connect(&url, CONNECT_TIMEOUT).await
             };
             tokio::pin!(connecting);
-            while connected.is_none() && self.ended.is_none() {
+            while connected.is_none() && self.record.ended.is_none() {
                 tokio::select! {
                     result = &mut connecting => connected = Some(result),
                     command = commands.recv() => self.command(command).await,
@@ -107,7 +107,7 @@ impl Driver {
                 answer = timeout_at(until, transport.recv()) => break answer,
                 command = commands.recv() => self.command(command).await,
             }
-            if self.ended.is_some() {
+            if self.record.ended.is_some() {
                 return Resume::ConnectionFailed;
             }
         };
@@ -124,12 +124,12 @@ impl Driver {
                 self.transport = transport;
                 self.last_heard = Instant::now();
                 if let Some(lost) = self.lost_since.take() {
-                    self.recovered(lost, Recovery::Resumed);
+                    self.record.recovered(lost, Recovery::Resumed);
                 }
                 tracing::info!("resumed the session on a new connection");
                 self.send_queued_chat();
                 if let Some(local) = self.room.local_id().cloned() {
-                    let _ = self.events.send(CallEvent::Joined { local });
+                    self.record.send(CallEvent::Joined { local });
                 }
                 Resume::Done
             }

@@ -50,10 +50,10 @@ impl Driver {
             frames_dropped_before_send: totals.frames_dropped_before_send,
             media_bytes: self.media_bytes,
             encode_ms_per_frame: totals.encode_ms_per_frame,
-            errors: self.errors.clone(),
-            reconnections: self.reconnections.clone(),
+            errors: self.record.errors.clone(),
+            reconnections: self.record.reconnections.clone(),
             ice_restarts: self.closed_ice_restarts + self.peer.as_ref().map_or(0, |p| p.ice_restarts()),
-            ended: self.ended,
+            ended: self.record.ended,
         }
     }
 }

@@ -8,9 +8,10 @@
 //! restart in place (or a restart that fails) gets the stream published or watched anew, and
 //! that is retried with backoff for up to [`RECONNECT_FOR`].
 
-use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::{CallConfig, RECONNECT_FOR};
 use crate::receive::{receive_track, RemoteStats};
+use crate::record::CallRecord;
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
 use confab_core::link::StreamLink;
@@ -50,10 +51,10 @@ struct Slot {
 }
 
 struct StreamCall {
-    started: Instant,
+    /// Start, problems told, recoveries and the ending.
+    record: CallRecord,
     client: StreamClient,
     slots: Vec<Slot>,
-    events: mpsc::UnboundedSender<CallEvent>,
     leg_events: LegEvents,
     local: ParticipantId,
     /// The watched stream, as a participant.
@@ -71,11 +72,8 @@ struct StreamCall {
     sent_totals: SentTotals,
     problems: mpsc::UnboundedSender<MediaError>,
     joined_ms: Option<u64>,
-    errors: Vec<String>,
-    reconnections: Vec<Reconnection>,
     /// ICE restarts of legs already closed.
     closed_ice_restarts: u32,
-    ended: Option<LeaveReason>,
     media_bytes: (u64, u64),
     closed_media_bytes: (u64, u64),
 }
@@ -115,10 +113,9 @@ pub(crate) async fn run(
         config.audio.is_some().then_some(MediaKind::Audio),
     ];
     let mut call = StreamCall {
-        started,
+        record: CallRecord::new(started, events),
         client,
         slots,
-        events,
         leg_events,
         local: fixed_id("local"),
         watched: fixed_id("stream"),
@@ -133,19 +130,16 @@ pub(crate) async fn run(
         sent_totals: SentTotals::default(),
         problems,
         joined_ms: None,
-        errors: Vec::new(),
-        reconnections: Vec::new(),
         closed_ice_restarts: 0,
-        ended: None,
         media_bytes: (0, 0),
         closed_media_bytes: (0, 0),
     };
     if let Err(error) = call.open_all().await {
         call.shut_down().await;
         let snapshot = call.snapshot();
-        return failed_with(&call.events, error, snapshot);
+        return failed_with(&call.record.events, error, snapshot);
     }
-    while call.ended.is_none() {
+    while call.record.ended.is_none() {
         let next = call
             .slots
             .iter()
@@ -156,7 +150,7 @@ pub(crate) async fn run(
         );
         tokio::select! {
             Some((role, generation, event)) = leg_rx.recv() => call.leg_event(role, generation, event).await,
-            Some(problem) = problem_rx.recv() => call.problem(problem.into()),
+            Some(problem) = problem_rx.recv() => call.record.problem(problem.into()),
             command = commands.recv() => call.command(command).await,
             () = tokio::time::sleep_until(deadline) => call.timeout(Instant::now()).await,
         }
@@ -202,29 +196,18 @@ fn stream_name(endpoint: &Url) -> String {
 }
 
 impl StreamCall {
-    fn elapsed_ms(&self) -> u64 {
-        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
-    }
-
-    fn problem(&mut self, error: CallError) {
-        tracing::warn!(error = %error, "call problem");
-        self.errors.push(error.to_string());
-        let _ = self.events.send(CallEvent::Problem(error));
-    }
-
     /// Opens every stream; the call is joined once they all are. Any failure ends the call
     /// before it starts (a link that cannot publish should not silently only watch).
     async fn open_all(&mut self) -> Result<(), CallError> {
         for index in 0..self.slots.len() {
             self.open(index).await?;
         }
-        self.joined_ms = Some(self.elapsed_ms());
-        let _ = self.events.send(CallEvent::Joined {
+        self.joined_ms = Some(self.record.elapsed_ms());
+        self.record.send(CallEvent::Joined {
             local: self.local.clone(),
         });
         if self.slots.iter().any(|s| s.role == Role::Watch) {
-            let _ = self
-                .events
+            self.record
                 .send(CallEvent::ParticipantJoined(self.watched.clone()));
         }
         Ok(())
@@ -267,29 +250,24 @@ impl StreamCall {
     async fn command(&mut self, command: Option<CallCommand>) {
         match command {
             Some(CallCommand::SendChat { .. }) => {
-                self.problem(AdapterError::Unsupported("carry chat (WHIP and WHEP carry media only)").into());
+                self.record
+                    .problem(AdapterError::Unsupported("carry chat (WHIP and WHEP carry media only)").into());
             }
             Some(CallCommand::SetMuted { kind, muted }) => match &self.media {
                 Some(media) if self.sends.contains(&kind) => match kind {
                     MediaKind::Video => media.video.iter().for_each(|v| v.set_paused(muted)),
                     MediaKind::Audio => media.audio.iter().for_each(|a| a.set_paused(muted)),
                 },
-                _ => self.problem(confab_core::RoomError::UnknownTrack(track_id(kind)).into()),
+                _ => self
+                    .record
+                    .problem(confab_core::RoomError::UnknownTrack(track_id(kind)).into()),
             },
             Some(CallCommand::Snapshot(reply)) => {
                 self.refresh_media_bytes().await;
                 let _ = reply.send(self.snapshot());
             }
-            Some(CallCommand::Leave) | None => self.end(LeaveReason::Hangup, None),
+            Some(CallCommand::Leave) | None => self.record.end(LeaveReason::Hangup, None),
         }
-    }
-
-    fn end(&mut self, reason: LeaveReason, error: Option<CallError>) {
-        if let Some(e) = &error {
-            self.errors.push(e.to_string());
-        }
-        self.ended = Some(reason);
-        let _ = self.events.send(CallEvent::Ended { reason, error });
     }
 
     fn slot_of(&mut self, role: Role, generation: u64) -> Option<usize> {
@@ -309,7 +287,7 @@ impl StreamCall {
                 };
                 leg.gathered(candidate);
                 if let Err(e) = leg.trickle(&self.client).await {
-                    self.problem(e);
+                    self.record.problem(e);
                 }
             }
             PeerEvent::TrackReceived(track) => {
@@ -317,8 +295,8 @@ impl StreamCall {
                     track,
                     self.watched.clone(),
                     self.watched_stats.clone(),
-                    self.started,
-                    self.events.clone(),
+                    self.record.started,
+                    self.record.events.clone(),
                     self.video_out.clone(),
                 ));
             }
@@ -333,15 +311,15 @@ impl StreamCall {
                 tracing::info!(protocol = role.protocol(), "the stream server closed the stream");
                 self.lose_leg(index).await;
                 if role == Role::Watch {
-                    self.watched_left_ms = Some(self.elapsed_ms());
+                    self.watched_left_ms = Some(self.record.elapsed_ms());
                     let left = CallEvent::ParticipantLeft {
                         id: self.watched.clone(),
                         reason: LeaveReason::Hangup,
                     };
-                    let _ = self.events.send(left);
+                    self.record.send(left);
                 }
                 if self.slots.iter().all(|s| s.leg.is_none()) {
-                    self.end(LeaveReason::ServerShutdown, None);
+                    self.record.end(LeaveReason::ServerShutdown, None);
                 }
             }
             _ => {}
@@ -359,14 +337,14 @@ impl StreamCall {
                     protocol = slot.role.protocol(),
                     "the media path is down; restarting ICE"
                 );
-                let _ = self.events.send(CallEvent::MediaInterrupted);
+                self.record.send(CallEvent::MediaInterrupted);
                 self.restart(index).await;
             }
             PeerState::Connected => {
                 self.slots[index].retry_at = None;
                 if let Some(since) = self.slots[index].down_since.take() {
-                    self.recovered(since, Recovery::MediaPathRestored);
-                    let _ = self.events.send(CallEvent::MediaRestored);
+                    self.record.recovered(since, Recovery::MediaPathRestored);
+                    self.record.send(CallEvent::MediaRestored);
                 }
             }
             _ => {}
@@ -384,7 +362,7 @@ impl StreamCall {
                 self.reopen(index).await;
             }
             Err(e) => {
-                self.problem(e);
+                self.record.problem(e);
                 self.reopen(index).await;
             }
         }
@@ -398,11 +376,11 @@ impl StreamCall {
         match self.open(index).await {
             Ok(()) => {
                 self.slots[index].down_since = None;
-                self.recovered(since, Recovery::Rejoined);
-                let _ = self.events.send(CallEvent::MediaRestored);
+                self.record.recovered(since, Recovery::Rejoined);
+                self.record.send(CallEvent::MediaRestored);
             }
             Err(e) => {
-                self.problem(e);
+                self.record.problem(e);
                 self.slots[index].retry_at = Some(Instant::now() + RETRY_EVERY);
             }
         }
@@ -424,7 +402,7 @@ impl StreamCall {
             let slot = &self.slots[index];
             if slot.down_since.is_some_and(|since| now >= since + RECONNECT_FOR) {
                 let gone = CallError::Rtc(confab_rtc::RtcError::NotConnected);
-                return self.end(LeaveReason::ConnectionLost, Some(gone));
+                return self.record.end(LeaveReason::ConnectionLost, Some(gone));
             }
             if slot.retry_at.is_some_and(|at| now >= at) {
                 self.slots[index].retry_at = None;
@@ -435,16 +413,6 @@ impl StreamCall {
                 }
             }
         }
-    }
-
-    fn recovered(&mut self, since: Instant, how: Recovery) {
-        let now_ms = self.elapsed_ms();
-        let down_ms = u64::try_from(since.elapsed().as_millis()).unwrap_or(0);
-        self.reconnections.push(Reconnection {
-            lost_ms: now_ms.saturating_sub(down_ms),
-            rejoined_ms: now_ms,
-            how,
-        });
     }
 
     async fn refresh_media_bytes(&mut self) {
@@ -500,10 +468,10 @@ impl StreamCall {
             frames_dropped_before_send: totals.frames_dropped_before_send,
             media_bytes: self.media_bytes,
             encode_ms_per_frame: totals.encode_ms_per_frame,
-            errors: self.errors.clone(),
-            reconnections: self.reconnections.clone(),
+            errors: self.record.errors.clone(),
+            reconnections: self.record.reconnections.clone(),
             ice_restarts: self.closed_ice_restarts + open_restarts,
-            ended: self.ended,
+            ended: self.record.ended,
         }
     }
 }
