@@ -117,7 +117,16 @@ mod tests {
         assert_eq!(error.code, "bad_link");
         assert_eq!(
             error.message,
-            "Confab cannot open 'https:' links; expected confab://."
+            "Confab cannot open 'https:' links; expected confab://, whip+https:// or whep+https://."
         );
+    }
+
+    #[test]
+    fn a_whip_link_shows_its_server_and_path_but_not_its_token() {
+        let view = parse_link("whip+https://sfu.example/whip/live#token=s3cret".into()).unwrap();
+        assert_eq!(view.adapter, "whip");
+        assert_eq!(view.server, "sfu.example");
+        assert_eq!(view.room, "/whip/live");
+        assert!(!view.redacted.contains("s3cret"));
     }
 }
