@@ -270,7 +270,8 @@ impl StreamCall {
         }
     }
 
-    fn slot_of(&mut self, role: Role, generation: u64) -> Option<usize> {
+    /// The slot whose current leg sent an event tagged `role` and `generation`, if still open.
+    fn slot_of(&self, role: Role, generation: u64) -> Option<usize> {
         self.slots
             .iter()
             .position(|s| s.role == role && s.generation == generation && s.leg.is_some())
