@@ -1,11 +1,11 @@
 //! # confab-engine — the call driver
 //!
 //! [`Call`] is one tokio task that alone owns the [`Room`](confab_core::Room), the signaling
-//! adapter and transport, and the PeerSession. A WHIP/WHEP link runs a different task
-//! ([`streams`]): one media connection per stream, set up over HTTP, and no room. It `select!`s over transport frames, peer events,
-//! commands and the room's next timeout; the room decides, the task does the I/O. Media runs on
-//! [`confab_media`] threads; remote tracks are read by one small task each ([`receive`]), which
-//! updates shared counters instead of flooding the call task.
+//! adapter and transport, and the PeerSession. It `select!`s over transport frames, peer events,
+//! commands and the room's next timeout; the room decides, the task does the I/O. A WHIP/WHEP
+//! link runs a different task ([`streams`]): one media connection per stream, each set up over
+//! HTTP, and no room. Media runs on [`confab_media`] threads; remote tracks are read by one small
+//! task each ([`receive`]), which updates shared counters instead of flooding the call task.
 //!
 //! Consumers (the CLI, the desktop shell) send [`CallCommand`]s, read [`CallEvent`]s (small
 //! deltas with ids) and ask for a [`CallSnapshot`] when they need the whole picture.

@@ -5,10 +5,10 @@
 use crate::api::CallError;
 use crate::send::track_id;
 use confab_core::{IceCandidate, IceServer, MediaKind, SdpKind, SessionDescription};
-use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession};
+use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, RtcError};
 use confab_signal::whip::client::{Restart, StreamClient, StreamSession};
 use confab_signal::whip::sdpfrag;
-use std::net::{IpAddr, Ipv4Addr, ToSocketAddrs, UdpSocket};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, UdpSocket};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 use url::Url;
@@ -73,9 +73,10 @@ impl Leg {
         generation: u64,
         events: &LegEvents,
     ) -> Result<(Self, Published), CallError> {
-        let bound = binding
-            .cloned()
-            .unwrap_or_else(|| PeerConfig::bound_to(route_to(endpoint)));
+        let bound = match binding {
+            Some(binding) => binding.clone(),
+            None => PeerConfig::bound_to(route_to(endpoint).await),
+        };
         let config = PeerConfig {
             ice_servers: ice_servers.to_vec(),
             ..bound
@@ -136,9 +137,7 @@ impl Leg {
         peer: Arc<PeerSession>,
     ) -> Result<Self, CallError> {
         let offer = peer.create_offer().await?;
-        let credentials = sdpfrag::credentials(&offer.sdp).ok_or_else(|| {
-            confab_rtc::RtcError::LocalDescription("our offer has no ICE credentials".into())
-        })?;
+        let credentials = credentials_of(&offer)?;
         let bundle_mid = offer
             .sdp
             .lines()
@@ -199,10 +198,7 @@ impl Leg {
     /// credentials and candidates come back. `Ok(false)`: the server does not restart in place.
     pub async fn restart_ice(&mut self, client: &StreamClient) -> Result<bool, CallError> {
         let offer = self.peer.create_ice_restart_offer().await?;
-        let credentials = sdpfrag::credentials(&offer.sdp).ok_or_else(|| {
-            confab_rtc::RtcError::LocalDescription("our offer has no ICE credentials".into())
-        })?;
-        self.credentials = credentials;
+        self.credentials = credentials_of(&offer)?;
         self.unsent.clear();
         let (ufrag, pwd) = &self.credentials;
         let fragment = sdpfrag::compose(ufrag, pwd, &[], false);
@@ -231,29 +227,30 @@ impl Leg {
     }
 }
 
+/// The ICE credentials of our own offer, which our candidates are gathered under.
+fn credentials_of(offer: &SessionDescription) -> Result<(String, String), CallError> {
+    sdpfrag::credentials(&offer.sdp)
+        .ok_or_else(|| RtcError::LocalDescription("our offer has no ICE credentials".into()).into())
+}
+
 /// The local address of the interface that reaches `endpoint` (a UDP "connect" sends nothing;
-/// it only asks the routing table). Loopback if the name does not resolve: the POST will then
-/// say why the server cannot be reached.
-fn route_to(endpoint: &Url) -> IpAddr {
-    let target = endpoint
-        .socket_addrs(|| None)
-        .ok()
-        .and_then(|addrs| addrs.into_iter().next())
-        .or_else(|| {
-            (endpoint.host_str()?, endpoint.port_or_known_default()?)
-                .to_socket_addrs()
-                .ok()?
-                .next()
-        });
-    let local = target.and_then(|target| {
-        let unspecified: IpAddr = if target.is_ipv4() {
-            Ipv4Addr::UNSPECIFIED.into()
-        } else {
-            std::net::Ipv6Addr::UNSPECIFIED.into()
-        };
-        let socket = UdpSocket::bind((unspecified, 0)).ok()?;
-        socket.connect(target).ok()?;
-        socket.local_addr().ok()
-    });
-    local.map_or(Ipv4Addr::LOCALHOST.into(), |a| a.ip())
+/// it only asks the routing table). Resolving the name blocks, so it runs off the call task.
+/// Loopback if the name does not resolve: the POST will then say why the server cannot be
+/// reached.
+async fn route_to(endpoint: &Url) -> IpAddr {
+    let endpoint = endpoint.clone();
+    let local = tokio::task::spawn_blocking(move || local_address_towards(&endpoint)).await;
+    local.ok().flatten().unwrap_or(Ipv4Addr::LOCALHOST.into())
+}
+
+fn local_address_towards(endpoint: &Url) -> Option<IpAddr> {
+    let target = endpoint.socket_addrs(|| None).ok()?.into_iter().next()?;
+    let unspecified: IpAddr = if target.is_ipv4() {
+        Ipv4Addr::UNSPECIFIED.into()
+    } else {
+        Ipv6Addr::UNSPECIFIED.into()
+    };
+    let socket = UdpSocket::bind((unspecified, 0)).ok()?;
+    socket.connect(target).ok()?;
+    Some(socket.local_addr().ok()?.ip())
 }

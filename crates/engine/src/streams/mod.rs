@@ -4,9 +4,10 @@
 //! as one remote participant. Behind these endpoints there is no room: nobody else's presence,
 //! mute state or chat. Asking to chat is answered with a problem that says so.
 //!
-//! When a leg's media path goes down, the call restarts ICE by PATCH; a server that does not
-//! restart in place (or a restart that fails) gets the stream published or watched anew, and
-//! that is retried with backoff for up to [`RECONNECT_FOR`].
+//! When a leg's media path goes down, the call restarts ICE by PATCH, again every
+//! [`RESTART_EVERY`] while it stays down; a server that does not restart in place (or a restart
+//! that fails) gets the stream published or watched anew, retried every [`RETRY_EVERY`]. A
+//! stream down for [`RECONNECT_FOR`] ends the call.
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::{CallConfig, RECONNECT_FOR};
@@ -159,12 +160,14 @@ pub(crate) async fn run(
     call.snapshot()
 }
 
-/// A call that never got going: the event and the picture say why.
+/// A call that never got going, before anything was set up.
 fn failed(events: &mpsc::UnboundedSender<CallEvent>, error: CallError) -> CallSnapshot {
-    let snapshot = CallSnapshot::failed(LeaveReason::ConnectionLost, vec![error.to_string()]);
+    let snapshot = CallSnapshot::failed(LeaveReason::ConnectionLost, Vec::new());
     failed_with(events, error, snapshot)
 }
 
+/// Ends a call that never got going: `snapshot` (what it had so far) and the event say why.
+/// A refusal by the server is `Refused`; not reaching it (or a full one) is `ConnectionLost`.
 fn failed_with(
     events: &mpsc::UnboundedSender<CallEvent>,
     error: CallError,
@@ -175,9 +178,7 @@ fn failed_with(
         CallError::Stream(_) => LeaveReason::Refused,
         _ => LeaveReason::ConnectionLost,
     };
-    if !snapshot.errors.contains(&error.to_string()) {
-        snapshot.errors.push(error.to_string());
-    }
+    snapshot.errors.push(error.to_string());
     snapshot.ended = Some(reason);
     let _ = events.send(CallEvent::Ended {
         reason,

@@ -122,7 +122,7 @@ impl StreamClient {
         if response.status() != StatusCode::CREATED && response.status() != StatusCode::OK {
             return Err(refusal(response, endpoint).await);
         }
-        let headers = response.headers().clone();
+        let headers = response.headers();
         let location = headers
             .get(LOCATION)
             .and_then(|l| l.to_str().ok())
@@ -134,16 +134,17 @@ impl StreamClient {
             .map_err(|_| StreamError::BadAnswer(format!("the Location '{location}' is not a URL")))?;
         let links = headers.get_all(LINK).iter().filter_map(|v| v.to_str().ok());
         let servers = ice_servers(links);
+        let session = StreamSession {
+            url,
+            etag: headers.get(ETAG).cloned(),
+            trickles: true,
+        };
         let answer = body(response).await?;
         if !answer.trim_start().starts_with("v=0") {
             return Err(StreamError::BadAnswer("the body is not an SDP answer".into()));
         }
         Ok(Created {
-            session: StreamSession {
-                url,
-                etag: headers.get(ETAG).cloned(),
-                trickles: true,
-            },
+            session,
             answer,
             ice_servers: servers,
         })
