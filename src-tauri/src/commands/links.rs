@@ -12,7 +12,7 @@ use tauri::State;
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct LinkView {
-    /// Which kind of server (`confab` for Confab's own, `whip`, `whep`).
+    /// Which kind of server (`confab` for Confab's own, `whip`, `whep`, `janus`).
     pub adapter: &'static str,
     /// The server's address.
     pub server: String,
@@ -53,6 +53,15 @@ pub fn check_link(text: &str) -> Result<(JoinLink, LinkView), UiError> {
                 adapter,
                 server: format!("{}{port}", endpoint.host_str().unwrap_or_default()),
                 room: endpoint.path().to_owned(),
+                redacted: link.redacted(),
+            }
+        }
+        JoinLink::Janus(janus) => {
+            let port = janus.server.port().map(|p| format!(":{p}")).unwrap_or_default();
+            LinkView {
+                adapter: "janus",
+                server: format!("{}{port}", janus.server.host_str().unwrap_or_default()),
+                room: janus.room.to_string(),
                 redacted: link.redacted(),
             }
         }
@@ -117,7 +126,8 @@ mod tests {
         assert_eq!(error.code, "bad_link");
         assert_eq!(
             error.message,
-            "Confab cannot open 'https:' links; expected confab://, whip+https:// or whep+https://."
+            "Confab cannot open 'https:' links; expected confab://, whip+https://, whep+https:// or \
+             janus+wss://."
         );
     }
 
@@ -127,6 +137,15 @@ mod tests {
         assert_eq!(view.adapter, "whip");
         assert_eq!(view.server, "sfu.example");
         assert_eq!(view.room, "/whip/live");
+        assert!(!view.redacted.contains("s3cret"));
+    }
+
+    #[test]
+    fn a_janus_link_shows_its_server_and_room_but_not_its_pin() {
+        let view = parse_link("janus+ws://10.0.0.2:8188/#room=1234&pin=s3cret".into()).unwrap();
+        assert_eq!(view.adapter, "janus");
+        assert_eq!(view.server, "10.0.0.2:8188");
+        assert_eq!(view.room, "1234");
         assert!(!view.redacted.contains("s3cret"));
     }
 }

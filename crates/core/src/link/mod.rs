@@ -7,9 +7,11 @@
 //! | `confab://HOST[:PORT]/ROOM?token=TOKEN` | native (Confab's embedded server), WebSocket | `confab://192.168.1.20:7878/standup?token=k3y` |
 //! | `whip+ENDPOINT[#token=TOKEN[&whep=ENDPOINT]]` | WHIP: publish camera and microphone (and watch a WHEP stream) | `whip+https://sfu.example/whip/live#token=k3y` |
 //! | `whep+ENDPOINT[#token=TOKEN]` | WHEP: watch one stream | `whep+http://192.168.1.20:7878/whep/standup#token=k3y` |
+//! | `janus+WS-URL#room=N[&pin=PIN][&token=TOKEN]` | Janus VideoRoom (media) + TextRoom (chat) | `janus+ws://192.168.1.20:8188/#room=1234` |
 //!
 //! The native port defaults to [`DEFAULT_NATIVE_PORT`]. The embedded server is a LAN service and
-//! speaks no TLS, so there is no TLS form for it. WHIP and WHEP forms are described in [`stream`].
+//! speaks no TLS, so there is no TLS form for it. WHIP and WHEP forms are described in
+//! [`stream`], Janus forms in [`janus`].
 //!
 //! [`JoinLink`] round-trips: `JoinLink::parse(&link.to_string()) == Ok(link)`.
 
@@ -17,8 +19,10 @@ use crate::ids::{IdError, RoomName};
 use std::fmt;
 use url::Url;
 
+pub mod janus;
 pub mod stream;
 
+pub use janus::JanusLink;
 pub use stream::StreamLink;
 
 /// A secret (join token, password) that never appears in `Debug` or logs.
@@ -50,7 +54,7 @@ pub enum LinkError {
     #[error("this is not a meeting link (expected something like confab://host:port/room?token=…)")]
     NotAUrl,
     /// A URL whose scheme no adapter speaks.
-    #[error("Confab cannot open '{0}:' links; expected confab://, whip+https:// or whep+https://")]
+    #[error("Confab cannot open '{0}:' links; expected confab://, whip+https://, whep+https:// or janus+wss://")]
     UnsupportedScheme(String),
     /// No host in the URL.
     #[error("the link names no server")]
@@ -64,6 +68,9 @@ pub enum LinkError {
     /// The `whep=` part of a WHIP link is not an http(s) address.
     #[error("the link's stream to watch (whep=…) is not an http or https address")]
     BadWatchEndpoint,
+    /// A Janus link without `room=NUMBER` in its fragment.
+    #[error("the Janus link names no room number (expected …#room=1234)")]
+    BadRoomNumber,
 }
 
 /// Where and how to join: the server, the room and the secret that admits us.
@@ -73,6 +80,8 @@ pub enum JoinLink {
     Native(NativeLink),
     /// WHIP and WHEP endpoints: publish, watch, or both, one media connection per stream.
     Stream(StreamLink),
+    /// A Janus server: VideoRoom for media, TextRoom for chat.
+    Janus(JanusLink),
 }
 
 /// A link to a room on Confab's own server.
@@ -97,6 +106,9 @@ impl JoinLink {
         let text = text.trim();
         if let Some(link) = StreamLink::parse(text) {
             return link.map(JoinLink::Stream);
+        }
+        if let Some(link) = JanusLink::parse(text) {
+            return link.map(JoinLink::Janus);
         }
         let url = Url::parse(text).map_err(|_| LinkError::NotAUrl)?;
         if url.scheme() != "confab" {
@@ -129,6 +141,7 @@ impl JoinLink {
         match self {
             JoinLink::Native(link) => link.format(Some("<redacted>")),
             JoinLink::Stream(link) => link.format(Some("<redacted>")),
+            JoinLink::Janus(link) => link.format(Some("<redacted>")),
         }
     }
 }
@@ -160,6 +173,7 @@ impl fmt::Display for JoinLink {
         match self {
             JoinLink::Native(link) => f.write_str(&link.format(None)),
             JoinLink::Stream(link) => f.write_str(&link.format(None)),
+            JoinLink::Janus(link) => f.write_str(&link.format(None)),
         }
     }
 }
