@@ -91,7 +91,8 @@ impl fmt::Debug for SessionDescription {
 
 /// Which of a call's PeerConnections an SDP or candidate belongs to. Adapters pick the layout
 /// (`Topology` in confab-signal): the native server uses one `Main`
-/// connection; Janus and LiveKit a `Publisher` and a `Subscriber`; WHIP/WHEP one `Stream` each.
+/// connection; Janus and LiveKit a `Publisher` and a `Subscriber` (and Janus a `Chat` for its
+/// TextRoom); WHIP/WHEP one `Stream` each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerSlot {
@@ -103,6 +104,8 @@ pub enum PeerSlot {
     Subscriber,
     /// One connection per published or watched stream.
     Stream(u16),
+    /// A connection that carries chat over a data channel (Janus TextRoom).
+    Chat,
 }
 
 /// A trickled ICE candidate.
@@ -192,6 +195,8 @@ pub enum SignalErrorCode {
     /// Someone with our identity is already in the room and we could not prove it is us (or
     /// the server does not allow taking over).
     IdentityTaken,
+    /// The room named by the link does not exist on the server.
+    RoomNotFound,
     /// The session to resume is gone (it waited too long for us) or cannot be resumed; join
     /// afresh instead.
     SessionExpired,
@@ -203,6 +208,7 @@ impl SignalErrorCode {
         matches!(
             self,
             Self::BadToken
+                | Self::RoomNotFound
                 | Self::UnsupportedVersion
                 | Self::RoomFull
                 | Self::ServerShutdown
@@ -216,6 +222,7 @@ impl SignalErrorCode {
             Self::BadToken => "The server refused this link's token; ask the host for a fresh link.",
             Self::UnsupportedVersion => "This server speaks a different Confab version; update Confab.",
             Self::RoomFull => "The room is full; try again later.",
+            Self::RoomNotFound => "This meeting does not exist on the server; check the link with the host.",
             Self::ServerShutdown => "The meeting server shut down.",
             Self::IdentityTaken => {
                 "Someone is already in this meeting under your identity and the server would not let this \

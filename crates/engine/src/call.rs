@@ -36,7 +36,7 @@ use tokio::time::sleep_until;
 
 mod media_path;
 mod reconnect;
-mod snapshot;
+pub(crate) mod snapshot;
 
 /// How long connecting to the signaling server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -106,6 +106,7 @@ impl Call {
             match config.link.clone() {
                 JoinLink::Native(link) => run(link, config, command_rx, events).await,
                 JoinLink::Stream(link) => crate::streams::run(link, config, command_rx, events).await,
+                JoinLink::Janus(link) => crate::janus::run(link, config, command_rx, events).await,
             }
         });
         let control = CallControl { commands };
@@ -149,13 +150,13 @@ impl Call {
 
 /// A fresh random message id: unique for our identity across sessions, so a retry after a
 /// reconnect is recognised as the same message.
-fn fresh_message_id() -> MessageId {
+pub(crate) fn fresh_message_id() -> MessageId {
     let id = MessageId::new(format!("m-{:016x}", rand::random::<u64>()));
     id.unwrap_or_else(|_| unreachable!("a hex string is a valid message id"))
 }
 
 /// Milliseconds since the Unix epoch by the wall clock (0 if it reads before 1970).
-fn unix_millis() -> u64 {
+pub(crate) fn unix_millis() -> u64 {
     let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     since_epoch.map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }

@@ -4,7 +4,8 @@
 //! adapter and transport, and the PeerSession. It `select!`s over transport frames, peer events,
 //! commands and the room's next timeout; the room decides, the task does the I/O. A WHIP/WHEP
 //! link runs a different task ([`streams`]): one media connection per stream, each set up over
-//! HTTP, and no room. Media runs on [`confab_media`] threads; remote tracks are read by one small
+//! HTTP, and no room; a Janus link runs [`janus`]: three media connections (publish, receive,
+//! chat) and the same room state machine. Media runs on [`confab_media`] threads; remote tracks are read by one small
 //! task each ([`receive`]), which updates shared counters instead of flooding the call task.
 //!
 //! Consumers (the CLI, the desktop shell) send [`CallCommand`]s, read [`CallEvent`]s (small
@@ -13,6 +14,7 @@
 mod api;
 mod call;
 mod identity;
+mod janus;
 mod receive;
 mod record;
 mod seal;

@@ -451,19 +451,29 @@ impl PeerSession {
         Ok(())
     }
 
-    /// Sends on a data channel this side opened.
+    /// Sends binary data on a data channel this side opened.
     pub async fn send_data(&self, label: &str, data: &[u8]) -> Result<(), RtcError> {
-        let channel = self
-            .data_channels
-            .lock()
-            .map_err(|_| RtcError::Closed)?
-            .get(label)
-            .cloned()
-            .ok_or(RtcError::NotConnected)?;
+        let channel = self.channel(label)?;
         channel
             .send(BytesMut::from(data))
             .await
             .map_err(|_| RtcError::NotConnected)
+    }
+
+    /// Sends a text message on a data channel this side opened (text-only protocols such as
+    /// Janus TextRoom ignore binary messages).
+    pub async fn send_text(&self, label: &str, text: &str) -> Result<(), RtcError> {
+        let channel = self.channel(label)?;
+        channel.send_text(text).await.map_err(|_| RtcError::NotConnected)
+    }
+
+    fn channel(&self, label: &str) -> Result<Arc<dyn DataChannel>, RtcError> {
+        self.data_channels
+            .lock()
+            .map_err(|_| RtcError::Closed)?
+            .get(label)
+            .cloned()
+            .ok_or(RtcError::NotConnected)
     }
 
     /// Creates an offer and applies it locally. Candidates follow as [`PeerEvent::LocalCandidate`].

@@ -6,10 +6,11 @@
 //! The adapter also says which PeerConnection [`Topology`] its SFU needs.
 //!
 //! Adapters: [`native`] (Confab's own versioned JSON over WebSocket). [`whip`] holds what WHIP and
-//! WHEP share (the embedded server serves both). Janus, a WHIP/WHEP client and PeerJS adapters
-//! plug into the same seam.
+//! WHEP share (the embedded server serves both, Confab's client speaks both). [`janus`] speaks
+//! Janus' VideoRoom and TextRoom.
 
 pub mod adapter;
+pub mod janus;
 pub mod native;
 pub mod transport;
 pub mod whip;

@@ -5,6 +5,8 @@ use crate::native::wire::MAX_FRAME_BYTES;
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -43,16 +45,32 @@ pub struct WebSocketTransport {
 }
 
 impl WebSocketTransport {
-    /// Connects to a `ws://` URL, giving up after `timeout`.
+    /// Connects to a `ws://` URL of Confab's own server, giving up after `timeout`.
     pub async fn connect(url: &str, timeout: Duration) -> Result<Self, TransportError> {
+        Self::connect_with(url, None, MAX_FRAME_BYTES * 2, timeout).await
+    }
+
+    /// Connects to a `ws://` or `wss://` URL asking for `subprotocol` (Janus wants
+    /// `janus-protocol`), reading messages up to `max_message` bytes, giving up after `timeout`.
+    pub async fn connect_with(
+        url: &str,
+        subprotocol: Option<&str>,
+        max_message: usize,
+        timeout: Duration,
+    ) -> Result<Self, TransportError> {
         let error = |reason: String| TransportError::Connect {
             address: url.to_owned(),
             reason,
         };
+        let mut request = url.into_client_request().map_err(|e| error(e.to_string()))?;
+        if let Some(protocol) = subprotocol {
+            let value = HeaderValue::from_str(protocol).map_err(|e| error(e.to_string()))?;
+            request.headers_mut().insert("Sec-WebSocket-Protocol", value);
+        }
         let config = WebSocketConfig::default()
-            .max_message_size(Some(MAX_FRAME_BYTES * 2))
-            .max_frame_size(Some(MAX_FRAME_BYTES * 2));
-        let connecting = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+            .max_message_size(Some(max_message))
+            .max_frame_size(Some(max_message));
+        let connecting = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
         let (socket, _) = tokio::time::timeout(timeout, connecting)
             .await
             .map_err(|_| error(format!("no answer within {} s", timeout.as_secs())))?

@@ -120,7 +120,10 @@ mod tests {
     fn bad_janus_links_say_what_is_wrong() {
         let parse = |text| JoinLink::parse(text).map(|_| ());
         assert_eq!(parse("janus+ws://h:8188/"), Err(LinkError::BadRoomNumber));
-        assert_eq!(parse("janus+ws://h:8188/#room=lobby"), Err(LinkError::BadRoomNumber));
+        assert_eq!(
+            parse("janus+ws://h:8188/#room=lobby"),
+            Err(LinkError::BadRoomNumber)
+        );
         assert_eq!(
             parse("janus+http://h:8088/janus#room=1"),
             Err(LinkError::UnsupportedScheme("janus+http".into()))

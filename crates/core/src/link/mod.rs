@@ -54,7 +54,9 @@ pub enum LinkError {
     #[error("this is not a meeting link (expected something like confab://host:port/room?token=…)")]
     NotAUrl,
     /// A URL whose scheme no adapter speaks.
-    #[error("Confab cannot open '{0}:' links; expected confab://, whip+https://, whep+https:// or janus+wss://")]
+    #[error(
+        "Confab cannot open '{0}:' links; expected confab://, whip+https://, whep+https:// or janus+wss://"
+    )]
     UnsupportedScheme(String),
     /// No host in the URL.
     #[error("the link names no server")]

@@ -2,29 +2,38 @@
 //! statistics.
 
 use super::Driver;
-use crate::api::{CallSnapshot, SentSnapshot};
+use crate::api::{CallSnapshot, RemoteSnapshot, SentSnapshot};
+use crate::receive::RemoteStats;
 use crate::send::{LocalMedia, SentTotals};
-use confab_core::ChatMessage;
+use confab_core::{ChatMessage, ParticipantId, Room};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-impl Driver {
-    pub(super) fn sent_totals(&self) -> SentTotals {
-        self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals)
-    }
+/// What a room-backed call's snapshot reports about the room: everyone seen (with what we
+/// received from them), the chat received, and the delivery of what we sent.
+pub(crate) struct RoomPicture {
+    pub participants: Vec<RemoteSnapshot>,
+    pub chat: Vec<ChatMessage>,
+    pub sent: Vec<SentSnapshot>,
+}
 
-    pub(super) fn snapshot(&self) -> CallSnapshot {
-        let participants = self
-            .room
+impl RoomPicture {
+    pub(crate) fn of(
+        room: &Room,
+        remote: &HashMap<ParticipantId, Arc<RemoteStats>>,
+        left_ms: &HashMap<ParticipantId, u64>,
+    ) -> Self {
+        let participants = room
             .participants()
             .iter()
             .map(|(id, p)| {
-                let stats = self.remote.get(id).cloned().unwrap_or_default();
-                let left_ms = self.left_ms.get(id).copied();
+                let stats = remote.get(id).cloned().unwrap_or_default();
+                let left_ms = left_ms.get(id).copied();
                 stats.snapshot(id.clone(), p.identity.clone(), p.name.clone(), p.left, left_ms)
             })
             .collect();
-        let totals = self.sent_totals();
-        let chat = self.room.chat();
-        let me = self.room.identity();
+        let chat = room.chat();
+        let me = room.identity();
         let all = chat.conversations().flat_map(|c| chat.messages(c));
         let (own, received): (Vec<&ChatMessage>, Vec<&ChatMessage>) =
             all.partition(|m| m.from_identity == *me);
@@ -39,12 +48,33 @@ impl Driver {
                 })
             })
             .collect();
+        Self {
+            participants,
+            chat: received.into_iter().cloned().collect(),
+            sent,
+        }
+    }
+}
+
+impl Driver {
+    pub(super) fn sent_totals(&self) -> SentTotals {
+        self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals)
+    }
+
+    pub(super) fn snapshot(&self) -> CallSnapshot {
+        let totals = self.sent_totals();
+        let me = self.room.identity();
+        let RoomPicture {
+            participants,
+            chat,
+            sent,
+        } = RoomPicture::of(&self.room, &self.remote, &self.left_ms);
         CallSnapshot {
             local: self.local.clone(),
             identity: Some(me.clone()),
             joined_ms: self.joined_ms,
             participants,
-            chat: received.into_iter().cloned().collect(),
+            chat,
             sent,
             frames_sent: totals.frames_sent,
             frames_dropped_before_send: totals.frames_dropped_before_send,

@@ -1,0 +1,518 @@
+//! A call in a Janus room ([`Topology::PublisherSubscriber`](confab_signal::Topology)): one
+//! WebSocket to the Janus API, driven by [`JanusDialect`], and three media connections — we
+//! publish on one, receive everyone on another, and chat over a data channel on the third
+//! (TextRoom). The [`Room`] keeps participants and the per-conversation chat state exactly as
+//! in a call on Confab's own server; the dialect translates between it and Janus.
+//!
+//! Private messages go as TextRoom whispers to their one recipient: Janus delivers them to
+//! that user name alone, and its receipt marks them delivered. (They are not sealed: other
+//! Janus clients could not open them. The Janus server itself can read them, as it can read
+//! everything in its rooms.)
+//!
+//! Not handled yet: getting back in after the WebSocket drops (the call ends `ConnectionLost`;
+//! Janus' `claim` could resume the session) and ICE restarts of the media connections.
+
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot};
+use crate::call::snapshot::RoomPicture;
+use crate::call::{fresh_message_id, unix_millis, CallConfig};
+use crate::identity::Identity;
+use crate::receive::{receive_track, RemoteStats};
+use crate::record::CallRecord;
+use crate::send::{track_id, LocalMedia, SentTotals, Sources};
+use crate::video_out::VideoSink;
+use confab_core::link::JanusLink;
+use confab_core::{
+    LeaveReason, MediaKind, Output, ParticipantId, PeerSlot, Room, RoomCommand, RoomEvent, SendOrder,
+    SessionDescription, SignalOut,
+};
+use confab_media::pipeline::MediaError;
+use confab_rtc::{PeerConfig, PeerEvent, PeerSession, PeerState};
+use confab_signal::janus::wire::{JANUS_PROTOCOL, MAX_JANUS_FRAME_BYTES};
+use confab_signal::janus::{JanusDialect, JanusOutput};
+use confab_signal::{Transport, WebSocketTransport};
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::time::sleep_until;
+
+/// How long connecting to the Janus server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The data channel TextRoom talks on (Janus answers on this label whatever we open).
+const CHAT_LABEL: &str = "JanusDataChannel";
+
+type PeerEvents = mpsc::UnboundedSender<(PeerSlot, u64, PeerEvent)>;
+
+struct JanusCall {
+    record: CallRecord,
+    dialect: JanusDialect,
+    transport: WebSocketTransport,
+    room: Room,
+    name: String,
+    peers: HashMap<PeerSlot, (u64, Arc<PeerSession>)>,
+    /// Counts media connections; tags their events.
+    generation: u64,
+    peer_config: PeerConfig,
+    peer_tx: PeerEvents,
+    sources: Option<Sources>,
+    sends: Vec<MediaKind>,
+    muted: HashSet<MediaKind>,
+    media: Option<LocalMedia>,
+    sent_totals: SentTotals,
+    problems: mpsc::UnboundedSender<MediaError>,
+    video_out: Option<Arc<dyn VideoSink>>,
+    remote: HashMap<ParticipantId, Arc<RemoteStats>>,
+    left_ms: HashMap<ParticipantId, u64>,
+    joined_ms: Option<u64>,
+    send_order: SendOrder,
+    media_bytes: (u64, u64),
+    leaving: bool,
+}
+
+/// Runs a call in a Janus room until the user leaves or the session is lost.
+pub(crate) async fn run(
+    link: JanusLink,
+    config: CallConfig,
+    mut commands: mpsc::UnboundedReceiver<CallCommand>,
+    events: mpsc::UnboundedSender<CallEvent>,
+) -> CallSnapshot {
+    let started = Instant::now();
+    let mut record = CallRecord::new(started, events);
+    let connecting = WebSocketTransport::connect_with(
+        link.server.as_str(),
+        Some(JANUS_PROTOCOL),
+        MAX_JANUS_FRAME_BYTES,
+        CONNECT_TIMEOUT,
+    );
+    let transport = match connecting.await {
+        Ok(transport) => transport,
+        Err(e) => {
+            record.end(LeaveReason::ConnectionLost, Some(e.into()));
+            return CallSnapshot::failed(LeaveReason::ConnectionLost, record.errors);
+        }
+    };
+    let identity = config.identity.unwrap_or_else(Identity::generate);
+    let dialect = JanusDialect::new(&link, &config.name, &identity.id);
+    let (problems, mut problem_rx) = mpsc::unbounded_channel();
+    let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
+    let sends = [
+        config.video.is_some().then_some(MediaKind::Video),
+        config.audio.is_some().then_some(MediaKind::Audio),
+    ];
+    let mut call = JanusCall {
+        record,
+        room: Room::new(dialect.local_identity(), String::new()),
+        dialect,
+        peer_config: config
+            .peer
+            .unwrap_or_else(|| PeerConfig::bound_to(transport.local_ip())),
+        transport,
+        name: config.name,
+        peers: HashMap::new(),
+        generation: 0,
+        peer_tx,
+        sources: Some((config.video, config.audio)),
+        sends: sends.into_iter().flatten().collect(),
+        muted: HashSet::new(),
+        media: None,
+        sent_totals: SentTotals::default(),
+        problems,
+        video_out: config.video_out,
+        remote: HashMap::new(),
+        left_ms: HashMap::new(),
+        joined_ms: None,
+        send_order: SendOrder::default(),
+        media_bytes: (0, 0),
+        leaving: false,
+    };
+    call.join();
+    let mut wake = call.drain().await;
+    while call.record.ended.is_none() {
+        let next = [wake, call.dialect.poll_timeout()].into_iter().flatten().min();
+        let deadline = tokio::time::Instant::from_std(
+            next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
+        );
+        tokio::select! {
+            frame = call.transport.recv() => match frame {
+                Some(Ok(frame)) => {
+                    if let Err(e) = call.dialect.handle_server(&frame) {
+                        call.record.problem(e.into());
+                    }
+                }
+                Some(Err(e)) => {
+                    call.record.problem(e.into());
+                    call.room.handle_disconnect(Instant::now());
+                }
+                None => call.room.handle_disconnect(Instant::now()),
+            },
+            Some((slot, generation, event)) = peer_rx.recv() => call.peer_event(slot, generation, event).await,
+            Some(problem) = problem_rx.recv() => call.record.problem(problem.into()),
+            command = commands.recv() => call.command(command),
+            () = sleep_until(deadline) => {
+                let now = Instant::now();
+                call.room.handle_timeout(now);
+                call.dialect.handle_timeout(now);
+            }
+        }
+        wake = call.drain().await;
+    }
+    call.shut_down().await;
+    call.snapshot()
+}
+
+impl JanusCall {
+    fn join(&mut self) {
+        let join = RoomCommand::Join {
+            room: confab_core::RoomName::new(self.dialect.local().to_string())
+                .unwrap_or_else(|_| unreachable!("a participant id is a valid room name")),
+            name: self.name.clone(),
+            token: confab_core::Secret::new(""),
+            proof: confab_core::Secret::new(""),
+        };
+        let _ = self.room.handle_command(Instant::now(), join);
+    }
+
+    fn command(&mut self, command: Option<CallCommand>) {
+        match command {
+            Some(CallCommand::SendChat { conversation, text }) => {
+                let send = RoomCommand::SendChat {
+                    id: fresh_message_id(),
+                    order: self.send_order.next(unix_millis()),
+                    conversation,
+                    text,
+                };
+                if let Err(e) = self.room.handle_command(Instant::now(), send) {
+                    self.record.problem(e.into());
+                }
+            }
+            Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
+            Some(CallCommand::Snapshot(reply)) => {
+                let _ = reply.send(self.snapshot());
+            }
+            Some(CallCommand::Leave) | None => {
+                self.leaving = true;
+                let _ = self.room.handle_command(Instant::now(), RoomCommand::Leave);
+            }
+        }
+    }
+
+    /// Carries out what the dialect and the room asked for until neither has anything left;
+    /// returns when the room next wants a wake-up.
+    async fn drain(&mut self) -> Option<Instant> {
+        loop {
+            if let Some(output) = self.dialect.poll_output() {
+                self.dialect_output(output).await;
+                continue;
+            }
+            match self.room.poll_output() {
+                Output::Timeout(at) => return at,
+                Output::Signal(out) => self.room_signal(out),
+                Output::Seal(draft) => {
+                    let to: Vec<ParticipantId> =
+                        draft.recipients.iter().map(|r| r.participant.clone()).collect();
+                    if let Err(e) = self.dialect.send_private(&draft.message, &to) {
+                        let failed = RoomCommand::ChatFailed {
+                            id: draft.message.id,
+                            reason: e.to_string(),
+                        };
+                        let _ = self.room.handle_command(Instant::now(), failed);
+                        self.record.problem(e.into());
+                    }
+                }
+                Output::Event(event) => self.room_event(event).await,
+                // Janus' descriptions, candidates and chat do not pass through the room.
+                Output::RemoteDescription(..) | Output::RemoteCandidate(..) | Output::Unseal { .. } => {}
+            }
+        }
+    }
+
+    fn room_signal(&mut self, out: SignalOut) {
+        match out {
+            SignalOut::Join { .. } => self.dialect.join_room(),
+            SignalOut::Chat(message) => self.dialect.send_public(&message),
+            SignalOut::Leave => self.dialect.leave(),
+            // Tracks are announced by publishing; receipts come from Janus.
+            _ => {}
+        }
+    }
+
+    async fn dialect_output(&mut self, output: JanusOutput) {
+        match output {
+            JanusOutput::Server(frame) => {
+                if let Err(e) = self.transport.send(frame).await {
+                    self.record.problem(e.into());
+                    self.room.handle_disconnect(Instant::now());
+                }
+            }
+            JanusOutput::Channel(frame) => {
+                let Some((_, chat)) = self.peers.get(&PeerSlot::Chat) else {
+                    return;
+                };
+                if let Err(e) = chat.send_text(CHAT_LABEL, &frame).await {
+                    self.record.problem(e.into());
+                }
+            }
+            JanusOutput::Signal(signal) => self.room.handle_signal(Instant::now(), signal),
+            JanusOutput::Description(slot, description) => {
+                if let Err(e) = self.remote_description(slot, description).await {
+                    self.record.problem(e);
+                }
+            }
+            JanusOutput::Candidate(slot, candidate) => {
+                if let Some((_, peer)) = self.peers.get(&slot) {
+                    if let Err(e) = peer.add_remote_candidate(candidate).await {
+                        tracing::debug!(error = %e, "ignored a candidate from Janus");
+                    }
+                }
+            }
+            JanusOutput::HungUp(slot, reason) => self.hung_up(slot, &reason).await,
+            JanusOutput::SessionLost(why) => {
+                self.record
+                    .problem(confab_signal::TransportError::Lost(why).into());
+                self.room.handle_disconnect(Instant::now());
+            }
+        }
+    }
+
+    /// Applies Janus' description; Janus' offers (subscriber, chat) are answered at once, on a
+    /// connection made for them if there is none yet.
+    async fn remote_description(
+        &mut self,
+        slot: PeerSlot,
+        description: SessionDescription,
+    ) -> Result<(), CallError> {
+        let peer = match self.peers.get(&slot) {
+            Some((_, peer)) => peer.clone(),
+            None => self.new_peer(slot).await?,
+        };
+        if let Some(answer) = peer.apply_remote(description).await? {
+            self.dialect.local_description(slot, answer);
+            if slot == PeerSlot::Chat {
+                peer.open_data_channel(CHAT_LABEL).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn new_peer(&mut self, slot: PeerSlot) -> Result<Arc<PeerSession>, CallError> {
+        let (peer, mut peer_events) = PeerSession::new(&self.peer_config).await?;
+        self.generation += 1;
+        let generation = self.generation;
+        let forward = self.peer_tx.clone();
+        tokio::spawn(async move {
+            while let Some(event) = peer_events.recv().await {
+                if forward.send((slot, generation, event)).is_err() {
+                    return;
+                }
+            }
+        });
+        let peer = Arc::new(peer);
+        if let Some((_, old)) = self.peers.insert(slot, (generation, peer.clone())) {
+            old.close().await;
+        }
+        Ok(peer)
+    }
+
+    /// Publishes our camera and microphone on a new publisher connection (starting capture the
+    /// first time).
+    async fn publish(&mut self) -> Result<(), CallError> {
+        let peer = self.new_peer(PeerSlot::Publisher).await?;
+        let stream = self.dialect.local();
+        let mut tracks = HashMap::new();
+        for kind in [MediaKind::Video, MediaKind::Audio] {
+            if self.sends.contains(&kind) {
+                tracks.insert(
+                    kind,
+                    peer.add_media_track(stream.as_str(), track_id(kind), kind)
+                        .await?,
+                );
+            }
+        }
+        if tracks.is_empty() {
+            return Ok(()); // chat only: nothing to publish
+        }
+        let offer = peer.create_offer().await?;
+        self.dialect.local_description(PeerSlot::Publisher, offer);
+        if let Some((video, audio)) = self.sources.take() {
+            self.media = Some(LocalMedia::start(video, audio, self.problems.clone()));
+        }
+        if let Some(media) = &self.media {
+            media.attach(tracks.remove(&MediaKind::Video), tracks.remove(&MediaKind::Audio));
+        }
+        for kind in self.muted.clone() {
+            self.set_muted(kind, true);
+        }
+        Ok(())
+    }
+
+    /// Janus closed one of our connections. Our publication is made again; a subscription or
+    /// chat connection cannot be, so the user is told.
+    async fn hung_up(&mut self, slot: PeerSlot, reason: &str) {
+        if self.leaving || self.room.has_left() {
+            return;
+        }
+        tracing::warn!(?slot, %reason, "Janus closed a media connection");
+        self.record
+            .problem(CallError::Rtc(confab_rtc::RtcError::NotConnected));
+        if slot == PeerSlot::Publisher {
+            if let Err(e) = self.publish().await {
+                self.record.problem(e);
+            }
+        }
+    }
+
+    async fn peer_event(&mut self, slot: PeerSlot, generation: u64, event: PeerEvent) {
+        if self
+            .peers
+            .get(&slot)
+            .is_none_or(|(current, _)| *current != generation)
+        {
+            return;
+        }
+        match event {
+            PeerEvent::LocalCandidate(candidate) => self.dialect.local_candidate(slot, candidate),
+            PeerEvent::TrackReceived(track) => {
+                let Some(participant) = self.dialect.sender_of_track(track.track_id()) else {
+                    tracing::warn!("ignored a track Janus sent for nobody in the room");
+                    return;
+                };
+                let stats = self.remote.entry(participant.clone()).or_default().clone();
+                tokio::spawn(receive_track(
+                    track,
+                    participant,
+                    stats,
+                    self.record.started,
+                    self.record.events.clone(),
+                    self.video_out.clone(),
+                ));
+            }
+            PeerEvent::KeyframeRequested(_) => {
+                if let Some(video) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
+                    video.request_keyframe();
+                }
+            }
+            PeerEvent::DataChannelOpened(label) if slot == PeerSlot::Chat && label == CHAT_LABEL => {
+                self.dialect.chat_channel_opened();
+            }
+            PeerEvent::DataMessage { data, .. } if slot == PeerSlot::Chat => {
+                let frame = String::from_utf8_lossy(&data);
+                if let Err(e) = self.dialect.handle_channel(&frame, unix_millis()) {
+                    self.record.problem(e.into());
+                }
+            }
+            PeerEvent::StateChanged(
+                state @ (PeerState::Disconnected | PeerState::Failed | PeerState::Connected),
+            ) => {
+                tracing::info!(?slot, ?state, "a Janus media connection changed state");
+            }
+            _ => {}
+        }
+    }
+
+    async fn room_event(&mut self, event: RoomEvent) {
+        let out = match event {
+            RoomEvent::Joined { local } => {
+                self.joined_ms = Some(self.record.elapsed_ms());
+                if let Err(e) = self.publish().await {
+                    self.record.problem(e);
+                }
+                Some(CallEvent::Joined { local })
+            }
+            RoomEvent::ParticipantJoined(id) => {
+                self.remote.entry(id.clone()).or_default();
+                Some(CallEvent::ParticipantJoined(id))
+            }
+            RoomEvent::ParticipantLeft { id, reason } => {
+                self.left_ms.insert(id.clone(), self.record.elapsed_ms());
+                Some(CallEvent::ParticipantLeft { id, reason })
+            }
+            RoomEvent::ChatReceived(message) => Some(CallEvent::ChatReceived(message)),
+            RoomEvent::ChatSent(message) => Some(CallEvent::ChatSent(message)),
+            RoomEvent::ChatDelivered { id, to } => Some(CallEvent::ChatDelivered { id, to }),
+            RoomEvent::ChatNotDelivered { id, reason } => Some(CallEvent::ChatNotDelivered { id, reason }),
+            RoomEvent::ChatRefused { from, error } => {
+                self.record.problem(CallError::ChatRefused { from, error });
+                None
+            }
+            RoomEvent::ServerError { code, message } => {
+                tracing::warn!(?code, %message, "Janus reported an error");
+                self.record
+                    .errors
+                    .push(format!("{} ({message})", code.user_message()));
+                None
+            }
+            RoomEvent::Left { reason, error } => {
+                self.record.end(reason, error.map(CallError::from));
+                None
+            }
+            _ => None,
+        };
+        if let Some(event) = out {
+            self.record.send(event);
+        }
+    }
+
+    fn set_muted(&mut self, kind: MediaKind, muted: bool) {
+        if !self.sends.contains(&kind) {
+            let unknown = confab_core::RoomError::UnknownTrack(track_id(kind));
+            return self.record.problem(CallError::Room(unknown));
+        }
+        if muted {
+            self.muted.insert(kind);
+        } else {
+            self.muted.remove(&kind);
+        }
+        if let Some(media) = &self.media {
+            match kind {
+                MediaKind::Video => media.video.iter().for_each(|v| v.set_paused(muted)),
+                MediaKind::Audio => media.audio.iter().for_each(|a| a.set_paused(muted)),
+            }
+        }
+    }
+
+    async fn shut_down(&mut self) {
+        while let Some(output) = self.dialect.poll_output() {
+            if let JanusOutput::Server(frame) = output {
+                let _ = self.transport.send(frame).await;
+            }
+        }
+        let (mut sent, mut received) = (0, 0);
+        for (_, peer) in self.peers.values() {
+            let stats = peer.stats().await;
+            sent += stats.bytes_sent;
+            received += stats.bytes_received;
+        }
+        self.media_bytes = (sent, received);
+        self.transport.close().await;
+        self.sent_totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
+        self.media = None;
+        for (_, (_, peer)) in self.peers.drain() {
+            peer.close().await;
+        }
+    }
+
+    fn snapshot(&self) -> CallSnapshot {
+        let totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
+        let RoomPicture {
+            participants,
+            chat,
+            sent,
+        } = RoomPicture::of(&self.room, &self.remote, &self.left_ms);
+        CallSnapshot {
+            local: self.joined_ms.map(|_| self.dialect.local()),
+            identity: Some(self.room.identity().clone()),
+            joined_ms: self.joined_ms,
+            participants,
+            chat,
+            sent,
+            frames_sent: totals.frames_sent,
+            frames_dropped_before_send: totals.frames_dropped_before_send,
+            media_bytes: self.media_bytes,
+            encode_ms_per_frame: totals.encode_ms_per_frame,
+            errors: self.record.errors.clone(),
+            reconnections: self.record.reconnections.clone(),
+            ice_restarts: self.peers.values().map(|(_, p)| p.ice_restarts()).sum(),
+            ended: self.record.ended,
+        }
+    }
+}

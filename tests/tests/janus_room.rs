@@ -1,0 +1,166 @@
+//! Confab in a room on a real Janus (VideoRoom + TextRoom), started by the test in a network
+//! namespace (`confab_tests::janus`): two Confab clients decode each other's video through
+//! Janus, chat in public and in private (TextRoom whispers), and a third who joins later sees
+//! the public conversation going on but none of the private one.
+
+use confab_core::{ConversationId, JoinLink, ParticipantId, PrivateMembers};
+use confab_engine::{Call, CallCommand, CallConfig, CallEvent, PeerConfig, RemoteSnapshot};
+use confab_tests::janus::{Janus, ROOM};
+use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
+use confab_tests::{synthetic_config, wait_for, wait_for_departure, wait_for_newcomer, wait_joined};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+const ALICE: (usize, usize) = (320, 240);
+const BOB: (usize, usize) = (352, 288);
+
+fn join(link: &JoinLink, name: &str, size: Option<(usize, usize)>) -> (Call, UnboundedReceiver<CallEvent>) {
+    let media = PeerConfig::bound_to(MEDIA_HOST_ADDR.parse().expect("an address"));
+    let mut config = CallConfig {
+        peer: Some(media),
+        ..synthetic_config(link, name, size.unwrap_or(ALICE), 440.0)
+    };
+    if size.is_none() {
+        (config.video, config.audio) = (None, None);
+    }
+    Call::start(config)
+}
+
+/// Waits until `call` has decoded at least `frames` of `who`'s video and returns what it saw.
+async fn decoded(call: &Call, who: &ParticipantId, frames: u64) -> RemoteSnapshot {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let view = call.snapshot().await.expect("a running call");
+        let seen = view.participants.iter().find(|p| &p.id == who).cloned();
+        match seen {
+            Some(seen) if seen.frames_decoded >= frames => return seen,
+            _ if tokio::time::Instant::now() > deadline => panic!("too little of {who} decoded: {view:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+async fn received_text(events: &mut UnboundedReceiver<CallEvent>, what: &str) -> (ConversationId, String) {
+    wait_for(events, Duration::from_secs(5), what, |e| match e {
+        CallEvent::ChatReceived(m) => Some((m.conversation.clone(), m.text.clone())),
+        _ => None,
+    })
+    .await
+}
+
+fn say(call: &Call, conversation: &ConversationId, text: &str) {
+    call.command(CallCommand::SendChat {
+        conversation: conversation.clone(),
+        text: text.into(),
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_confab_clients_meet_in_a_janus_room_and_a_latecomer_sees_no_private_message() {
+    let net = TestNet::create_with_media_link();
+    let janus = Janus::start(&net);
+    let link =
+        JoinLink::parse(&format!("janus+{}/#room={ROOM}", janus.websocket_url())).expect("a Janus link");
+
+    let (alice, mut alice_events) = join(&link, "Alice", Some(ALICE));
+    let alice_id = wait_joined(&mut alice_events).await;
+    let (bob, mut bob_events) = join(&link, "Bob", Some(BOB));
+    let bob_id = wait_joined(&mut bob_events).await;
+    let bob_seen = wait_for_newcomer(&mut alice_events, Duration::from_secs(10), "Bob", &[]).await;
+    let alice_seen = wait_for_newcomer(&mut bob_events, Duration::from_secs(10), "Alice", &[]).await;
+    assert_eq!((bob_seen, alice_seen), (bob_id.clone(), alice_id.clone()));
+
+    // Each decodes the other's pattern through Janus: intact, at the size it was sent.
+    let at_alice = decoded(&alice, &bob_id, 60).await;
+    let at_bob = decoded(&bob, &alice_id, 60).await;
+    for seen in [&at_alice, &at_bob] {
+        assert_eq!((seen.frames_corrupt, seen.decode_errors), (0, 0), "{seen:?}");
+    }
+    assert_eq!(at_alice.name, "Bob");
+    assert_eq!(at_bob.name, "Alice");
+
+    // Public and private chat over TextRoom.
+    let alice_view = alice.snapshot().await.expect("Alice's call");
+    let bob_identity = alice_view
+        .participants
+        .iter()
+        .find(|p| p.id == bob_id)
+        .expect("Bob")
+        .identity
+        .clone();
+    let alice_identity = alice_view.identity.clone().expect("Alice's identity");
+    let private =
+        ConversationId::Private(PrivateMembers::new([alice_identity, bob_identity]).expect("two members"));
+    say(&alice, &ConversationId::Public, "hello everyone");
+    assert_eq!(
+        received_text(&mut bob_events, "Alice's public message").await,
+        (ConversationId::Public, "hello everyone".into())
+    );
+    say(&alice, &private, "for Bob only");
+    assert_eq!(
+        received_text(&mut bob_events, "Alice's whisper").await,
+        (private.clone(), "for Bob only".into())
+    );
+    wait_for(
+        &mut alice_events,
+        Duration::from_secs(5),
+        "the whisper's receipt",
+        |e| matches!(e, CallEvent::ChatDelivered { .. }).then_some(()),
+    )
+    .await;
+    say(&bob, &private, "got it");
+    assert_eq!(
+        received_text(&mut alice_events, "Bob's whisper back").await,
+        (private.clone(), "got it".into())
+    );
+
+    // Carol joins (chat only) and sees both; what is said from now on in public reaches her,
+    // what is whispered does not.
+    let (carol, mut carol_events) = join(&link, "Carol", None);
+    wait_joined(&mut carol_events).await;
+    for _ in 0..2 {
+        wait_for_newcomer(
+            &mut carol_events,
+            Duration::from_secs(5),
+            "someone already there",
+            &[],
+        )
+        .await;
+    }
+    wait_for_newcomer(&mut alice_events, Duration::from_secs(10), "Carol", &[&bob_id]).await;
+    say(&alice, &private, "Carol cannot read this");
+    say(&bob, &ConversationId::Public, "welcome Carol");
+    assert_eq!(
+        received_text(&mut carol_events, "Bob's welcome").await,
+        (ConversationId::Public, "welcome Carol".into())
+    );
+    assert_eq!(
+        received_text(&mut bob_events, "Alice's second whisper").await,
+        (private.clone(), "Carol cannot read this".into())
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let carol_view = carol.snapshot().await.expect("Carol's call");
+    let carol_texts: Vec<&str> = carol_view.chat.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(carol_texts, ["welcome Carol"], "{carol_view:?}");
+    let names: Vec<&str> = carol_view.participants.iter().map(|p| p.name.as_str()).collect();
+    assert!(names.contains(&"Alice") && names.contains(&"Bob"), "{names:?}");
+
+    // Bob leaves: the others see him go; Carol leaves too.
+    let bob_final = bob.leave().await;
+    assert!(bob_final.errors.is_empty(), "{:?}", bob_final.errors);
+    wait_for_departure(
+        &mut alice_events,
+        Duration::from_secs(5),
+        "Bob's departure",
+        &bob_id,
+    )
+    .await;
+    carol.leave().await;
+    let alice_final = alice.leave().await;
+    assert!(
+        alice_final.errors.is_empty(),
+        "{:?}\n{}",
+        alice_final.errors,
+        janus.log()
+    );
+}
