@@ -62,6 +62,8 @@ impl WebSocketTransport {
             address: url.to_owned(),
             reason,
         };
+        // The WebRTC stack builds rustls with ring; wss:// uses it too (a second install is a no-op).
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut request = url.into_client_request().map_err(|e| error(e.to_string()))?;
         if let Some(protocol) = subprotocol {
             let value = HeaderValue::from_str(protocol).map_err(|e| error(e.to_string()))?;
