@@ -8,6 +8,7 @@ pub mod http;
 pub mod janus;
 pub mod netns;
 pub mod pictures;
+pub mod support;
 
 pub use pictures::PictureProbe;
 

@@ -7,6 +7,8 @@ use confab_core::{ConversationId, JoinLink, ParticipantId, PrivateMembers};
 use confab_engine::{Call, CallCommand, CallConfig, CallEvent, PeerConfig, RemoteSnapshot};
 use confab_tests::janus::{Janus, ROOM};
 use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
+use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Subscribe};
+use confab_tests::support::{debian_version, verified};
 use confab_tests::{synthetic_config, wait_for, wait_for_departure, wait_for_newcomer, wait_joined};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -162,5 +164,15 @@ async fn two_confab_clients_meet_in_a_janus_room_and_a_latecomer_sees_no_private
         "{:?}\n{}",
         alice_final.errors,
         janus.log()
+    );
+    verified(
+        "Janus VideoRoom + TextRoom",
+        &format!("Janus {} (Debian)", debian_version("janus")),
+        &[
+            (Publish, "yes"),
+            (Subscribe, "yes (one multistream subscription)"),
+            (Chat, "yes (TextRoom)"),
+            (PrivateChat, "yes (whispers to one person)"),
+        ],
     );
 }

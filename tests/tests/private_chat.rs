@@ -210,4 +210,12 @@ async fn private_messages_reach_exactly_their_recipients_and_never_widen() {
             "private plaintext '{secret}' appears in the logs"
         );
     }
+    confab_tests::support::verified(
+        "native",
+        "Confab embedded server (this repository)",
+        &[(
+            confab_tests::support::Capability::PrivateChat,
+            "yes, sealed end to end",
+        )],
+    );
 }

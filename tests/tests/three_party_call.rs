@@ -3,6 +3,7 @@
 
 use confab_core::ConversationId;
 use confab_engine::{CallCommand, CallEvent, CallSnapshot};
+use confab_tests::support::Capability::{Chat, Publish, Subscribe};
 use confab_tests::{join_synthetic, wait_for, wait_joined, TestServer};
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -181,4 +182,9 @@ async fn three_participants_see_hear_and_chat_and_notice_a_leave() {
         "Alice does not show Carol as left"
     );
     server.stop().await;
+    confab_tests::support::verified(
+        "native",
+        "Confab embedded server (this repository)",
+        &[(Publish, "yes"), (Subscribe, "yes"), (Chat, "yes")],
+    );
 }

@@ -6,6 +6,7 @@
 use confab_core::{JoinLink, LeaveReason};
 use confab_engine::{CallError, CallEvent};
 use confab_signal::whip::client::StreamError;
+use confab_tests::support::Capability::{Chat, Publish, Subscribe};
 use confab_tests::{
     endpoint, join_synthetic, wait_for, wait_for_departure, wait_for_newcomer, wait_joined, TestServer,
 };
@@ -133,6 +134,15 @@ async fn confab_publishes_over_whip_and_watches_over_whep_in_one_link() {
     }
     alice.leave().await;
     server.stop().await;
+    confab_tests::support::verified(
+        "WHIP/WHEP client",
+        "Confab embedded server (this repository)",
+        &[
+            (Publish, "yes (WHIP)"),
+            (Subscribe, "yes (WHEP)"),
+            (Chat, "no (not in WHIP/WHEP; the user is told)"),
+        ],
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

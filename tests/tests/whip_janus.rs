@@ -9,6 +9,8 @@ use confab_engine::{Call, CallConfig, PeerConfig, Recovery};
 use confab_tests::aiortc::{last_picture_stamp, picture_file};
 use confab_tests::janus::{Janus, WhipServer, ROOM};
 use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
+use confab_tests::support::Capability::{Publish, Reconnect};
+use confab_tests::support::{debian_version, verified};
 use confab_tests::{synthetic_config, wait_joined};
 use std::time::Duration;
 
@@ -104,4 +106,14 @@ async fn confab_publishes_through_simple_whip_server_into_janus_and_restarts_ice
     // Leaving DELETEs the session: the endpoint is free again at once.
     confab.leave().await;
     assert!(!whip.is_publishing("confab").await, "{}", whip.log());
+    let server = format!(
+        "simple-whip-server {} + Janus {} (Debian)",
+        debian_version("simple-whip-server"),
+        debian_version("janus")
+    );
+    verified(
+        "WHIP/WHEP client",
+        &server,
+        &[(Publish, "yes (WHIP)"), (Reconnect, "yes (ICE restart by PATCH)")],
+    );
 }

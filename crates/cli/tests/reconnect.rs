@@ -108,4 +108,12 @@ async fn the_call_resumes_after_20_second_and_rejoins_after_40_second_outages_wi
         reconnections.len()
     );
     drop(net);
+    confab_tests::support::verified(
+        "native",
+        "Confab embedded server (this repository)",
+        &[(
+            confab_tests::support::Capability::Reconnect,
+            "yes (resume, or rejoin as the same identity)",
+        )],
+    );
 }

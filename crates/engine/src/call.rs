@@ -11,8 +11,9 @@
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::identity::Identity;
-use crate::receive::{receive_track, RemoteStats};
+use crate::receive::receive_track;
 use crate::record::CallRecord;
+use crate::room_events::{relay, Presence};
 use crate::seal::SessionKeys;
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
@@ -27,7 +28,7 @@ use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState}
 use confab_signal::native::{NativeAdapter, PING_INTERVAL};
 use confab_signal::{SignalingAdapter, Transport, TransportError, WebSocketTransport};
 use media_path::{MediaPathWatch, PathChange};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -190,8 +191,7 @@ struct Driver {
     media: Option<LocalMedia>,
     problems: mpsc::UnboundedSender<MediaError>,
     local: Option<ParticipantId>,
-    remote: HashMap<ParticipantId, Arc<RemoteStats>>,
-    left_ms: HashMap<ParticipantId, u64>,
+    presence: Presence,
     joined_ms: Option<u64>,
     /// The user asked to leave.
     leaving: bool,
@@ -259,8 +259,7 @@ async fn run(
         media: None,
         problems,
         local: None,
-        remote: HashMap::new(),
-        left_ms: HashMap::new(),
+        presence: Presence::default(),
         joined_ms: None,
         leaving: false,
         lost: false,
@@ -506,6 +505,9 @@ impl Driver {
     }
 
     async fn room_event(&mut self, event: RoomEvent, peer_tx: &PeerEvents) {
+        let Some(event) = relay(&mut self.record, &mut self.presence, event) else {
+            return;
+        };
         let out = match event {
             RoomEvent::Joined { local } => {
                 let now_ms = self.record.elapsed_ms();
@@ -519,29 +521,6 @@ impl Driver {
                 }
                 self.send_queued_chat();
                 Some(CallEvent::Joined { local })
-            }
-            RoomEvent::ParticipantJoined(id) => {
-                self.remote.entry(id.clone()).or_default();
-                Some(CallEvent::ParticipantJoined(id))
-            }
-            RoomEvent::ParticipantLeft { id, reason } => {
-                self.left_ms.insert(id.clone(), self.record.elapsed_ms());
-                Some(CallEvent::ParticipantLeft { id, reason })
-            }
-            RoomEvent::ChatReceived(message) => Some(CallEvent::ChatReceived(message)),
-            RoomEvent::ChatSent(message) => Some(CallEvent::ChatSent(message)),
-            RoomEvent::ChatDelivered { id, to } => Some(CallEvent::ChatDelivered { id, to }),
-            RoomEvent::ChatNotDelivered { id, reason } => Some(CallEvent::ChatNotDelivered { id, reason }),
-            RoomEvent::ChatRefused { from, error } => {
-                self.record.problem(CallError::ChatRefused { from, error });
-                None
-            }
-            RoomEvent::ServerError { code, message } => {
-                tracing::warn!(?code, %message, "server reported an error");
-                self.record
-                    .errors
-                    .push(format!("{} ({message})", code.user_message()));
-                None
             }
             RoomEvent::Left { reason, error } => {
                 // While getting back in, our own old session may still hold our identity on a
@@ -665,7 +644,12 @@ impl Driver {
                     tracing::warn!("ignored a remote track with an invalid stream id");
                     return;
                 };
-                let stats = self.remote.entry(participant.clone()).or_default().clone();
+                let stats = self
+                    .presence
+                    .remote
+                    .entry(participant.clone())
+                    .or_default()
+                    .clone();
                 tokio::spawn(receive_track(
                     track,
                     participant,

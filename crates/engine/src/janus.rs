@@ -10,14 +10,16 @@
 //! everything in its rooms.)
 //!
 //! Not handled yet: getting back in after the WebSocket drops (the call ends `ConnectionLost`;
-//! Janus' `claim` could resume the session) and ICE restarts of the media connections.
+//! Janus' `claim` could resume the session), ICE restarts of the media connections, and telling
+//! others about mute (muting stops sending; VideoRoom is not told).
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot};
 use crate::call::snapshot::RoomPicture;
 use crate::call::{fresh_message_id, unix_millis, CallConfig};
 use crate::identity::Identity;
-use crate::receive::{receive_track, RemoteStats};
+use crate::receive::receive_track;
 use crate::record::CallRecord;
+use crate::room_events::{relay, Presence};
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
 use confab_core::link::JanusLink;
@@ -61,8 +63,7 @@ struct JanusCall {
     sent_totals: SentTotals,
     problems: mpsc::UnboundedSender<MediaError>,
     video_out: Option<Arc<dyn VideoSink>>,
-    remote: HashMap<ParticipantId, Arc<RemoteStats>>,
-    left_ms: HashMap<ParticipantId, u64>,
+    presence: Presence,
     joined_ms: Option<u64>,
     send_order: SendOrder,
     media_bytes: (u64, u64),
@@ -118,8 +119,7 @@ pub(crate) async fn run(
         sent_totals: SentTotals::default(),
         problems,
         video_out: config.video_out,
-        remote: HashMap::new(),
-        left_ms: HashMap::new(),
+        presence: Presence::default(),
         joined_ms: None,
         send_order: SendOrder::default(),
         media_bytes: (0, 0),
@@ -161,6 +161,9 @@ pub(crate) async fn run(
 }
 
 impl JanusCall {
+    /// Puts the room in its joining state; the dialect is already on its way in (the room's
+    /// join request becomes the TextRoom join). Janus knows no Confab room name, token or proof:
+    /// the room is named after our feed and the PIN or API token travel in the dialect.
     fn join(&mut self) {
         let join = RoomCommand::Join {
             room: confab_core::RoomName::new(self.dialect.local().to_string())
@@ -376,7 +379,12 @@ impl JanusCall {
                     tracing::warn!("ignored a track Janus sent for nobody in the room");
                     return;
                 };
-                let stats = self.remote.entry(participant.clone()).or_default().clone();
+                let stats = self
+                    .presence
+                    .remote
+                    .entry(participant.clone())
+                    .or_default()
+                    .clone();
                 tokio::spawn(receive_track(
                     track,
                     participant,
@@ -410,45 +418,17 @@ impl JanusCall {
     }
 
     async fn room_event(&mut self, event: RoomEvent) {
-        let out = match event {
-            RoomEvent::Joined { local } => {
+        match relay(&mut self.record, &mut self.presence, event) {
+            Some(RoomEvent::Joined { local }) => {
                 self.joined_ms = Some(self.record.elapsed_ms());
                 if let Err(e) = self.publish().await {
                     self.record.problem(e);
                 }
-                Some(CallEvent::Joined { local })
+                self.record.send(CallEvent::Joined { local });
             }
-            RoomEvent::ParticipantJoined(id) => {
-                self.remote.entry(id.clone()).or_default();
-                Some(CallEvent::ParticipantJoined(id))
-            }
-            RoomEvent::ParticipantLeft { id, reason } => {
-                self.left_ms.insert(id.clone(), self.record.elapsed_ms());
-                Some(CallEvent::ParticipantLeft { id, reason })
-            }
-            RoomEvent::ChatReceived(message) => Some(CallEvent::ChatReceived(message)),
-            RoomEvent::ChatSent(message) => Some(CallEvent::ChatSent(message)),
-            RoomEvent::ChatDelivered { id, to } => Some(CallEvent::ChatDelivered { id, to }),
-            RoomEvent::ChatNotDelivered { id, reason } => Some(CallEvent::ChatNotDelivered { id, reason }),
-            RoomEvent::ChatRefused { from, error } => {
-                self.record.problem(CallError::ChatRefused { from, error });
-                None
-            }
-            RoomEvent::ServerError { code, message } => {
-                tracing::warn!(?code, %message, "Janus reported an error");
-                self.record
-                    .errors
-                    .push(format!("{} ({message})", code.user_message()));
-                None
-            }
-            RoomEvent::Left { reason, error } => {
-                self.record.end(reason, error.map(CallError::from));
-                None
-            }
-            _ => None,
-        };
-        if let Some(event) = out {
-            self.record.send(event);
+            Some(RoomEvent::Left { reason, error }) => self.record.end(reason, error.map(CallError::from)),
+            // Janus announces no mute state (see the module docs).
+            _ => {}
         }
     }
 
@@ -497,7 +477,7 @@ impl JanusCall {
             participants,
             chat,
             sent,
-        } = RoomPicture::of(&self.room, &self.remote, &self.left_ms);
+        } = RoomPicture::of(&self.room, &self.presence);
         CallSnapshot {
             local: self.joined_ms.map(|_| self.dialect.local()),
             identity: Some(self.room.identity().clone()),

@@ -17,6 +17,7 @@ mod identity;
 mod janus;
 mod receive;
 mod record;
+mod room_events;
 mod seal;
 mod send;
 mod streams;

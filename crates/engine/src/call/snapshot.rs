@@ -3,11 +3,9 @@
 
 use super::Driver;
 use crate::api::{CallSnapshot, RemoteSnapshot, SentSnapshot};
-use crate::receive::RemoteStats;
+use crate::room_events::Presence;
 use crate::send::{LocalMedia, SentTotals};
-use confab_core::{ChatMessage, ParticipantId, Room};
-use std::collections::HashMap;
-use std::sync::Arc;
+use confab_core::{ChatMessage, Room};
 
 /// What a room-backed call's snapshot reports about the room: everyone seen (with what we
 /// received from them), the chat received, and the delivery of what we sent.
@@ -18,17 +16,13 @@ pub(crate) struct RoomPicture {
 }
 
 impl RoomPicture {
-    pub(crate) fn of(
-        room: &Room,
-        remote: &HashMap<ParticipantId, Arc<RemoteStats>>,
-        left_ms: &HashMap<ParticipantId, u64>,
-    ) -> Self {
+    pub(crate) fn of(room: &Room, presence: &Presence) -> Self {
         let participants = room
             .participants()
             .iter()
             .map(|(id, p)| {
-                let stats = remote.get(id).cloned().unwrap_or_default();
-                let left_ms = left_ms.get(id).copied();
+                let stats = presence.remote.get(id).cloned().unwrap_or_default();
+                let left_ms = presence.left_ms.get(id).copied();
                 stats.snapshot(id.clone(), p.identity.clone(), p.name.clone(), p.left, left_ms)
             })
             .collect();
@@ -68,7 +62,7 @@ impl Driver {
             participants,
             chat,
             sent,
-        } = RoomPicture::of(&self.room, &self.remote, &self.left_ms);
+        } = RoomPicture::of(&self.room, &self.presence);
         CallSnapshot {
             local: self.local.clone(),
             identity: Some(me.clone()),

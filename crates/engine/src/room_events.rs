@@ -1,0 +1,49 @@
+//! Room events both room-backed drivers (Confab's own server, Janus) pass on to the user in the
+//! same way: arrivals and departures (noting when each happened), chat, refused chat and server
+//! errors (as problems). The rest (joining, leaving, mute) needs the driver.
+
+use crate::api::{CallError, CallEvent};
+use crate::receive::RemoteStats;
+use crate::record::CallRecord;
+use confab_core::{ParticipantId, RoomEvent};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Who was seen and when each left, for the snapshot.
+#[derive(Default)]
+pub(crate) struct Presence {
+    /// What we received from each participant.
+    pub remote: HashMap<ParticipantId, Arc<RemoteStats>>,
+    /// When each participant left (ms since the call started).
+    pub left_ms: HashMap<ParticipantId, u64>,
+}
+
+/// Passes `event` on if it is one of the shared kinds; otherwise gives it back to the driver.
+pub(crate) fn relay(record: &mut CallRecord, presence: &mut Presence, event: RoomEvent) -> Option<RoomEvent> {
+    let out = match event {
+        RoomEvent::ParticipantJoined(id) => {
+            presence.remote.entry(id.clone()).or_default();
+            CallEvent::ParticipantJoined(id)
+        }
+        RoomEvent::ParticipantLeft { id, reason } => {
+            presence.left_ms.insert(id.clone(), record.elapsed_ms());
+            CallEvent::ParticipantLeft { id, reason }
+        }
+        RoomEvent::ChatReceived(message) => CallEvent::ChatReceived(message),
+        RoomEvent::ChatSent(message) => CallEvent::ChatSent(message),
+        RoomEvent::ChatDelivered { id, to } => CallEvent::ChatDelivered { id, to },
+        RoomEvent::ChatNotDelivered { id, reason } => CallEvent::ChatNotDelivered { id, reason },
+        RoomEvent::ChatRefused { from, error } => {
+            record.problem(CallError::ChatRefused { from, error });
+            return None;
+        }
+        RoomEvent::ServerError { code, message } => {
+            tracing::warn!(?code, %message, "the server reported an error");
+            record.errors.push(format!("{} ({message})", code.user_message()));
+            return None;
+        }
+        other => return Some(other),
+    };
+    record.send(out);
+    None
+}
