@@ -1,7 +1,8 @@
 //! Confab in a room on a real Janus (VideoRoom + TextRoom), started by the test in a network
 //! namespace (`confab_tests::janus`): two Confab clients decode each other's video through
 //! Janus, chat in public and in private (TextRoom whispers), and a third who joins later sees
-//! the public conversation going on but none of the private one.
+//! the public conversation going on but none of the private one. When one publisher leaves and
+//! another arrives, the newcomer is decoded in the subscriptions already running.
 
 use confab_core::{ConversationId, JoinLink, ParticipantId, PrivateMembers};
 use confab_engine::{Call, CallCommand, CallConfig, CallEvent, PeerConfig, RemoteSnapshot};
@@ -147,7 +148,8 @@ async fn two_confab_clients_meet_in_a_janus_room_and_a_latecomer_sees_no_private
     let names: Vec<&str> = carol_view.participants.iter().map(|p| p.name.as_str()).collect();
     assert!(names.contains(&"Alice") && names.contains(&"Bob"), "{names:?}");
 
-    // Bob leaves: the others see him go; Carol leaves too.
+    // Bob leaves: the others see him go. Dan arrives with video: Janus gives him the places
+    // Bob's streams had in Alice's and Carol's subscriptions, and both decode him.
     let bob_final = bob.leave().await;
     assert!(bob_final.errors.is_empty(), "{:?}", bob_final.errors);
     wait_for_departure(
@@ -157,6 +159,17 @@ async fn two_confab_clients_meet_in_a_janus_room_and_a_latecomer_sees_no_private
         &bob_id,
     )
     .await;
+    let (dan, mut dan_events) = join(&link, "Dan", Some(BOB));
+    let dan_id = wait_joined(&mut dan_events).await;
+    for (viewer, who) in [(&alice, "Alice"), (&carol, "Carol")] {
+        let seen = decoded(viewer, &dan_id, 60).await;
+        assert_eq!(
+            (seen.name.as_str(), seen.frames_corrupt),
+            ("Dan", 0),
+            "{who}: {seen:?}"
+        );
+    }
+    dan.leave().await;
     carol.leave().await;
     let alice_final = alice.leave().await;
     assert!(

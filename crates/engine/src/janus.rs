@@ -269,6 +269,11 @@ impl JanusCall {
                 }
             }
             JanusOutput::HungUp(slot, reason) => self.hung_up(slot, &reason).await,
+            JanusOutput::Close(slot) => {
+                if let Some((_, peer)) = self.peers.remove(&slot) {
+                    peer.close().await;
+                }
+            }
             JanusOutput::SessionLost(why) => {
                 self.record
                     .problem(confab_signal::TransportError::Lost(why).into());

@@ -9,7 +9,8 @@
 //! - **subscriber** (VideoRoom, multistream): attached once someone publishes; one
 //!   connection receives every publisher ([`PeerSlot::Subscriber`]). Janus offers, we answer
 //!   with `start`; newcomers are added with `update`, one negotiation at a time, and Janus
-//!   itself retires the streams of publishers that leave;
+//!   itself retires the streams of publishers that leave (the first newcomer after a departure
+//!   gets a fresh subscriber handle and connection instead: see `subscription_stale`);
 //! - **chat** (TextRoom, [`PeerSlot::Chat`]): Janus offers a data channel; over it we join the
 //!   room with our feed id as user name, so VideoRoom publishers and TextRoom users that are
 //!   the same person are one participant. Public messages go to the room, private ones are
@@ -53,6 +54,8 @@ pub enum JanusOutput {
     Candidate(PeerSlot, IceCandidate),
     /// Janus closed one of our media connections.
     HungUp(PeerSlot, String),
+    /// Close one of our media connections: its handle is gone, and a new one will offer anew.
+    Close(PeerSlot),
     /// The Janus session is gone (timed out or unknown to the server); the call cannot go on
     /// in it.
     SessionLost(String),
@@ -162,6 +165,10 @@ pub struct JanusDialect {
     negotiating: bool,
     /// Received tracks' ids (from the subscriber offer's `msid`) → the participant sending them.
     track_senders: HashMap<String, ParticipantId>,
+    /// Someone we were subscribed to stopped publishing: Janus would hand their m-lines (and
+    /// track ids) to the next publisher, and a WebRTC stack that saw those tracks end does not
+    /// raise them again. The next subscription therefore starts on a fresh handle.
+    subscription_stale: bool,
     received: u64,
     next_keepalive: Option<Instant>,
     outputs: VecDeque<JanusOutput>,
@@ -192,6 +199,7 @@ impl JanusDialect {
             to_subscribe: BTreeSet::new(),
             negotiating: false,
             track_senders: HashMap::new(),
+            subscription_stale: false,
             received: 0,
             next_keepalive: None,
             outputs: VecDeque::new(),
@@ -750,7 +758,7 @@ impl JanusDialect {
     }
 
     fn publisher_gone(&mut self, feed: &Feed, left: bool) {
-        self.subscribed.remove(feed);
+        self.subscription_stale |= self.subscribed.remove(feed);
         self.to_subscribe.remove(feed);
         self.member_gone(&participant_of(&feed.0), |member| {
             member.publishing = false;
@@ -766,6 +774,15 @@ impl JanusDialect {
     fn subscribe_waiting(&mut self) {
         if self.negotiating || self.to_subscribe.is_empty() || !self.in_videoroom {
             return;
+        }
+        if std::mem::take(&mut self.subscription_stale) {
+            if let Some(id) = self.handles.remove(&Handle::Subscriber) {
+                self.request(json!({"janus": "detach", "handle_id": id}), None);
+                self.outputs.push_back(JanusOutput::Close(PeerSlot::Subscriber));
+            }
+            let still_publishing = std::mem::take(&mut self.subscribed);
+            self.to_subscribe.extend(still_publishing);
+            self.track_senders.clear();
         }
         let Some(_) = self.handles.get(&Handle::Subscriber) else {
             if !self

@@ -433,3 +433,56 @@ fn each_mid_names_its_track() {
     assert_eq!(tracks.get("0"), Some(&"janus0"));
     assert_eq!(tracks.get("1"), Some(&"janus1"));
 }
+
+#[test]
+fn a_newcomer_after_a_departure_gets_a_fresh_subscription() {
+    let (mut dialect, so_far) = joined(&[(555, "Carol")]);
+    let attach = server_frames(&so_far)
+        .into_iter()
+        .find(|f| f["janus"] == "attach")
+        .unwrap();
+    dialect
+        .handle_server(&success(&attach["transaction"], SUBSCRIBER))
+        .unwrap();
+    let attached = json!({"videoroom": "attached", "streams": [{"mid": "0", "feed_id": 555}]});
+    dialect
+        .handle_server(&event(SUBSCRIBER, attached, Some(offer(SUBSCRIBER_OFFER))))
+        .unwrap();
+    let answer = SessionDescription {
+        kind: SdpKind::Answer,
+        sdp: "v=0".into(),
+    };
+    dialect.local_description(PeerSlot::Subscriber, answer);
+    outputs(&mut dialect);
+
+    // Carol stops publishing (she still chats); Dan starts: Janus would give him Carol's
+    // m-lines, so the subscription starts over on a new handle with Dan in it.
+    dialect
+        .handle_server(&event(
+            PUBLISHER,
+            json!({"videoroom": "event", "unpublished": 555}),
+            None,
+        ))
+        .unwrap();
+    let dan = json!({"videoroom": "event", "publishers": [{"id": 666, "display": "Dan", "streams": [{"type": "video"}]}]});
+    dialect.handle_server(&event(PUBLISHER, dan, None)).unwrap();
+    let out = outputs(&mut dialect);
+    assert!(out.contains(&JanusOutput::Close(PeerSlot::Subscriber)), "{out:?}");
+    let frames = server_frames(&out);
+    assert_eq!(
+        (&frames[0]["janus"], &frames[0]["handle_id"]),
+        (&json!("detach"), &json!(SUBSCRIBER))
+    );
+    assert_eq!(frames[1]["janus"], "attach");
+    assert_eq!(
+        dialect.sender_of_track("janus0"),
+        None,
+        "Carol's track is forgotten"
+    );
+    dialect
+        .handle_server(&success(&frames[1]["transaction"], SUBSCRIBER + 1))
+        .unwrap();
+    let join = server_frames(&outputs(&mut dialect));
+    assert_eq!(join[0]["body"]["ptype"], "subscriber");
+    assert_eq!(join[0]["body"]["streams"], json!([{"feed": 666}]));
+}
