@@ -150,12 +150,26 @@ fn start_session_bus(folder: &Path) -> (Started, String) {
     (started, address)
 }
 
+/// Whether an X server holds `display`: its lock file names a live process. Our X servers are
+/// killed (SIGKILL) when a test ends and leave their lock and socket behind; those are stale,
+/// and are removed so the number can be used again.
+fn display_taken(display: u32) -> bool {
+    let lock = PathBuf::from(format!("/tmp/.X{display}-lock"));
+    let owner = std::fs::read_to_string(&lock)
+        .ok()
+        .and_then(|text| text.trim().parse::<u32>().ok());
+    if owner.is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists()) {
+        return true;
+    }
+    let _ = std::fs::remove_file(&lock);
+    let _ = std::fs::remove_file(format!("/tmp/.X11-unix/X{display}"));
+    false
+}
+
 /// An X server of our own on a free display number.
 fn start_xvfb() -> (Started, String) {
     for display in 90..140 {
-        if Path::new(&format!("/tmp/.X11-unix/X{display}")).exists()
-            || Path::new(&format!("/tmp/.X{display}-lock")).exists()
-        {
+        if display_taken(display) {
             continue;
         }
         let started = Started::spawn(
