@@ -1,6 +1,6 @@
 //! Many peers at once, one of them killed: eight `confab-cli join` processes start at the same
 //! moment; one is SIGKILLed mid-call. The seven others keep decoding each other without a gap
-//! over one second, report no errors, and see the killed one marked as left.
+//! over [`LONGEST_GAP_MS`], report no errors, and see the killed one marked as left.
 
 mod common;
 
@@ -14,6 +14,10 @@ const CLIENTS: usize = 8;
 const STAY_SECONDS: u64 = 31;
 const KILL_AFTER: Duration = Duration::from_secs(7);
 const FPS: u64 = 15;
+/// The longest wait for a frame allowed. Forwarding held up by the dead peer would stall for the
+/// server's whole resume grace (20 s); eight encoders and 56 decoders sharing the test machine's
+/// two cores have shown single waits of up to 1.4 s without any fault.
+const LONGEST_GAP_MS: u64 = 2000;
 
 fn join(link: &str, name: &str, report: &std::path::Path) -> Child {
     Command::new(BIN)
@@ -87,7 +91,10 @@ fn seven_keep_decoding_each_other_when_the_eighth_is_killed() {
                 decoded >= (STAY_SECONDS - 6) * FPS,
                 "{name} decoded only {decoded} frames from {other}"
             );
-            assert!(gap <= 1000, "{name} waited {gap} ms for a frame from {other}");
+            assert!(
+                gap <= LONGEST_GAP_MS,
+                "{name} waited {gap} ms for a frame from {other}"
+            );
         }
     }
 }

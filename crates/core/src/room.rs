@@ -659,8 +659,11 @@ impl Room {
         }
     }
 
+    /// Adds someone who arrived. A participant id seen before counts again only if its
+    /// participant had left (servers whose ids outlive a session, such as Janus' feed ids).
     fn add_participant(&mut self, info: ParticipantInfo) {
-        if Some(&info.id) == self.local_id() || self.participants.contains_key(&info.id) {
+        let present = self.participants.get(&info.id).is_some_and(|p| p.left.is_none());
+        if Some(&info.id) == self.local_id() || present {
             return;
         }
         let id = info.id.clone();
@@ -814,6 +817,27 @@ mod tests {
         }
         assert_eq!(drain(&mut room).len(), 1);
         assert_eq!(room.participants()[&pid("a")].left, Some(LeaveReason::Hangup));
+    }
+
+    #[test]
+    fn someone_who_left_and_comes_back_under_the_same_id_is_present_again() {
+        let now = Instant::now();
+        let mut room = joined_room(now);
+        let left = SignalIn::ParticipantLeft {
+            id: pid("a"),
+            reason: LeaveReason::Hangup,
+        };
+        room.handle_signal(now, left);
+        let _ = drain(&mut room);
+        room.handle_signal(now, SignalIn::ParticipantJoined(info("a", "Alice again")));
+        room.handle_signal(now, SignalIn::ParticipantJoined(info("a", "Alice twice")));
+        let joined: Vec<Output> = drain(&mut room)
+            .into_iter()
+            .filter(|o| matches!(o, Output::Event(RoomEvent::ParticipantJoined(_))))
+            .collect();
+        assert_eq!(joined.len(), 1, "announced once: {joined:?}");
+        let alice = &room.participants()[&pid("a")];
+        assert_eq!((alice.left, alice.name.as_str()), (None, "Alice again"));
     }
 
     #[test]

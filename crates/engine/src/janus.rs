@@ -7,7 +7,8 @@
 //! Private messages go as TextRoom whispers to their one recipient: Janus delivers them to
 //! that user name alone, and its receipt marks them delivered. (They are not sealed: other
 //! Janus clients could not open them. The Janus server itself can read them, as it can read
-//! everything in its rooms.)
+//! everything in its rooms.) Identities are not proven on Janus: a participant's identity is
+//! its user name, which any client may claim while its owner is away.
 //!
 //! Not handled yet: getting back in after the WebSocket drops (the call ends `ConnectionLost`;
 //! Janus' `claim` could resume the session), ICE restarts of the media connections, and telling
@@ -259,6 +260,9 @@ impl JanusCall {
             JanusOutput::Description(slot, description) => {
                 if let Err(e) = self.remote_description(slot, description).await {
                     self.record.problem(e);
+                    if slot == PeerSlot::Subscriber {
+                        self.dialect.subscription_failed();
+                    }
                 }
             }
             JanusOutput::Candidate(slot, candidate) => {
@@ -324,6 +328,9 @@ impl JanusCall {
     /// Publishes our camera and microphone on a new publisher connection (starting capture the
     /// first time).
     async fn publish(&mut self) -> Result<(), CallError> {
+        if self.sends.is_empty() {
+            return Ok(()); // chat only: nothing to publish
+        }
         let peer = self.new_peer(PeerSlot::Publisher).await?;
         let stream = self.dialect.local();
         let mut tracks = HashMap::new();
@@ -335,9 +342,6 @@ impl JanusCall {
                         .await?,
                 );
             }
-        }
-        if tracks.is_empty() {
-            return Ok(()); // chat only: nothing to publish
         }
         let offer = peer.create_offer().await?;
         self.dialect.local_description(PeerSlot::Publisher, offer);
@@ -456,11 +460,6 @@ impl JanusCall {
     }
 
     async fn shut_down(&mut self) {
-        while let Some(output) = self.dialect.poll_output() {
-            if let JanusOutput::Server(frame) = output {
-                let _ = self.transport.send(frame).await;
-            }
-        }
         let (mut sent, mut received) = (0, 0);
         for (_, peer) in self.peers.values() {
             let stats = peer.stats().await;

@@ -23,6 +23,7 @@ pub(crate) fn relay(record: &mut CallRecord, presence: &mut Presence, event: Roo
     let out = match event {
         RoomEvent::ParticipantJoined(id) => {
             presence.remote.entry(id.clone()).or_default();
+            presence.left_ms.remove(&id);
             CallEvent::ParticipantJoined(id)
         }
         RoomEvent::ParticipantLeft { id, reason } => {

@@ -88,12 +88,15 @@ fn hash_text(text: &str) -> u64 {
     })
 }
 
-/// A Janus feed id or TextRoom user name as a participant id; names Confab cannot use as an id
-/// (spaces, too long) get a stable stand-in.
+/// A Janus feed id or TextRoom user name as a participant id. Names Confab cannot use as an id
+/// (spaces, too long), and names that look like a stand-in, get a stable stand-in `x.HASH`, so
+/// two different names never become one participant (short of a 64-bit hash collision).
 fn participant_of(name: &str) -> ParticipantId {
     ParticipantId::new(name)
-        .or_else(|_| ParticipantId::new(format!("u-{:x}", hash_text(name))))
-        .unwrap_or_else(|_| unreachable!("a hex number makes a valid participant id"))
+        .ok()
+        .filter(|_| !name.starts_with("x."))
+        .or_else(|| ParticipantId::new(format!("x.{:016x}", hash_text(name))).ok())
+        .unwrap_or_else(|| unreachable!("a hex number makes a valid participant id"))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,6 +166,8 @@ pub struct JanusDialect {
     /// An offer from the subscriber handle is being answered, or a subscription request is
     /// waiting for Janus' offer.
     negotiating: bool,
+    /// The feeds the subscription request under way asks for.
+    requested: Vec<Feed>,
     /// Received tracks' ids (from the subscriber offer's `msid`) → the participant sending them.
     track_senders: HashMap<String, ParticipantId>,
     /// Someone we were subscribed to stopped publishing: Janus would hand their m-lines (and
@@ -198,6 +203,7 @@ impl JanusDialect {
             subscribed: BTreeSet::new(),
             to_subscribe: BTreeSet::new(),
             negotiating: false,
+            requested: Vec::new(),
             track_senders: HashMap::new(),
             subscription_stale: false,
             received: 0,
@@ -264,6 +270,7 @@ impl JanusDialect {
             PeerSlot::Publisher => json!({"request": "publish", "display": self.display}),
             PeerSlot::Subscriber => {
                 self.negotiating = false;
+                self.requested.clear();
                 json!({"request": "start"})
             }
             PeerSlot::Chat => json!({"request": "ack"}),
@@ -569,10 +576,10 @@ impl JanusDialect {
         let room = VideoRoomData::parse(data)?;
         if let Some(code) = room.error_code {
             if handle == Handle::Subscriber {
-                // A feed that left before our subscription reached Janus; the next one retries.
-                self.negotiating = false;
-                tracing::debug!(code, error = ?room.error, "Janus refused a subscription");
-                self.subscribe_waiting();
+                // Typically a feed that left before our request reached Janus (428), which
+                // refuses the whole request: ask again for those still publishing.
+                tracing::info!(code, error = ?room.error, "Janus refused a subscription request");
+                self.subscription_failed();
                 return Ok(());
             }
             let message = format!("Janus VideoRoom error {code}: {}", room.error.unwrap_or_default());
@@ -759,6 +766,7 @@ impl JanusDialect {
 
     fn publisher_gone(&mut self, feed: &Feed, left: bool) {
         self.subscription_stale |= self.subscribed.remove(feed);
+        self.requested.retain(|f| f != feed);
         self.to_subscribe.remove(feed);
         self.member_gone(&participant_of(&feed.0), |member| {
             member.publishing = false;
@@ -804,9 +812,23 @@ impl JanusDialect {
         } else {
             json!({"request": "update", "subscribe": streams})
         };
-        self.subscribed.extend(feeds);
+        self.subscribed.extend(feeds.iter().cloned());
+        self.requested = feeds;
         self.negotiating = true;
         self.message(Handle::Subscriber, body, None);
+    }
+
+    /// The subscription request or Janus' offer for it could not be completed: the feeds it
+    /// asked for that still publish are asked for again, on a fresh subscription.
+    pub fn subscription_failed(&mut self) {
+        self.negotiating = false;
+        for feed in std::mem::take(&mut self.requested) {
+            if self.subscribed.remove(&feed) {
+                self.to_subscribe.insert(feed);
+            }
+        }
+        self.subscription_stale = true;
+        self.subscribe_waiting();
     }
 
     /// Ties each received track (by the `msid` in Janus' offer) to the publisher behind its mid.
@@ -830,8 +852,9 @@ impl JanusDialect {
         let (Some(from), Some(text)) = (message.from, message.text) else {
             return;
         };
-        // Our own public messages come back; history arrives before our join completes.
-        if from == self.feed.0 || !self.chat_joined {
+        // Our own public messages come back; history (and anything said before the room has
+        // joined) arrives before the room knows who is there.
+        if from == self.feed.0 || !self.told_joined {
             return;
         }
         let sender = participant_of(&from);

@@ -372,7 +372,8 @@ impl TextRoomMessage {
 pub fn core_error(code: u32) -> SignalErrorCode {
     match code {
         403 | 470 => SignalErrorCode::BadToken,
-        458 | 459 => SignalErrorCode::SessionExpired,
+        458 => SignalErrorCode::SessionExpired,
+        459 => SignalErrorCode::MediaFailed,
         472 => SignalErrorCode::ServerShutdown,
         405 | 460 | 461 => SignalErrorCode::MediaFailed,
         _ => SignalErrorCode::BadMessage,

@@ -424,7 +424,16 @@ fn feed_ids_are_stable_per_identity_and_safe_for_javascript() {
     assert_eq!(a, feed_for(&identity("id-0123456789abcdef")));
     assert_ne!(a, feed_for(&identity("id-0123456789abcdee")));
     assert!(a < 1 << 53 && a > 0);
-    assert_eq!(participant_of("has space").as_str().len(), 2 + 16);
+    let stand_in = participant_of("has space");
+    assert!(
+        stand_in.as_str().starts_with("x.") && stand_in.as_str().len() == 2 + 16,
+        "{stand_in}"
+    );
+    assert_ne!(
+        participant_of(stand_in.as_str()),
+        stand_in,
+        "a name that looks like a stand-in is not one"
+    );
 }
 
 #[test]
