@@ -11,7 +11,6 @@
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::identity::Identity;
-use crate::receive::receive_track;
 use crate::record::CallRecord;
 use crate::room_events::{relay, Presence};
 use crate::seal::SessionKeys;
@@ -644,26 +643,10 @@ impl Driver {
                     tracing::warn!("ignored a remote track with an invalid stream id");
                     return;
                 };
-                let stats = self
-                    .presence
-                    .remote
-                    .entry(participant.clone())
-                    .or_default()
-                    .clone();
-                tokio::spawn(receive_track(
-                    track,
-                    participant,
-                    stats,
-                    self.record.started,
-                    self.record.events.clone(),
-                    self.video_out.clone(),
-                ));
+                self.presence
+                    .receive(track, participant, &self.record, self.video_out.clone());
             }
-            PeerEvent::KeyframeRequested(_) => {
-                if let Some(video) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
-                    video.request_keyframe();
-                }
-            }
+            PeerEvent::KeyframeRequested(_) => self.media.iter().for_each(LocalMedia::request_keyframe),
             PeerEvent::StateChanged(state) => self.media_path_changed(state),
             _ => {}
         }
@@ -719,10 +702,7 @@ impl Driver {
             }
         }
         if let Some(media) = &self.media {
-            match kind {
-                MediaKind::Video => media.video.iter().for_each(|v| v.set_paused(muted)),
-                MediaKind::Audio => media.audio.iter().for_each(|a| a.set_paused(muted)),
-            }
+            media.set_paused(kind, muted);
         }
     }
 

@@ -18,7 +18,6 @@ use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot};
 use crate::call::snapshot::RoomPicture;
 use crate::call::{fresh_message_id, unix_millis, CallConfig};
 use crate::identity::Identity;
-use crate::receive::receive_track;
 use crate::record::CallRecord;
 use crate::room_events::{relay, Presence};
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
@@ -388,26 +387,10 @@ impl JanusCall {
                     tracing::warn!("ignored a track Janus sent for nobody in the room");
                     return;
                 };
-                let stats = self
-                    .presence
-                    .remote
-                    .entry(participant.clone())
-                    .or_default()
-                    .clone();
-                tokio::spawn(receive_track(
-                    track,
-                    participant,
-                    stats,
-                    self.record.started,
-                    self.record.events.clone(),
-                    self.video_out.clone(),
-                ));
+                self.presence
+                    .receive(track, participant, &self.record, self.video_out.clone());
             }
-            PeerEvent::KeyframeRequested(_) => {
-                if let Some(video) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
-                    video.request_keyframe();
-                }
-            }
+            PeerEvent::KeyframeRequested(_) => self.media.iter().for_each(LocalMedia::request_keyframe),
             PeerEvent::DataChannelOpened(label) if slot == PeerSlot::Chat && label == CHAT_LABEL => {
                 self.dialect.chat_channel_opened();
             }
@@ -452,10 +435,7 @@ impl JanusCall {
             self.muted.remove(&kind);
         }
         if let Some(media) = &self.media {
-            match kind {
-                MediaKind::Video => media.video.iter().for_each(|v| v.set_paused(muted)),
-                MediaKind::Audio => media.audio.iter().for_each(|a| a.set_paused(muted)),
-            }
+            media.set_paused(kind, muted);
         }
     }
 
@@ -482,6 +462,7 @@ impl JanusCall {
             chat,
             sent,
         } = RoomPicture::of(&self.room, &self.presence);
+        let ice_restarts = self.peers.values().map(|(_, p)| p.ice_restarts()).sum();
         CallSnapshot {
             local: self.joined_ms.map(|_| self.dialect.local()),
             identity: Some(self.room.identity().clone()),
@@ -489,14 +470,7 @@ impl JanusCall {
             participants,
             chat,
             sent,
-            frames_sent: totals.frames_sent,
-            frames_dropped_before_send: totals.frames_dropped_before_send,
-            media_bytes: self.media_bytes,
-            encode_ms_per_frame: totals.encode_ms_per_frame,
-            errors: self.record.errors.clone(),
-            reconnections: self.record.reconnections.clone(),
-            ice_restarts: self.peers.values().map(|(_, p)| p.ice_restarts()).sum(),
-            ended: self.record.ended,
+            ..self.record.snapshot(totals, self.media_bytes, ice_restarts)
         }
     }
 }

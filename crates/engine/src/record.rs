@@ -1,7 +1,9 @@
 //! What every kind of call keeps about itself for its events and its final picture: when it
-//! started, the sentences the user was told, the recoveries, and how it ended.
+//! started, the sentences the user was told, the recoveries, and how it ended; and the part of
+//! the snapshot every kind of call reports alike.
 
-use crate::api::{CallError, CallEvent, Reconnection, Recovery};
+use crate::api::{CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
+use crate::send::SentTotals;
 use confab_core::LeaveReason;
 use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
@@ -54,6 +56,32 @@ impl CallRecord {
         }
         self.ended = Some(reason);
         self.send(CallEvent::Ended { reason, error });
+    }
+
+    /// The part of a snapshot every kind of call reports alike: what it sent, the media bytes
+    /// both ways, ICE restarts, and this record. The caller fills in who it is and who it saw.
+    pub(crate) fn snapshot(
+        &self,
+        sent: SentTotals,
+        media_bytes: (u64, u64),
+        ice_restarts: u32,
+    ) -> CallSnapshot {
+        CallSnapshot {
+            local: None,
+            identity: None,
+            joined_ms: None,
+            participants: Vec::new(),
+            chat: Vec::new(),
+            sent: Vec::new(),
+            frames_sent: sent.frames_sent,
+            frames_dropped_before_send: sent.frames_dropped_before_send,
+            media_bytes,
+            encode_ms_per_frame: sent.encode_ms_per_frame,
+            errors: self.errors.clone(),
+            reconnections: self.reconnections.clone(),
+            ice_restarts,
+            ended: self.ended,
+        }
     }
 
     /// Notes that the call is back after a loss that began at `since`.

@@ -3,9 +3,11 @@
 //! errors (as problems). The rest (joining, leaving, mute) needs the driver.
 
 use crate::api::{CallError, CallEvent};
-use crate::receive::RemoteStats;
+use crate::receive::{receive_track, RemoteStats};
 use crate::record::CallRecord;
+use crate::video_out::VideoSink;
 use confab_core::{ParticipantId, RoomEvent};
+use confab_rtc::RemoteTrack;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -16,6 +18,28 @@ pub(crate) struct Presence {
     pub remote: HashMap<ParticipantId, Arc<RemoteStats>>,
     /// When each participant left (ms since the call started).
     pub left_ms: HashMap<ParticipantId, u64>,
+}
+
+impl Presence {
+    /// Reads a track `participant` sends, on a task of its own, counting into their stats.
+    pub(crate) fn receive(
+        &mut self,
+        track: RemoteTrack,
+        participant: ParticipantId,
+        record: &CallRecord,
+        video_out: Option<Arc<dyn VideoSink>>,
+    ) {
+        let stats = self.remote.entry(participant.clone()).or_default().clone();
+        let events = record.events.clone();
+        tokio::spawn(receive_track(
+            track,
+            participant,
+            stats,
+            record.started,
+            events,
+            video_out,
+        ));
+    }
 }
 
 /// Passes `event` on if it is one of the shared kinds; otherwise gives it back to the driver.

@@ -125,7 +125,20 @@ impl LocalMedia {
         self.video_target.send_replace(video);
         self.audio_target.send_replace(audio);
         if fresh_video {
-            self.video.iter().for_each(VideoSender::request_keyframe);
+            self.request_keyframe();
+        }
+    }
+
+    /// Has the video encoder (if any) make its next frame a keyframe.
+    pub(crate) fn request_keyframe(&self) {
+        self.video.iter().for_each(VideoSender::request_keyframe);
+    }
+
+    /// Pauses or resumes sending `kind` (a paused medium encodes and sends nothing).
+    pub(crate) fn set_paused(&self, kind: MediaKind, paused: bool) {
+        match kind {
+            MediaKind::Video => self.video.iter().for_each(|v| v.set_paused(paused)),
+            MediaKind::Audio => self.audio.iter().for_each(|a| a.set_paused(paused)),
         }
     }
 }

@@ -63,6 +63,7 @@ impl Driver {
             chat,
             sent,
         } = RoomPicture::of(&self.room, &self.presence);
+        let ice_restarts = self.closed_ice_restarts + self.peer.as_ref().map_or(0, |p| p.ice_restarts());
         CallSnapshot {
             local: self.local.clone(),
             identity: Some(me.clone()),
@@ -70,14 +71,7 @@ impl Driver {
             participants,
             chat,
             sent,
-            frames_sent: totals.frames_sent,
-            frames_dropped_before_send: totals.frames_dropped_before_send,
-            media_bytes: self.media_bytes,
-            encode_ms_per_frame: totals.encode_ms_per_frame,
-            errors: self.record.errors.clone(),
-            reconnections: self.record.reconnections.clone(),
-            ice_restarts: self.closed_ice_restarts + self.peer.as_ref().map_or(0, |p| p.ice_restarts()),
-            ended: self.record.ended,
+            ..self.record.snapshot(totals, self.media_bytes, ice_restarts)
         }
     }
 }

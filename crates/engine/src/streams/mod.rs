@@ -255,10 +255,7 @@ impl StreamCall {
                     .problem(AdapterError::Unsupported("carry chat (WHIP and WHEP carry media only)").into());
             }
             Some(CallCommand::SetMuted { kind, muted }) => match &self.media {
-                Some(media) if self.sends.contains(&kind) => match kind {
-                    MediaKind::Video => media.video.iter().for_each(|v| v.set_paused(muted)),
-                    MediaKind::Audio => media.audio.iter().for_each(|a| a.set_paused(muted)),
-                },
+                Some(media) if self.sends.contains(&kind) => media.set_paused(kind, muted),
                 _ => self
                     .record
                     .problem(confab_core::RoomError::UnknownTrack(track_id(kind)).into()),
@@ -304,9 +301,7 @@ impl StreamCall {
             }
             PeerEvent::KeyframeRequested(_) => {
                 tracing::debug!("the stream server asked for a keyframe");
-                if let Some(video) = self.media.as_ref().and_then(|m| m.video.as_ref()) {
-                    video.request_keyframe();
-                }
+                self.media.iter().for_each(LocalMedia::request_keyframe);
             }
             PeerEvent::StateChanged(state) => self.path_changed(index, state).await,
             PeerEvent::RemoteClosed => {
@@ -463,17 +458,9 @@ impl StreamCall {
             local: self.joined_ms.map(|_| self.local.clone()),
             joined_ms: self.joined_ms,
             participants,
-            identity: None,
-            chat: Vec::new(),
-            sent: Vec::new(),
-            frames_sent: totals.frames_sent,
-            frames_dropped_before_send: totals.frames_dropped_before_send,
-            media_bytes: self.media_bytes,
-            encode_ms_per_frame: totals.encode_ms_per_frame,
-            errors: self.record.errors.clone(),
-            reconnections: self.record.reconnections.clone(),
-            ice_restarts: self.closed_ice_restarts + open_restarts,
-            ended: self.record.ended,
+            ..self
+                .record
+                .snapshot(totals, self.media_bytes, self.closed_ice_restarts + open_restarts)
         }
     }
 }

@@ -115,6 +115,13 @@ impl Handle {
         }
     }
 
+    /// The handle behind one of our connections (none for slots Janus calls do not use).
+    fn of_slot(slot: PeerSlot) -> Option<Self> {
+        [Handle::Publisher, Handle::Subscriber, Handle::Chat]
+            .into_iter()
+            .find(|h| h.slot() == slot)
+    }
+
     fn plugin(self) -> &'static str {
         match self {
             Handle::Publisher | Handle::Subscriber => "janus.plugin.videoroom",
@@ -262,38 +269,31 @@ impl JanusDialect {
     /// Our description for one of our connections: the publisher's offer, or an answer to
     /// Janus' offer on the subscriber or chat handle.
     pub fn local_description(&mut self, slot: PeerSlot, description: SessionDescription) {
+        let Some(handle) = Handle::of_slot(slot) else {
+            return;
+        };
         let jsep = json!({"type": match description.kind {
             SdpKind::Offer => "offer",
             SdpKind::Answer => "answer",
         }, "sdp": description.sdp});
-        let body = match slot {
-            PeerSlot::Publisher => json!({"request": "publish", "display": self.display}),
-            PeerSlot::Subscriber => {
+        let body = match handle {
+            Handle::Publisher => json!({"request": "publish", "display": self.display}),
+            Handle::Subscriber => {
                 self.negotiating = false;
                 self.requested.clear();
                 json!({"request": "start"})
             }
-            PeerSlot::Chat => json!({"request": "ack"}),
-            PeerSlot::Main | PeerSlot::Stream(_) => return,
-        };
-        let handle = match slot {
-            PeerSlot::Publisher => Handle::Publisher,
-            PeerSlot::Subscriber => Handle::Subscriber,
-            _ => Handle::Chat,
+            Handle::Chat => json!({"request": "ack"}),
         };
         self.message(handle, body, Some(jsep));
-        if slot == PeerSlot::Subscriber {
+        if handle == Handle::Subscriber {
             self.subscribe_waiting();
         }
     }
 
     /// One of our candidates for one of our connections.
     pub fn local_candidate(&mut self, slot: PeerSlot, candidate: IceCandidate) {
-        let Some(handle) = [Handle::Publisher, Handle::Subscriber, Handle::Chat]
-            .into_iter()
-            .find(|h| h.slot() == slot)
-            .and_then(|h| self.handles.get(&h).copied())
-        else {
+        let Some(handle) = Handle::of_slot(slot).and_then(|h| self.handles.get(&h).copied()) else {
             return;
         };
         let mut candidate_json = json!({"candidate": candidate.candidate});
