@@ -84,6 +84,11 @@ async fn two_confab_clients_meet_in_a_janus_room_and_a_latecomer_sees_no_private
 
     // Public and private chat over TextRoom.
     let alice_view = alice.snapshot().await.expect("Alice's call");
+    let (sent, received) = alice_view.media_bytes;
+    assert!(
+        sent > 10_000 && received > 10_000,
+        "a call in progress reports what its connections carried: {alice_view:?}"
+    );
     let bob_identity = alice_view
         .participants
         .iter()

@@ -66,7 +66,12 @@ struct JanusCall {
     presence: Presence,
     joined_ms: Option<u64>,
     send_order: SendOrder,
+    /// Media bytes (sent, received) of connections already closed.
+    closed_media_bytes: (u64, u64),
+    /// Media bytes (sent, received) in all, refreshed before each snapshot and at the end.
     media_bytes: (u64, u64),
+    /// ICE restarts of connections already closed.
+    closed_ice_restarts: u32,
     leaving: bool,
 }
 
@@ -122,7 +127,9 @@ pub(crate) async fn run(
         presence: Presence::default(),
         joined_ms: None,
         send_order: SendOrder::default(),
+        closed_media_bytes: (0, 0),
         media_bytes: (0, 0),
+        closed_ice_restarts: 0,
         leaving: false,
     };
     call.join();
@@ -147,7 +154,7 @@ pub(crate) async fn run(
             },
             Some((slot, generation, event)) = peer_rx.recv() => call.peer_event(slot, generation, event).await,
             Some(problem) = problem_rx.recv() => call.record.problem(problem.into()),
-            command = commands.recv() => call.command(command),
+            command = commands.recv() => call.command(command).await,
             () = sleep_until(deadline) => {
                 let now = Instant::now();
                 call.room.handle_timeout(now);
@@ -175,7 +182,7 @@ impl JanusCall {
         let _ = self.room.handle_command(Instant::now(), join);
     }
 
-    fn command(&mut self, command: Option<CallCommand>) {
+    async fn command(&mut self, command: Option<CallCommand>) {
         match command {
             Some(CallCommand::SendChat { conversation, text }) => {
                 let send = RoomCommand::SendChat {
@@ -190,6 +197,7 @@ impl JanusCall {
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
             Some(CallCommand::Snapshot(reply)) => {
+                self.refresh_media_bytes().await;
                 let _ = reply.send(self.snapshot());
             }
             Some(CallCommand::Leave) | None => {
@@ -274,7 +282,7 @@ impl JanusCall {
             JanusOutput::HungUp(slot, reason) => self.hung_up(slot, &reason).await,
             JanusOutput::Close(slot) => {
                 if let Some((_, peer)) = self.peers.remove(&slot) {
-                    peer.close().await;
+                    self.close_peer(&peer).await;
                 }
             }
             JanusOutput::SessionLost(why) => {
@@ -319,9 +327,28 @@ impl JanusCall {
         });
         let peer = Arc::new(peer);
         if let Some((_, old)) = self.peers.insert(slot, (generation, peer.clone())) {
-            old.close().await;
+            self.close_peer(&old).await;
         }
         Ok(peer)
+    }
+
+    /// Closes a connection, keeping what it carried for the snapshot.
+    async fn close_peer(&mut self, peer: &PeerSession) {
+        let stats = peer.stats().await;
+        self.closed_media_bytes.0 += stats.bytes_sent;
+        self.closed_media_bytes.1 += stats.bytes_received;
+        self.closed_ice_restarts += peer.ice_restarts();
+        peer.close().await;
+    }
+
+    async fn refresh_media_bytes(&mut self) {
+        let (mut sent, mut received) = self.closed_media_bytes;
+        for (_, peer) in self.peers.values() {
+            let stats = peer.stats().await;
+            sent += stats.bytes_sent;
+            received += stats.bytes_received;
+        }
+        self.media_bytes = (sent, received);
     }
 
     /// Publishes our camera and microphone on a new publisher connection (starting capture the
@@ -440,18 +467,12 @@ impl JanusCall {
     }
 
     async fn shut_down(&mut self) {
-        let (mut sent, mut received) = (0, 0);
-        for (_, peer) in self.peers.values() {
-            let stats = peer.stats().await;
-            sent += stats.bytes_sent;
-            received += stats.bytes_received;
-        }
-        self.media_bytes = (sent, received);
+        self.refresh_media_bytes().await;
         self.transport.close().await;
         self.sent_totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
         self.media = None;
-        for (_, (_, peer)) in self.peers.drain() {
-            peer.close().await;
+        for (_, (_, peer)) in std::mem::take(&mut self.peers) {
+            self.close_peer(&peer).await;
         }
     }
 
@@ -462,7 +483,8 @@ impl JanusCall {
             chat,
             sent,
         } = RoomPicture::of(&self.room, &self.presence);
-        let ice_restarts = self.peers.values().map(|(_, p)| p.ice_restarts()).sum();
+        let open_restarts: u32 = self.peers.values().map(|(_, p)| p.ice_restarts()).sum();
+        let ice_restarts = self.closed_ice_restarts + open_restarts;
         CallSnapshot {
             local: self.joined_ms.map(|_| self.dialect.local()),
             identity: Some(self.room.identity().clone()),
