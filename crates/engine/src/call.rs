@@ -18,8 +18,8 @@ use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
 use confab_core::link::NativeLink;
 use confab_core::{
-    JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room, RoomCommand,
-    RoomEvent, SendOrder, SignalIn, SignalOut, TrackInfo,
+    ConversationId, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room,
+    RoomCommand, RoomEvent, SendOrder, SignalIn, SignalOut, TrackInfo,
 };
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
@@ -148,9 +148,19 @@ impl Call {
     }
 }
 
+/// The room command for a message the user wrote now: a fresh id and the next order stamp.
+pub(crate) fn new_chat(order: &mut SendOrder, conversation: ConversationId, text: String) -> RoomCommand {
+    RoomCommand::SendChat {
+        id: fresh_message_id(),
+        order: order.next(unix_millis()),
+        conversation,
+        text,
+    }
+}
+
 /// A fresh random message id: unique for our identity across sessions, so a retry after a
 /// reconnect is recognised as the same message.
-pub(crate) fn fresh_message_id() -> MessageId {
+fn fresh_message_id() -> MessageId {
     let id = MessageId::new(format!("m-{:016x}", rand::random::<u64>()));
     id.unwrap_or_else(|_| unreachable!("a hex string is a valid message id"))
 }
@@ -326,12 +336,7 @@ impl Driver {
     async fn command(&mut self, command: Option<CallCommand>) {
         match command {
             Some(CallCommand::SendChat { conversation, text }) => {
-                let send = RoomCommand::SendChat {
-                    id: fresh_message_id(),
-                    order: self.send_order.next(unix_millis()),
-                    conversation,
-                    text,
-                };
+                let send = new_chat(&mut self.send_order, conversation, text);
                 if self.reconnecting() {
                     self.queued_chat.push(send);
                 } else if let Err(e) = self.room.handle_command(Instant::now(), send) {

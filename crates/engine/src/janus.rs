@@ -16,7 +16,7 @@
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot};
 use crate::call::snapshot::RoomPicture;
-use crate::call::{fresh_message_id, unix_millis, CallConfig};
+use crate::call::{new_chat, unix_millis, CallConfig};
 use crate::identity::Identity;
 use crate::record::CallRecord;
 use crate::room_events::{relay, Presence};
@@ -185,12 +185,7 @@ impl JanusCall {
     async fn command(&mut self, command: Option<CallCommand>) {
         match command {
             Some(CallCommand::SendChat { conversation, text }) => {
-                let send = RoomCommand::SendChat {
-                    id: fresh_message_id(),
-                    order: self.send_order.next(unix_millis()),
-                    conversation,
-                    text,
-                };
+                let send = new_chat(&mut self.send_order, conversation, text);
                 if let Err(e) = self.room.handle_command(Instant::now(), send) {
                     self.record.problem(e.into());
                 }
