@@ -7,11 +7,13 @@
 //!
 //! Adapters: [`native`] (Confab's own versioned JSON over WebSocket). [`whip`] holds what WHIP and
 //! WHEP share (the embedded server serves both, Confab's client speaks both). [`janus`] speaks
-//! Janus' VideoRoom and TextRoom.
+//! Janus' VideoRoom and TextRoom. [`peerjs`] makes a mesh room out of a PeerJS server.
 
 pub mod adapter;
 pub mod janus;
 pub mod native;
+pub mod peerjs;
+pub mod stable_hash;
 pub mod transport;
 pub mod whip;
 

@@ -56,17 +56,25 @@ pub fn check_link(text: &str) -> Result<(JoinLink, LinkView), UiError> {
                 redacted: link.redacted(),
             }
         }
-        JoinLink::Janus(janus) => {
-            let port = janus.server.port().map(|p| format!(":{p}")).unwrap_or_default();
-            LinkView {
-                adapter: "janus",
-                server: format!("{}{port}", janus.server.host_str().unwrap_or_default()),
-                room: janus.room.to_string(),
-                redacted: link.redacted(),
-            }
-        }
+        JoinLink::Janus(janus) => LinkView {
+            adapter: "janus",
+            server: host_and_port(&janus.server),
+            room: janus.room.to_string(),
+            redacted: link.redacted(),
+        },
+        JoinLink::PeerJs(peerjs) => LinkView {
+            adapter: "peerjs",
+            server: host_and_port(&peerjs.server),
+            room: peerjs.room.clone(),
+            redacted: link.redacted(),
+        },
     };
     Ok((link, view))
+}
+
+fn host_and_port(server: &tauri::Url) -> String {
+    let port = server.port().map(|p| format!(":{p}")).unwrap_or_default();
+    format!("{}{port}", server.host_str().unwrap_or_default())
 }
 
 fn capitalised(sentence: &str) -> String {

@@ -8,10 +8,11 @@
 //! | `whip+ENDPOINT[#token=TOKEN[&whep=ENDPOINT]]` | WHIP: publish camera and microphone (and watch a WHEP stream) | `whip+https://sfu.example/whip/live#token=k3y` |
 //! | `whep+ENDPOINT[#token=TOKEN]` | WHEP: watch one stream | `whep+http://192.168.1.20:7878/whep/standup#token=k3y` |
 //! | `janus+WS-URL#room=N[&pin=PIN][&token=TOKEN]` | Janus VideoRoom (media) + TextRoom (chat) | `janus+ws://192.168.1.20:8188/#room=1234` |
+//! | `peerjs+HTTP-URL#room=NAME[&key=KEY]` | a mesh room over a PeerJS server | `peerjs+http://192.168.1.20:9000/#room=standup` |
 //!
 //! The native port defaults to [`DEFAULT_NATIVE_PORT`]. The embedded server is a LAN service and
 //! speaks no TLS, so there is no TLS form for it. WHIP and WHEP forms are described in
-//! [`stream`], Janus forms in [`janus`].
+//! [`stream`], Janus forms in [`janus`], PeerJS forms in [`peerjs`].
 //!
 //! [`JoinLink`] round-trips: `JoinLink::parse(&link.to_string()) == Ok(link)`.
 
@@ -20,9 +21,11 @@ use std::fmt;
 use url::Url;
 
 pub mod janus;
+pub mod peerjs;
 pub mod stream;
 
 pub use janus::JanusLink;
+pub use peerjs::PeerJsLink;
 pub use stream::StreamLink;
 
 /// A secret (join token, password) that never appears in `Debug` or logs.
@@ -55,7 +58,7 @@ pub enum LinkError {
     NotAUrl,
     /// A URL whose scheme no adapter speaks.
     #[error(
-        "Confab cannot open '{0}:' links; expected confab://, whip+https://, whep+https:// or janus+wss://"
+        "Confab cannot open '{0}:' links; expected confab://, whip+https://, whep+https://, janus+wss:// or peerjs+https://"
     )]
     UnsupportedScheme(String),
     /// No host in the URL.
@@ -73,6 +76,12 @@ pub enum LinkError {
     /// A Janus link without `room=NUMBER` in its fragment.
     #[error("the Janus link names no room number (expected …#room=1234)")]
     BadRoomNumber,
+    /// A PeerJS link without a usable `room=NAME` in its fragment.
+    #[error(
+        "the PeerJS link names no usable room (expected …#room=standup: letters and digits, \
+         joined by single - or _, at most 32 characters)"
+    )]
+    BadPeerJsRoom,
 }
 
 /// Where and how to join: the server, the room and the secret that admits us.
@@ -84,6 +93,8 @@ pub enum JoinLink {
     Stream(StreamLink),
     /// A Janus server: VideoRoom for media, TextRoom for chat.
     Janus(JanusLink),
+    /// A PeerJS server: a mesh room, one connection to each other participant.
+    PeerJs(PeerJsLink),
 }
 
 /// A link to a room on Confab's own server.
@@ -111,6 +122,9 @@ impl JoinLink {
         }
         if let Some(link) = JanusLink::parse(text) {
             return link.map(JoinLink::Janus);
+        }
+        if let Some(link) = PeerJsLink::parse(text) {
+            return link.map(JoinLink::PeerJs);
         }
         let url = Url::parse(text).map_err(|_| LinkError::NotAUrl)?;
         if url.scheme() != "confab" {
@@ -144,6 +158,7 @@ impl JoinLink {
             JoinLink::Native(link) => link.format(Some("<redacted>")),
             JoinLink::Stream(link) => link.format(Some("<redacted>")),
             JoinLink::Janus(link) => link.format(Some("<redacted>")),
+            JoinLink::PeerJs(link) => link.format(),
         }
     }
 }
@@ -176,6 +191,7 @@ impl fmt::Display for JoinLink {
             JoinLink::Native(link) => f.write_str(&link.format(None)),
             JoinLink::Stream(link) => f.write_str(&link.format(None)),
             JoinLink::Janus(link) => f.write_str(&link.format(None)),
+            JoinLink::PeerJs(link) => f.write_str(&link.format()),
         }
     }
 }

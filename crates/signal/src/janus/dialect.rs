@@ -26,6 +26,7 @@ use super::wire::{
     core_error, feed_of, textroom_error, videoroom_error, ApiMessage, Feed, TextRoomMessage, VideoRoomData,
 };
 use crate::adapter::AdapterError;
+use crate::stable_hash::fnv1a;
 use confab_core::chat::{ChatMessage, ConversationId, PrivateMembers};
 use confab_core::link::JanusLink;
 use confab_core::{
@@ -65,27 +66,14 @@ pub enum JanusOutput {
 /// feed (and so the same TextRoom user name and Janus identity), below 2^53 so JavaScript clients
 /// read it exactly.
 pub fn feed_for(identity: &IdentityId) -> u64 {
-    // FNV-1a: stable across builds and platforms, unlike the standard library's hasher.
-    let hash = identity
-        .as_str()
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-            (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-        });
-    (hash & ((1 << 53) - 1)).max(1)
+    (fnv1a(identity.as_str()) & ((1 << 53) - 1)).max(1)
 }
 
 /// The Confab identity of a Janus participant.
 pub fn identity_of(participant: &ParticipantId) -> IdentityId {
     IdentityId::new(format!("janus-{participant}"))
-        .or_else(|_| IdentityId::new(format!("janus-{:x}", hash_text(participant.as_str()))))
+        .or_else(|_| IdentityId::new(format!("janus-{:x}", fnv1a(participant.as_str()))))
         .unwrap_or_else(|_| unreachable!("a hex number makes a valid identity"))
-}
-
-fn hash_text(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
 }
 
 /// A Janus feed id or TextRoom user name as a participant id. Names Confab cannot use as an id
@@ -95,7 +83,7 @@ fn participant_of(name: &str) -> ParticipantId {
     ParticipantId::new(name)
         .ok()
         .filter(|_| !name.starts_with("x."))
-        .or_else(|| ParticipantId::new(format!("x.{:016x}", hash_text(name))).ok())
+        .or_else(|| ParticipantId::new(format!("x.{:016x}", fnv1a(name))).ok())
         .unwrap_or_else(|| unreachable!("a hex number makes a valid participant id"))
 }
 
