@@ -12,7 +12,7 @@
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::identity::Identity;
 use crate::record::CallRecord;
-use crate::room_events::{relay, Presence};
+use crate::room_events::{relay, track_muted, Presence};
 use crate::seal::SessionKeys;
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
@@ -35,7 +35,7 @@ use tokio::task::JoinHandle;
 use tokio::time::sleep_until;
 
 mod media_path;
-mod reconnect;
+pub(crate) mod reconnect;
 pub(crate) mod snapshot;
 
 /// How long connecting to the signaling server may take.
@@ -107,6 +107,7 @@ impl Call {
                 JoinLink::Native(link) => run(link, config, command_rx, events).await,
                 JoinLink::Stream(link) => crate::streams::run(link, config, command_rx, events).await,
                 JoinLink::Janus(link) => crate::janus::run(link, config, command_rx, events).await,
+                JoinLink::PeerJs(link) => crate::peerjs::run(link, config, command_rx, events).await,
             }
         });
         let control = CallControl { commands };
@@ -551,19 +552,7 @@ impl Driver {
                 participant,
                 track,
                 muted,
-            } => {
-                let kind = self
-                    .room
-                    .participants()
-                    .get(&participant)
-                    .and_then(|p| p.tracks.get(&track))
-                    .map(|t| t.kind);
-                kind.map(|kind| CallEvent::TrackMuted {
-                    participant,
-                    kind,
-                    muted,
-                })
-            }
+            } => track_muted(&self.room, participant, &track, muted),
             RoomEvent::TrackPublished { .. } => None,
             _ => None,
         };

@@ -15,6 +15,7 @@ mod api;
 mod call;
 mod identity;
 mod janus;
+mod peerjs;
 mod receive;
 mod record;
 mod room_events;

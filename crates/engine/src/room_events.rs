@@ -1,12 +1,13 @@
-//! Room events both room-backed drivers (Confab's own server, Janus) pass on to the user in the
+//! Room events the room-backed drivers (Confab's own server, Janus, PeerJS) pass on to the user in the
 //! same way: arrivals and departures (noting when each happened), chat, refused chat and server
-//! errors (as problems). The rest (joining, leaving, mute) needs the driver.
+//! errors (as problems), and what a participant's mute looks like to the user. The rest
+//! (joining, leaving) needs the driver.
 
 use crate::api::{CallError, CallEvent};
 use crate::receive::{receive_track, RemoteStats};
 use crate::record::CallRecord;
 use crate::video_out::VideoSink;
-use confab_core::{ParticipantId, RoomEvent};
+use confab_core::{ParticipantId, Room, RoomEvent, TrackId};
 use confab_rtc::RemoteTrack;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,4 +72,15 @@ pub(crate) fn relay(record: &mut CallRecord, presence: &mut Presence, event: Roo
     };
     record.send(out);
     None
+}
+
+/// What the user hears of a participant muting or unmuting `track` (nothing for a track the
+/// room does not know).
+pub(crate) fn track_muted(room: &Room, participant: ParticipantId, track: &TrackId, muted: bool) -> Option<CallEvent> {
+    let kind = room.participants().get(&participant)?.tracks.get(track)?.kind;
+    Some(CallEvent::TrackMuted {
+        participant,
+        kind,
+        muted,
+    })
 }

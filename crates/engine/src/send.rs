@@ -1,6 +1,6 @@
 //! Sending local media: capture/encode threads feed a writer task per medium, which writes to
-//! whichever track the current media connection gives it. Capture and encoding outlive a
-//! reconnect; only the target track changes.
+//! whichever tracks the current media connections give it (one, or one per peer in a mesh).
+//! Capture and encoding outlive a reconnect; only the target tracks change.
 
 use confab_core::{MediaKind, TrackId};
 use confab_media::pipeline::{AudioSender, MediaError, VideoSender};
@@ -13,7 +13,7 @@ use tokio::sync::{mpsc, watch};
 const QUEUE: usize = 8;
 
 /// The track a writer task writes to; `None` while there is no media connection.
-type Target = watch::Sender<Option<Arc<LocalMediaTrack>>>;
+type Targets = Vec<Arc<LocalMediaTrack>>;
 
 /// The id of our one track of `kind`.
 pub(crate) fn track_id(kind: MediaKind) -> TrackId {
@@ -39,8 +39,8 @@ pub(crate) struct SentTotals {
 pub(crate) struct LocalMedia {
     pub video: Option<VideoSender>,
     pub audio: Option<AudioSender>,
-    video_target: Target,
-    audio_target: Target,
+    video_target: watch::Sender<Targets>,
+    audio_target: watch::Sender<Targets>,
     pub frames_sent: Arc<AtomicU64>,
     /// Encoded frames dropped because the network writer fell behind.
     pub frames_dropped_before_write: Arc<AtomicU64>,
@@ -72,8 +72,8 @@ impl LocalMedia {
     ) -> Self {
         let frames_sent = Arc::new(AtomicU64::new(0));
         let frames_dropped_before_write = Arc::new(AtomicU64::new(0));
-        let (video_target, video_track) = watch::channel(None);
-        let (audio_target, audio_track) = watch::channel(None);
+        let (video_target, video_track) = watch::channel(Vec::new());
+        let (audio_target, audio_track) = watch::channel(Vec::new());
         let video = video.and_then(|source| {
             let (tx, rx) = mpsc::channel::<EncodedVideo>(QUEUE);
             tokio::spawn(write_video(rx, video_track, frames_sent.clone()));
@@ -121,9 +121,14 @@ impl LocalMedia {
     /// Sends from now on to these tracks (`None`: to nowhere). A new video track starts with a
     /// keyframe, so its receivers can decode at once.
     pub(crate) fn attach(&self, video: Option<Arc<LocalMediaTrack>>, audio: Option<Arc<LocalMediaTrack>>) {
-        let fresh_video = video.is_some();
-        self.video_target.send_replace(video);
-        self.audio_target.send_replace(audio);
+        self.attach_all(video.into_iter().collect(), audio.into_iter().collect());
+    }
+
+    /// Sends every frame to each of these tracks from now on (a mesh: one per peer).
+    pub(crate) fn attach_all(&self, videos: Targets, audios: Targets) {
+        let fresh_video = !videos.is_empty();
+        self.video_target.send_replace(videos);
+        self.audio_target.send_replace(audios);
         if fresh_video {
             self.request_keyframe();
         }
@@ -145,27 +150,28 @@ impl LocalMedia {
 
 async fn write_video(
     mut frames: mpsc::Receiver<EncodedVideo>,
-    target: watch::Receiver<Option<Arc<LocalMediaTrack>>>,
+    targets: watch::Receiver<Targets>,
     sent: Arc<AtomicU64>,
 ) {
     while let Some(frame) = frames.recv().await {
-        let track = target.borrow().clone();
-        if let Some(track) = track {
-            if track.write(frame.data, frame.duration).await.is_ok() {
-                sent.fetch_add(1, Ordering::Relaxed);
-            }
+        if write_to_all(&targets, frame.data, frame.duration).await {
+            sent.fetch_add(1, Ordering::Relaxed);
         }
     }
 }
 
-async fn write_audio(
-    mut packets: mpsc::Receiver<EncodedAudio>,
-    target: watch::Receiver<Option<Arc<LocalMediaTrack>>>,
-) {
+async fn write_audio(mut packets: mpsc::Receiver<EncodedAudio>, targets: watch::Receiver<Targets>) {
     while let Some(packet) = packets.recv().await {
-        let track = target.borrow().clone();
-        if let Some(track) = track {
-            let _ = track.write(packet.data, packet.duration).await;
-        }
+        write_to_all(&targets, packet.data, packet.duration).await;
     }
+}
+
+/// Writes one frame to every target track; whether any took it.
+async fn write_to_all(targets: &watch::Receiver<Targets>, data: Vec<u8>, duration: std::time::Duration) -> bool {
+    let tracks = targets.borrow().clone();
+    let mut taken = false;
+    for track in tracks {
+        taken |= track.write(data.clone(), duration).await.is_ok();
+    }
+    taken
 }

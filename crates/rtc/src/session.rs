@@ -110,8 +110,12 @@ pub struct PeerStats {
 
 pub(crate) type Events = mpsc::UnboundedSender<PeerEvent>;
 
+type DataChannels = Arc<Mutex<HashMap<String, Arc<dyn DataChannel>>>>;
+
 /// What the library's callbacks and the session's watchers share.
 pub(crate) struct Callbacks {
+    /// Data channels by label, ours and those the other side opened, to send on.
+    pub(crate) data_channels: DataChannels,
     pub(crate) events: Events,
     pub(crate) endings: Arc<Endings>,
     /// Woken when a data channel ends.
@@ -129,6 +133,13 @@ fn convert_state(state: RTCPeerConnectionState) -> Option<PeerState> {
         RTCPeerConnectionState::Closed => PeerState::Closed,
         _ => return None,
     })
+}
+
+/// A new sample-fed track with a random SSRC.
+fn media_track(stream: &str, id: &TrackId, kind: MediaKind) -> Result<(u32, Arc<TrackLocalStaticSample>), RtcError> {
+    let ssrc = rand::random::<u32>();
+    let track = TrackLocalStaticSample::new(Instant::now(), stream_track(stream, id, kind, ssrc)).map_err(setup)?;
+    Ok((ssrc, Arc::new(track)))
 }
 
 fn spawn_data_channel_reader(channel: Arc<dyn DataChannel>, events: Events, closing: Arc<Notify>) {
@@ -178,6 +189,10 @@ impl PeerConnectionEventHandler for Callbacks {
     }
 
     async fn on_data_channel(&self, channel: Arc<dyn DataChannel>) {
+        let label = channel.label().await.unwrap_or_default();
+        if let Ok(mut channels) = self.data_channels.lock() {
+            channels.entry(label).or_insert_with(|| channel.clone());
+        }
         spawn_data_channel_reader(channel, self.events.clone(), self.closing.clone());
     }
 
@@ -233,7 +248,7 @@ pub struct PeerSession {
     pub(crate) endings: Arc<Endings>,
     pub(crate) local_tracks: Mutex<Vec<(LocalTrack, Arc<dyn RtpSender>)>>,
     pending_candidates: Mutex<Vec<IceCandidate>>,
-    data_channels: Mutex<HashMap<String, Arc<dyn DataChannel>>>,
+    data_channels: DataChannels,
     pub(crate) forward_slots: Mutex<Vec<(Arc<ForwardTrack>, ForwardSlot)>>,
     pub(crate) idle_forwards: Mutex<Vec<ForwardSlot>>,
     ice_restarts: AtomicU32,
@@ -275,7 +290,9 @@ impl PeerSession {
         let closing = Arc::new(Notify::new());
         let endings = Arc::new(Endings::new());
         let (gathered_tx, gathered) = watch::channel(false);
+        let data_channels = DataChannels::default();
         let callbacks = Arc::new(Callbacks {
+            data_channels: data_channels.clone(),
             events: events.clone(),
             endings: endings.clone(),
             closing: closing.clone(),
@@ -303,7 +320,7 @@ impl PeerSession {
                 endings,
                 local_tracks: Mutex::new(Vec::new()),
                 pending_candidates: Mutex::new(Vec::new()),
-                data_channels: Mutex::new(HashMap::new()),
+                data_channels,
                 forward_slots: Mutex::new(Vec::new()),
                 idle_forwards: Mutex::new(Vec::new()),
                 ice_restarts: AtomicU32::new(0),
@@ -406,12 +423,50 @@ impl PeerSession {
         id: TrackId,
         kind: MediaKind,
     ) -> Result<Arc<LocalMediaTrack>, RtcError> {
-        let ssrc = rand::random::<u32>();
-        let track = Arc::new(
-            TrackLocalStaticSample::new(Instant::now(), stream_track(stream, &id, kind, ssrc))
-                .map_err(setup)?,
-        );
+        let (ssrc, track) = media_track(stream, &id, kind)?;
         let (sender, _) = self.add_sendonly(track.clone()).await?;
+        Ok(self.register_media_track(id, kind, ssrc, track, sender))
+    }
+
+    /// Adds a track fed with encoded frames that also receives what the other side sends in
+    /// its section (a mesh peer's media connection, PeerJS-style). In an offer it makes a
+    /// send-and-receive section; after [`Self::answer_sending`] applied an offer, it takes the
+    /// offer's section of its kind.
+    pub async fn add_two_way_track(
+        &self,
+        stream: &str,
+        id: TrackId,
+        kind: MediaKind,
+    ) -> Result<Arc<LocalMediaTrack>, RtcError> {
+        let (ssrc, track) = media_track(stream, &id, kind)?;
+        let sender = self.pc.add_track(track.clone()).await.map_err(setup)?;
+        Ok(self.register_media_track(id, kind, ssrc, track, sender))
+    }
+
+    /// Answers `offer` sending our `tracks` (as `stream`) in the offer's sections of their kinds;
+    /// returns the answer (already applied, candidates to follow) and the tracks to feed.
+    pub async fn answer_sending(
+        &self,
+        offer: SessionDescription,
+        stream: &str,
+        tracks: &[(TrackId, MediaKind)],
+    ) -> Result<(SessionDescription, Vec<Arc<LocalMediaTrack>>), RtcError> {
+        self.set_remote(offer).await?;
+        let mut sending = Vec::new();
+        for (id, kind) in tracks {
+            sending.push(self.add_two_way_track(stream, id.clone(), *kind).await?);
+        }
+        Ok((self.answer().await?, sending))
+    }
+
+    fn register_media_track(
+        &self,
+        id: TrackId,
+        kind: MediaKind,
+        ssrc: u32,
+        track: Arc<TrackLocalStaticSample>,
+        sender: Arc<dyn RtpSender>,
+    ) -> Arc<LocalMediaTrack> {
         let local = Arc::new(LocalMediaTrack::new(
             id.clone(),
             kind,
@@ -422,7 +477,7 @@ impl PeerSession {
         self.watch_feedback(Arc::new(Mutex::new(Some(id))), track);
         self.lock_tracks()
             .push((LocalTrack::Media(local.clone()), sender));
-        Ok(local)
+        local
     }
 
     /// Adds a receive-only transceiver so an offer asks the other side for `kind`.
@@ -451,7 +506,7 @@ impl PeerSession {
         Ok(())
     }
 
-    /// Sends binary data on a data channel this side opened.
+    /// Sends binary data on a data channel (opened by either side).
     pub async fn send_data(&self, label: &str, data: &[u8]) -> Result<(), RtcError> {
         let channel = self.channel(label)?;
         channel
@@ -460,7 +515,7 @@ impl PeerSession {
             .map_err(|_| RtcError::NotConnected)
     }
 
-    /// Sends a text message on a data channel this side opened (text-only protocols such as
+    /// Sends a text message on a data channel (opened by either side; text-only protocols such as
     /// Janus TextRoom ignore binary messages).
     pub async fn send_text(&self, label: &str, text: &str) -> Result<(), RtcError> {
         let channel = self.channel(label)?;

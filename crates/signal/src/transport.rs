@@ -18,7 +18,7 @@ pub enum TransportError {
     /// Could not reach the server. Retrying may help once the server is up or reachable.
     #[error("could not reach the meeting server at {address}: {reason}")]
     Connect {
-        /// Where we tried (no secrets: links carry tokens in the join message, not the URL).
+        /// Where we tried, with any `token` in its query redacted.
         address: String,
         /// Why it failed.
         reason: String,
@@ -59,7 +59,7 @@ impl WebSocketTransport {
         timeout: Duration,
     ) -> Result<Self, TransportError> {
         let error = |reason: String| TransportError::Connect {
-            address: url.to_owned(),
+            address: without_secrets(url),
             reason,
         };
         // The WebRTC stack builds rustls with ring; wss:// uses it too (a second install is a no-op).
@@ -113,5 +113,38 @@ impl Transport for WebSocketTransport {
 
     async fn close(&mut self) {
         let _ = tokio::time::timeout(Duration::from_secs(1), self.socket.close(None)).await;
+    }
+}
+
+/// `url` with the value of a `token` query parameter (PeerJS puts its reconnect token there)
+/// replaced by `<redacted>`.
+fn without_secrets(url: &str) -> String {
+    let Ok(mut parsed) = url::Url::parse(url) else {
+        return url.split('?').next().unwrap_or_default().to_owned();
+    };
+    let pairs: Vec<(String, String)> = parsed.query_pairs().into_owned().collect();
+    if pairs.iter().any(|(key, _)| key == "token") {
+        let mut query = parsed.query_pairs_mut();
+        query.clear();
+        for (key, value) in &pairs {
+            query.append_pair(key, if key == "token" { "<redacted>" } else { value });
+        }
+    }
+    parsed.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_failed_connection_names_the_address_without_its_token() {
+        // Port 9 on loopback (discard) has no WebSocket server: the connection is refused.
+        let url = "ws://127.0.0.1:9/peerjs?key=peerjs&id=r-1&token=s3cret";
+        let timeout = std::time::Duration::from_secs(2);
+        let Err(error) = super::WebSocketTransport::connect_with(url, None, 1024, timeout).await else {
+            panic!("nothing listens on port 9");
+        };
+        let shown = error.to_string();
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("id=r-1"), "{shown}");
     }
 }

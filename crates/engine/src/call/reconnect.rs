@@ -26,7 +26,7 @@ enum Resume {
 }
 
 /// The wait before reconnect attempt `attempt` (1-based).
-fn backoff(attempt: u32) -> Duration {
+pub(crate) fn backoff(attempt: u32) -> Duration {
     let doubled = BACKOFF_FIRST.saturating_mul(1 << attempt.saturating_sub(1).min(8));
     doubled
         .min(BACKOFF_LONGEST)

@@ -8,14 +8,17 @@
 //! PeerJS client that follows the rule (and speaks [`wire::ChannelMessage`] on its data
 //! connection) can join, as the aiortc test peer does.
 //!
-//! [`wire`] reads and writes PeerJS' JSON; [`mesh`] is the room's state machine. Like Janus',
+//! [`wire`] reads and writes PeerJS' JSON; [`mesh`] is the room's state machine; [`discovery`]
+//! asks the server who is there. Like Janus',
 //! the mesh is its own sans-IO shape rather than a
 //! [`SignalingAdapter`](crate::SignalingAdapter): connections come and go per peer, and chat
 //! rides data channels, not the server.
 
+pub mod discovery;
 pub mod mesh;
 pub mod wire;
 
+pub use discovery::list_peers;
 pub use mesh::{MeshOutput, PeerJsMesh};
 pub use wire::Lane;
 
