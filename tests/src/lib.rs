@@ -7,14 +7,15 @@ pub mod close_probe;
 pub mod http;
 pub mod janus;
 pub mod netns;
+pub mod peerjs;
 pub mod pictures;
 pub mod support;
 
 pub use pictures::PictureProbe;
 
 use confab_core::link::NativeLink;
-use confab_core::{JoinLink, LeaveReason, ParticipantId, RoomName};
-use confab_engine::{Call, CallConfig, CallEvent, Identity};
+use confab_core::{ConversationId, JoinLink, LeaveReason, ParticipantId, RoomName};
+use confab_engine::{Call, CallCommand, CallConfig, CallEvent, Identity, RemoteSnapshot};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
 use confab_rtc::PeerConfig;
@@ -210,4 +211,35 @@ pub async fn wait_joined(events: &mut mpsc::UnboundedReceiver<CallEvent>) -> Par
         _ => None,
     })
     .await
+}
+
+/// Waits until `call` has decoded at least `frames` of `who`'s video and returns what it saw.
+pub async fn decoded(call: &Call, who: &ParticipantId, frames: u64) -> RemoteSnapshot {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let view = call.snapshot().await.expect("a running call");
+        let seen = view.participants.iter().find(|p| &p.id == who).cloned();
+        match seen {
+            Some(seen) if seen.frames_decoded >= frames => return seen,
+            _ if tokio::time::Instant::now() > deadline => panic!("too little of {who} decoded: {view:?}"),
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+/// Waits for the next chat message received and returns its conversation and text.
+pub async fn received_text(events: &mut mpsc::UnboundedReceiver<CallEvent>, what: &str) -> (ConversationId, String) {
+    wait_for(events, Duration::from_secs(5), what, |e| match e {
+        CallEvent::ChatReceived(m) => Some((m.conversation.clone(), m.text.clone())),
+        _ => None,
+    })
+    .await
+}
+
+/// Sends `text` to `conversation`.
+pub fn say(call: &Call, conversation: &ConversationId, text: &str) {
+    call.command(CallCommand::SendChat {
+        conversation: conversation.clone(),
+        text: text.into(),
+    });
 }

@@ -4,13 +4,15 @@
 //! the public conversation going on but none of the private one. When one publisher leaves and
 //! another arrives, the newcomer is decoded in the subscriptions already running.
 
-use confab_core::{ConversationId, JoinLink, ParticipantId, PrivateMembers};
-use confab_engine::{Call, CallCommand, CallConfig, CallEvent, PeerConfig, RemoteSnapshot};
+use confab_core::{ConversationId, JoinLink, PrivateMembers};
+use confab_engine::{Call, CallConfig, CallEvent, PeerConfig};
 use confab_tests::janus::{Janus, ROOM};
 use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
 use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Subscribe};
 use confab_tests::support::{debian_version, verified};
-use confab_tests::{synthetic_config, wait_for, wait_for_departure, wait_for_newcomer, wait_joined};
+use confab_tests::{
+    decoded, received_text, say, synthetic_config, wait_for, wait_for_departure, wait_for_newcomer, wait_joined,
+};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -27,35 +29,6 @@ fn join(link: &JoinLink, name: &str, size: Option<(usize, usize)>) -> (Call, Unb
         (config.video, config.audio) = (None, None);
     }
     Call::start(config)
-}
-
-/// Waits until `call` has decoded at least `frames` of `who`'s video and returns what it saw.
-async fn decoded(call: &Call, who: &ParticipantId, frames: u64) -> RemoteSnapshot {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let view = call.snapshot().await.expect("a running call");
-        let seen = view.participants.iter().find(|p| &p.id == who).cloned();
-        match seen {
-            Some(seen) if seen.frames_decoded >= frames => return seen,
-            _ if tokio::time::Instant::now() > deadline => panic!("too little of {who} decoded: {view:?}"),
-            _ => tokio::time::sleep(Duration::from_millis(250)).await,
-        }
-    }
-}
-
-async fn received_text(events: &mut UnboundedReceiver<CallEvent>, what: &str) -> (ConversationId, String) {
-    wait_for(events, Duration::from_secs(5), what, |e| match e {
-        CallEvent::ChatReceived(m) => Some((m.conversation.clone(), m.text.clone())),
-        _ => None,
-    })
-    .await
-}
-
-fn say(call: &Call, conversation: &ConversationId, text: &str) {
-    call.command(CallCommand::SendChat {
-        conversation: conversation.clone(),
-        text: text.into(),
-    });
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
