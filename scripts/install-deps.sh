@@ -13,7 +13,8 @@
 #   python3-venv: the venv for aiortc, the independent WebRTC stack of the WHIP/WHEP tests
 #   janus: the real SFU of the SFU-adapter tests (run by the tests in their own network namespace)
 # Then the npm packages of the UI (ui/node_modules) and of the third-party test clients
-# (tests/peers/node_modules: the whip-whep WHIP/WHEP client library the browser tests load),
+# (tests/peers/node_modules: the whip-whep WHIP/WHEP client library the browser tests load, and
+# the PeerJS server, npm `peer`, the PeerJS tests start),
 # the aiortc venv (~/.cache/confab/venv, pinned by tests/peers/requirements.txt), tauri-driver
 # (into ~/.cache/confab/tools) and simple-whip-server: Debian's package, unpacked into
 # ~/.cache/confab/simple-whip-server rather than installed, because it depends on Debian's Node.js,

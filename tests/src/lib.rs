@@ -228,7 +228,10 @@ pub async fn decoded(call: &Call, who: &ParticipantId, frames: u64) -> RemoteSna
 }
 
 /// Waits for the next chat message received and returns its conversation and text.
-pub async fn received_text(events: &mut mpsc::UnboundedReceiver<CallEvent>, what: &str) -> (ConversationId, String) {
+pub async fn received_text(
+    events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    what: &str,
+) -> (ConversationId, String) {
     wait_for(events, Duration::from_secs(5), what, |e| match e {
         CallEvent::ChatReceived(m) => Some((m.conversation.clone(), m.text.clone())),
         _ => None,

@@ -27,7 +27,11 @@ impl PeerJsServer {
             .expect("a free port")
             .port();
         let log = std::env::temp_dir().join(format!("confab-peerjs-{}-{port}.log", std::process::id()));
-        let mut server = Self { port, child: None, log };
+        let mut server = Self {
+            port,
+            child: None,
+            log,
+        };
         server.resume();
         server
     }
@@ -63,18 +67,29 @@ impl PeerJsServer {
         let child = Command::new("node")
             .arg(program)
             .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--allow_discovery", "--expire_timeout", "5000", "--alive_timeout", "60000"])
+            .args([
+                "--allow_discovery",
+                "--expire_timeout",
+                "5000",
+                "--alive_timeout",
+                "60000",
+            ])
             .stdout(Stdio::from(output))
             .stderr(Stdio::from(errors))
             .spawn()
-            .unwrap_or_else(|e| panic!("could not start the PeerJS server: {e}; run scripts/install-deps.sh"));
+            .unwrap_or_else(|e| {
+                panic!("could not start the PeerJS server: {e}; run scripts/install-deps.sh")
+            });
         self.child = Some(child);
         let address = SocketAddr::from(([127, 0, 0, 1], self.port));
         let deadline = Instant::now() + START_LIMIT;
         while TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_err() {
             let exited = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
             if exited.is_some() || Instant::now() > deadline {
-                panic!("the PeerJS server did not start listening on {address} ({exited:?}):\n{}", self.log());
+                panic!(
+                    "the PeerJS server did not start listening on {address} ({exited:?}):\n{}",
+                    self.log()
+                );
             }
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -92,7 +107,10 @@ impl PeerJsServer {
     pub async fn wait_listed(&self, id: &str) {
         let deadline = Instant::now() + Duration::from_secs(15);
         while !self.peers().await.iter().any(|p| p == id) {
-            assert!(Instant::now() < deadline, "{id} never registered with the PeerJS server");
+            assert!(
+                Instant::now() < deadline,
+                "{id} never registered with the PeerJS server"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }

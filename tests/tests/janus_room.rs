@@ -11,7 +11,8 @@ use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
 use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Subscribe};
 use confab_tests::support::{debian_version, verified};
 use confab_tests::{
-    decoded, received_text, say, synthetic_config, wait_for, wait_for_departure, wait_for_newcomer, wait_joined,
+    decoded, received_text, say, synthetic_config, wait_for, wait_for_departure, wait_for_newcomer,
+    wait_joined,
 };
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;

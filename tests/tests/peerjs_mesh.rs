@@ -10,11 +10,11 @@ use confab_engine::{Call, CallConfig, CallEvent, Identity};
 use confab_signal::peerjs::peer_id_for;
 use confab_tests::aiortc::{last_picture_stamp, picture_file};
 use confab_tests::peerjs::PeerJsServer;
-use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Reconnect, Subscribe};
 use confab_tests::support::verified;
+use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Reconnect, Subscribe};
 use confab_tests::{
-    decoded, join_chat_only, received_text, say, synthetic_config, wait_for, wait_for_departure, wait_for_newcomer,
-    wait_joined,
+    decoded, join_chat_only, received_text, say, synthetic_config, wait_for, wait_for_departure,
+    wait_for_newcomer, wait_joined,
 };
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -34,7 +34,9 @@ fn join(link: &JoinLink, name: &str, size: (usize, usize)) -> (Call, UnboundedRe
 /// Asserts that the only problem a participant had was losing the server for a while.
 fn only_the_outage(errors: &[String], server: &PeerJsServer) {
     assert!(
-        errors.iter().all(|e| e.contains("connection to the meeting server was lost")),
+        errors
+            .iter()
+            .all(|e| e.contains("connection to the meeting server was lost")),
         "{errors:?}\n{}",
         server.log()
     );
@@ -62,9 +64,16 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
 
     // Public and private chat over the data connections.
     let alice_view = alice.snapshot().await.expect("Alice's call");
-    let bob_identity = alice_view.participants.iter().find(|p| p.id == bob_id).expect("Bob").identity.clone();
+    let bob_identity = alice_view
+        .participants
+        .iter()
+        .find(|p| p.id == bob_id)
+        .expect("Bob")
+        .identity
+        .clone();
     let alice_identity = alice_view.identity.clone().expect("Alice's identity");
-    let private = ConversationId::Private(PrivateMembers::new([alice_identity, bob_identity]).expect("two members"));
+    let private =
+        ConversationId::Private(PrivateMembers::new([alice_identity, bob_identity]).expect("two members"));
     say(&alice, &ConversationId::Public, "hello everyone");
     assert_eq!(
         received_text(&mut bob_events, "Alice's public message").await,
@@ -75,9 +84,12 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
         received_text(&mut bob_events, "Alice's private message").await,
         (private.clone(), "for Bob only".into())
     );
-    wait_for(&mut alice_events, Duration::from_secs(5), "the private message's receipt", |e| {
-        matches!(e, CallEvent::ChatDelivered { .. }).then_some(())
-    })
+    wait_for(
+        &mut alice_events,
+        Duration::from_secs(5),
+        "the private message's receipt",
+        |e| matches!(e, CallEvent::ChatDelivered { .. }).then_some(()),
+    )
     .await;
 
     // Carol joins (chat only) and meets both; what is said in public from now on reaches her,
@@ -85,7 +97,13 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
     let (carol, mut carol_events) = join_chat_only(&link, "Carol");
     wait_joined(&mut carol_events).await;
     for _ in 0..2 {
-        wait_for_newcomer(&mut carol_events, Duration::from_secs(10), "someone already there", &[]).await;
+        wait_for_newcomer(
+            &mut carol_events,
+            Duration::from_secs(10),
+            "someone already there",
+            &[],
+        )
+        .await;
     }
     wait_for_newcomer(&mut alice_events, Duration::from_secs(10), "Carol", &[&bob_id]).await;
     wait_for_newcomer(&mut bob_events, Duration::from_secs(10), "Carol", &[&alice_id]).await;
@@ -109,10 +127,19 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
         kind: MediaKind::Video,
         muted: true,
     });
-    wait_for(&mut bob_events, Duration::from_secs(5), "Alice's camera off", |e| match e {
-        CallEvent::TrackMuted { participant, kind: MediaKind::Video, muted: true } if *participant == alice_id => Some(()),
-        _ => None,
-    })
+    wait_for(
+        &mut bob_events,
+        Duration::from_secs(5),
+        "Alice's camera off",
+        |e| match e {
+            CallEvent::TrackMuted {
+                participant,
+                kind: MediaKind::Video,
+                muted: true,
+            } if *participant == alice_id => Some(()),
+            _ => None,
+        },
+    )
     .await;
 
     // The server goes away: the call does not. Bob's picture keeps arriving at Alice, chat still
@@ -131,14 +158,23 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
     let (dan, mut dan_events) = join(&link, "Dan", BOB);
     let dan_id = wait_joined(&mut dan_events).await;
     for _ in 0..3 {
-        wait_for_newcomer(&mut dan_events, Duration::from_secs(20), "everyone, back on the server", &[]).await;
+        wait_for_newcomer(
+            &mut dan_events,
+            Duration::from_secs(20),
+            "everyone, back on the server",
+            &[],
+        )
+        .await;
     }
     for viewer in [&alice, &bob] {
         let seen = decoded(viewer, &dan_id, 30).await;
         assert_eq!((seen.name.as_str(), seen.frames_corrupt), ("Dan", 0), "{seen:?}");
     }
     let alice_view = alice.snapshot().await.expect("Alice's call");
-    assert!(!alice_view.reconnections.is_empty(), "Alice got back on the server: {alice_view:?}");
+    assert!(
+        !alice_view.reconnections.is_empty(),
+        "Alice got back on the server: {alice_view:?}"
+    );
 
     // Bob leaves: everyone sees him go, as having hung up.
     let bob_final = bob.leave().await;
@@ -161,7 +197,10 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
             (Subscribe, "yes (from each peer)"),
             (Chat, "yes (data channels, peer to peer)"),
             (PrivateChat, "yes (to the recipients' data channels alone)"),
-            (Reconnect, "yes (the call goes on without the server; back with the same id and token)"),
+            (
+                Reconnect,
+                "yes (the call goes on without the server; back with the same id and token)",
+            ),
         ],
     );
 }
@@ -174,9 +213,16 @@ async fn an_id_someone_else_holds_is_refused_with_a_sentence() {
     let eve_id = peer_id_for(ROOM, &eve.id);
     let squatter = format!(
         "ws://127.0.0.1:{}/peerjs?key=peerjs&id={eve_id}&token=not-eves",
-        server.base_url().trim_end_matches('/').rsplit(':').next().expect("a port")
+        server
+            .base_url()
+            .trim_end_matches('/')
+            .rsplit(':')
+            .next()
+            .expect("a port")
     );
-    let (_held, _) = tokio_tungstenite::connect_async(squatter.as_str()).await.expect("the squatter connects");
+    let (_held, _) = tokio_tungstenite::connect_async(squatter.as_str())
+        .await
+        .expect("the squatter connects");
     server.wait_listed(eve_id.as_str()).await;
     let (call, mut events) = Call::start(CallConfig {
         identity: Some(eve),
@@ -188,7 +234,10 @@ async fn an_id_someone_else_holds_is_refused_with_a_sentence() {
         _ => None,
     })
     .await;
-    assert!(error.contains("already in this meeting under your identity"), "{error}");
+    assert!(
+        error.contains("already in this meeting under your identity"),
+        "{error}"
+    );
     drop(call);
 }
 
@@ -207,10 +256,17 @@ async fn aiortc_answers_confab_offers_with_audio_video_and_chat() {
         let aiortc = wait_for_newcomer(&mut alice_events, Duration::from_secs(10), "aiortc", &[]).await;
         assert_eq!(aiortc.as_str(), aiortc_id);
         let seen = decoded(&alice, &aiortc, 60).await;
-        assert_eq!((seen.name.as_str(), seen.decode_errors), ("aiortc", 0), "{seen:?}");
+        assert_eq!(
+            (seen.name.as_str(), seen.decode_errors),
+            ("aiortc", 0),
+            "{seen:?}"
+        );
         say(&alice, &ConversationId::Public, "hello aiortc");
         let (conversation, text) = received_text(&mut alice_events, "aiortc's echo").await;
-        assert_eq!((conversation, text.as_str()), (ConversationId::Public, "echo: hello aiortc"));
+        assert_eq!(
+            (conversation, text.as_str()),
+            (ConversationId::Public, "echo: hello aiortc")
+        );
         alice
     };
     let (heard, alice) = tokio::join!(confab_tests::aiortc::run("aiortc_peerjs.py", &args), confab_side);
@@ -220,6 +276,10 @@ async fn aiortc_answers_confab_offers_with_audio_video_and_chat() {
     assert_eq!(heard["chat"], serde_json::json!(["hello aiortc"]), "{heard}");
     assert!(heard["frames"].as_u64().unwrap_or(0) >= 60, "{heard}");
     assert!(heard["audio_frames"].as_u64().unwrap_or(0) > 0, "{heard}");
-    assert_eq!((heard["width"].as_u64(), heard["height"].as_u64()), (Some(320), Some(240)), "{heard}");
+    assert_eq!(
+        (heard["width"].as_u64(), heard["height"].as_u64()),
+        (Some(320), Some(240)),
+        "{heard}"
+    );
     last_picture_stamp(&frames, ALICE);
 }

@@ -76,7 +76,12 @@ pub(crate) fn relay(record: &mut CallRecord, presence: &mut Presence, event: Roo
 
 /// What the user hears of a participant muting or unmuting `track` (nothing for a track the
 /// room does not know).
-pub(crate) fn track_muted(room: &Room, participant: ParticipantId, track: &TrackId, muted: bool) -> Option<CallEvent> {
+pub(crate) fn track_muted(
+    room: &Room,
+    participant: ParticipantId,
+    track: &TrackId,
+    muted: bool,
+) -> Option<CallEvent> {
     let kind = room.participants().get(&participant)?.tracks.get(track)?.kind;
     Some(CallEvent::TrackMuted {
         participant,

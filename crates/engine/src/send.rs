@@ -167,7 +167,11 @@ async fn write_audio(mut packets: mpsc::Receiver<EncodedAudio>, targets: watch::
 }
 
 /// Writes one frame to every target track; whether any took it.
-async fn write_to_all(targets: &watch::Receiver<Targets>, data: Vec<u8>, duration: std::time::Duration) -> bool {
+async fn write_to_all(
+    targets: &watch::Receiver<Targets>,
+    data: Vec<u8>,
+    duration: std::time::Duration,
+) -> bool {
     let tracks = targets.borrow().clone();
     let mut taken = false;
     for track in tracks {

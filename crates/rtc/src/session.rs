@@ -136,9 +136,14 @@ fn convert_state(state: RTCPeerConnectionState) -> Option<PeerState> {
 }
 
 /// A new sample-fed track with a random SSRC.
-fn media_track(stream: &str, id: &TrackId, kind: MediaKind) -> Result<(u32, Arc<TrackLocalStaticSample>), RtcError> {
+fn media_track(
+    stream: &str,
+    id: &TrackId,
+    kind: MediaKind,
+) -> Result<(u32, Arc<TrackLocalStaticSample>), RtcError> {
     let ssrc = rand::random::<u32>();
-    let track = TrackLocalStaticSample::new(Instant::now(), stream_track(stream, id, kind, ssrc)).map_err(setup)?;
+    let track =
+        TrackLocalStaticSample::new(Instant::now(), stream_track(stream, id, kind, ssrc)).map_err(setup)?;
     Ok((ssrc, Arc::new(track)))
 }
 

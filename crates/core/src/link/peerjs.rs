@@ -39,7 +39,10 @@ impl PeerJsLink {
     fn parse_server(text: &str) -> Result<Self, LinkError> {
         let mut server = Url::parse(text).map_err(|_| LinkError::NotAUrl)?;
         if !matches!(server.scheme(), "http" | "https") {
-            return Err(LinkError::UnsupportedScheme(format!("peerjs+{}", server.scheme())));
+            return Err(LinkError::UnsupportedScheme(format!(
+                "peerjs+{}",
+                server.scheme()
+            )));
         }
         if server.host_str().is_none_or(str::is_empty) {
             return Err(LinkError::MissingHost);
@@ -122,7 +125,7 @@ mod tests {
 
     #[test]
     fn bad_peerjs_links_say_what_is_wrong() {
-        let parse = |text| JoinLink::parse(text).map(|_| ());
+        let parse = |text: &str| JoinLink::parse(text).map(|_| ());
         for room in ["", "#room=", "#room=a--b", "#room=a.b", "#room=-a", "#room=a%20b"] {
             let text = format!("peerjs+http://h:9000/{room}");
             assert_eq!(parse(&text), Err(LinkError::BadPeerJsRoom), "{text}");

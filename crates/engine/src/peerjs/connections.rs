@@ -13,7 +13,12 @@ use std::sync::Arc;
 
 impl PeerJsCall {
     /// Makes a new connection of `lane` to `peer` and offers it.
-    pub(super) async fn offer(&mut self, peer: &ParticipantId, lane: Lane, connection: &str) -> Result<(), CallError> {
+    pub(super) async fn offer(
+        &mut self,
+        peer: &ParticipantId,
+        lane: Lane,
+        connection: &str,
+    ) -> Result<(), CallError> {
         let session = self.new_connection(peer, lane).await?;
         match lane {
             Lane::Data => session.open_data_channel(connection).await?,
@@ -62,7 +67,9 @@ impl PeerJsCall {
 
     /// Closes a connection, keeping what it carried for the snapshot.
     pub(super) async fn close(&mut self, key: &ConnectionKey) {
-        let Some(connection) = self.peers.remove(key) else { return };
+        let Some(connection) = self.peers.remove(key) else {
+            return;
+        };
         let stats = connection.session.stats().await;
         self.closed_media_bytes.0 += stats.bytes_sent;
         self.closed_media_bytes.1 += stats.bytes_received;
@@ -75,7 +82,11 @@ impl PeerJsCall {
 
     /// A new connection in `key`'s place (closing the one it replaces), its events forwarded to
     /// the call tagged with a fresh generation.
-    async fn new_connection(&mut self, peer: &ParticipantId, lane: Lane) -> Result<Arc<PeerSession>, CallError> {
+    async fn new_connection(
+        &mut self,
+        peer: &ParticipantId,
+        lane: Lane,
+    ) -> Result<Arc<PeerSession>, CallError> {
         let key = (peer.clone(), lane);
         self.close(&key).await;
         let (session, mut events) = PeerSession::new(&self.peer_config).await?;

@@ -22,7 +22,8 @@ use crate::send::{track_id, LocalMedia, SentTotals, Sources};
 use crate::video_out::VideoSink;
 use confab_core::link::PeerJsLink;
 use confab_core::{
-    LeaveReason, MediaKind, Output, ParticipantId, Room, RoomCommand, RoomEvent, SendOrder, SignalOut, TrackInfo,
+    LeaveReason, MediaKind, Output, ParticipantId, Room, RoomCommand, RoomEvent, SendOrder, SignalOut,
+    TrackInfo,
 };
 use confab_media::pipeline::MediaError;
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
@@ -56,7 +57,7 @@ struct PeerConnection {
 
 /// The server connection: up, or down since a moment with the next attempt due.
 enum Server {
-    Up(WebSocketTransport),
+    Up(Box<WebSocketTransport>),
     Down {
         since: Instant,
         attempt: u32,
@@ -129,7 +130,14 @@ pub(crate) async fn run(
             muted: false,
         })
         .collect();
-    let mesh = PeerJsMesh::new(&link.room, local.clone(), &config.name, tracks, rand::random(), started);
+    let mesh = PeerJsMesh::new(
+        &link.room,
+        local.clone(),
+        &config.name,
+        tracks,
+        rand::random(),
+        started,
+    );
     let (problems, mut problem_rx) = mpsc::unbounded_channel();
     let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
     let mut call = PeerJsCall {
@@ -141,7 +149,7 @@ pub(crate) async fn run(
         peer_config: config
             .peer
             .unwrap_or_else(|| PeerConfig::bound_to(transport.local_ip())),
-        server: Server::Up(transport),
+        server: Server::Up(Box::new(transport)),
         name: config.name,
         peers: HashMap::new(),
         generation: 0,
@@ -168,7 +176,10 @@ pub(crate) async fn run(
             Server::Down { next, .. } => Some(next),
             Server::Up(_) => None,
         };
-        let next = [wake, call.mesh.poll_timeout(), reconnect].into_iter().flatten().min();
+        let next = [wake, call.mesh.poll_timeout(), reconnect]
+            .into_iter()
+            .flatten()
+            .min();
         let deadline = tokio::time::Instant::from_std(
             next.unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
         );
@@ -198,7 +209,11 @@ pub(crate) async fn run(
     call.snapshot()
 }
 
-async fn connect(link: &PeerJsLink, local: &ParticipantId, token: &str) -> Result<WebSocketTransport, TransportError> {
+async fn connect(
+    link: &PeerJsLink,
+    local: &ParticipantId,
+    token: &str,
+) -> Result<WebSocketTransport, TransportError> {
     let url = socket_url(link, local, token);
     WebSocketTransport::connect_with(url.as_str(), None, MAX_PEERJS_FRAME_BYTES, CONNECT_TIMEOUT).await
 }
@@ -292,11 +307,17 @@ impl PeerJsCall {
                 Ok(ids) => self.mesh.peers_listed(&ids),
                 // Without the list we cannot find the room: fatal when joining, a problem later
                 // (the ones already here stay connected).
-                Err(e) if self.joined_ms.is_none() => self.record.end(LeaveReason::ConnectionLost, Some(e.into())),
+                Err(e) if self.joined_ms.is_none() => {
+                    self.record.end(LeaveReason::ConnectionLost, Some(e.into()))
+                }
                 Err(e) => self.record.problem(e.into()),
             },
             MeshOutput::Signal(signal) => self.room.handle_signal(Instant::now(), signal),
-            MeshOutput::Offer { peer, lane, connection } => {
+            MeshOutput::Offer {
+                peer,
+                lane,
+                connection,
+            } => {
                 if let Err(e) = self.offer(&peer, lane, &connection).await {
                     self.connection_failed(&peer, e);
                 }
@@ -322,8 +343,11 @@ impl PeerJsCall {
             }
             MeshOutput::Channel(peer, data) => {
                 let connection = self.peers.get(&(peer, Lane::Data));
-                let Some((session, label)) = connection.and_then(|c| Some((&c.session, c.label.as_ref()?))) else {
-                    return tracing::debug!("dropped a chat-channel message for a peer without an open channel");
+                let Some((session, label)) = connection.and_then(|c| Some((&c.session, c.label.as_ref()?)))
+                else {
+                    return tracing::debug!(
+                        "dropped a chat-channel message for a peer without an open channel"
+                    );
                 };
                 if let Err(e) = session.send_data(label, &data).await {
                     self.record.problem(e.into());
@@ -354,7 +378,8 @@ impl PeerJsCall {
         if self.leaving || self.room.has_left() || matches!(self.server, Server::Down { .. }) {
             return;
         }
-        let error = error.unwrap_or_else(|| TransportError::Lost("the PeerJS server closed the connection".into()));
+        let error =
+            error.unwrap_or_else(|| TransportError::Lost("the PeerJS server closed the connection".into()));
         if self.joined_ms.is_none() {
             return self.record.end(LeaveReason::ConnectionLost, Some(error.into()));
         }
@@ -370,13 +395,15 @@ impl PeerJsCall {
     }
 
     async fn reconnect_if_due(&mut self, now: Instant) {
-        let Server::Down { since, attempt, next } = self.server else { return };
+        let Server::Down { since, attempt, next } = self.server else {
+            return;
+        };
         if now < next || self.leaving {
             return;
         }
         match connect(&self.link, self.mesh.local(), &self.token).await {
             Ok(transport) => {
-                self.server = Server::Up(transport);
+                self.server = Server::Up(Box::new(transport));
                 self.record.recovered(since, Recovery::Resumed);
                 self.mesh.server_reconnected();
             }

@@ -26,7 +26,11 @@ pub async fn list_peers(link: &PeerJsLink) -> Result<Vec<String>, TransportError
         .timeout(LIST_TIMEOUT)
         .build()
         .map_err(|e| failed(e.to_string()))?;
-    let response = http.get(url.clone()).send().await.map_err(|e| failed(e.to_string()))?;
+    let response = http
+        .get(url.clone())
+        .send()
+        .await
+        .map_err(|e| failed(e.to_string()))?;
     if response.status() == reqwest::StatusCode::UNAUTHORIZED {
         return Err(failed(
             "the server does not list its peers, so Confab cannot find the others in the room; \
@@ -35,7 +39,10 @@ pub async fn list_peers(link: &PeerJsLink) -> Result<Vec<String>, TransportError
         ));
     }
     if !response.status().is_success() {
-        return Err(failed(format!("it answered {} to the list of peers", response.status())));
+        return Err(failed(format!(
+            "it answered {} to the list of peers",
+            response.status()
+        )));
     }
     let body = response.bytes().await.map_err(|e| failed(e.to_string()))?;
     if body.len() > MAX_LIST_BYTES {

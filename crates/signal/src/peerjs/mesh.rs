@@ -22,8 +22,8 @@ use super::{identity_of, member_of_room};
 use crate::adapter::AdapterError;
 use confab_core::chat::{ChatMessage, ConversationId, PrivateMembers};
 use confab_core::{
-    IceCandidate, LeaveReason, MessageId, ParticipantId, ParticipantInfo, SessionDescription, SignalErrorCode,
-    SignalIn, TrackId, TrackInfo,
+    IceCandidate, LeaveReason, MessageId, ParticipantId, ParticipantInfo, SessionDescription,
+    SignalErrorCode, SignalIn, TrackId, TrackInfo,
 };
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
@@ -100,7 +100,14 @@ pub struct PeerJsMesh {
 impl PeerJsMesh {
     /// Our side of `room` as `local` (see [`super::peer_id_for`]), showing `name`, sending
     /// `tracks`; `session` (random, per call) names our connections.
-    pub fn new(room: &str, local: ParticipantId, name: &str, tracks: Vec<TrackInfo>, session: u32, now: Instant) -> Self {
+    pub fn new(
+        room: &str,
+        local: ParticipantId,
+        name: &str,
+        tracks: Vec<TrackInfo>,
+        session: u32,
+        now: Instant,
+    ) -> Self {
         Self {
             room: room.to_owned(),
             local,
@@ -189,7 +196,8 @@ impl PeerJsMesh {
                 candidate,
             } => {
                 if let Some((peer, lane)) = self.find(&src, &connection) {
-                    self.outputs.push_back(MeshOutput::Candidate(peer, lane, candidate));
+                    self.outputs
+                        .push_back(MeshOutput::Candidate(peer, lane, candidate));
                 }
             }
             ServerMessage::Leave { src } => {
@@ -282,19 +290,24 @@ impl PeerJsMesh {
 
     /// The data channel to `peer` is open: we say hello.
     pub fn channel_opened(&mut self, peer: &ParticipantId) {
-        let Some(remote) = self.remotes.get_mut(peer) else { return };
+        let Some(remote) = self.remotes.get_mut(peer) else {
+            return;
+        };
         remote.channel_open = true;
         let hello = ChannelMessage::Hello {
             name: self.name.clone(),
             tracks: self.tracks.clone(),
         };
-        self.outputs.push_back(MeshOutput::Channel(peer.clone(), hello.to_bytes()));
+        self.outputs
+            .push_back(MeshOutput::Channel(peer.clone(), hello.to_bytes()));
     }
 
     /// A message from `peer`'s data channel. `from` is always the connection's peer: a peer
     /// cannot speak for another.
     pub fn channel_message(&mut self, peer: &ParticipantId, data: &[u8]) -> Result<(), AdapterError> {
-        let Some(remote) = self.remotes.get_mut(peer) else { return Ok(()) };
+        let Some(remote) = self.remotes.get_mut(peer) else {
+            return Ok(());
+        };
         match ChannelMessage::parse(data)? {
             ChannelMessage::Hello { name, tracks } => {
                 remote.name = Some(name.clone());
@@ -339,7 +352,10 @@ impl PeerJsMesh {
                     text,
                 }));
             }
-            ChannelMessage::Ack { id } => self.signal(SignalIn::ChatAck { id, from: peer.clone() }),
+            ChannelMessage::Ack { id } => self.signal(SignalIn::ChatAck {
+                id,
+                from: peer.clone(),
+            }),
             ChannelMessage::Mute { track, muted } => self.signal(SignalIn::TrackMuted {
                 participant: peer.clone(),
                 track,
@@ -393,7 +409,8 @@ impl PeerJsMesh {
         }
         .to_bytes();
         for peer in to {
-            self.outputs.push_back(MeshOutput::Channel(peer.clone(), chat.clone()));
+            self.outputs
+                .push_back(MeshOutput::Channel(peer.clone(), chat.clone()));
         }
         Ok(())
     }
@@ -415,7 +432,8 @@ impl PeerJsMesh {
         }
         .to_bytes();
         for (peer, _) in self.remotes.iter().filter(|(_, r)| r.channel_open) {
-            self.outputs.push_back(MeshOutput::Channel(peer.clone(), message.clone()));
+            self.outputs
+                .push_back(MeshOutput::Channel(peer.clone(), message.clone()));
         }
     }
 
@@ -425,7 +443,8 @@ impl PeerJsMesh {
             return;
         }
         for (peer, remote) in std::mem::take(&mut self.remotes) {
-            self.outputs.push_back(MeshOutput::Server(wire::leave(peer.as_str())));
+            self.outputs
+                .push_back(MeshOutput::Server(wire::leave(peer.as_str())));
             for lane in remote.lanes.into_keys() {
                 self.outputs.push_back(MeshOutput::Close(peer.clone(), lane));
             }
@@ -464,7 +483,9 @@ impl PeerJsMesh {
     }
 
     fn drop_peer(&mut self, peer: &ParticipantId, reason: LeaveReason) {
-        let Some(remote) = self.remotes.remove(peer) else { return };
+        let Some(remote) = self.remotes.remove(peer) else {
+            return;
+        };
         for lane in remote.lanes.into_keys() {
             self.outputs.push_back(MeshOutput::Close(peer.clone(), lane));
         }

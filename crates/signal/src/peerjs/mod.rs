@@ -87,7 +87,11 @@ mod tests {
         let id = peer_id_for("team-a", &alice);
         assert_eq!(id, peer_id_for("team-a", &alice));
         assert_eq!(member_of_room("team-a", id.as_str()), Some(id.clone()));
-        assert_eq!(member_of_room("team", id.as_str()), None, "room team is not room team-a");
+        assert_eq!(
+            member_of_room("team", id.as_str()),
+            None,
+            "room team is not room team-a"
+        );
         assert_eq!(member_of_room("team-a", "team-a-0123"), None);
         assert_eq!(member_of_room("team-a", "team-a-0123456789ABCDEF"), None);
         assert_eq!(identity_of(&id).as_str(), format!("peerjs.{id}"));
@@ -101,6 +105,9 @@ mod tests {
             socket_url(&link, &peer, "t0k").as_str(),
             "wss://peers.example:9443/app/peerjs?key=k&id=r-0123456789abcdef&token=t0k&version=1.5.4"
         );
-        assert_eq!(peers_url(&link).as_str(), "https://peers.example:9443/app/k/peers");
+        assert_eq!(
+            peers_url(&link).as_str(),
+            "https://peers.example:9443/app/k/peers"
+        );
     }
 }

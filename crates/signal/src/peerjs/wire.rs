@@ -7,7 +7,9 @@
 //! without the fields Confab needs is a typed error, fields Confab does not use are ignored.
 
 use crate::adapter::AdapterError;
-use confab_core::{IceCandidate, MessageId, SdpKind, SessionDescription, SignalErrorCode, TrackId, TrackInfo};
+use confab_core::{
+    IceCandidate, MessageId, SdpKind, SessionDescription, SignalErrorCode, TrackId, TrackInfo,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -156,7 +158,12 @@ pub fn parse_server(text: &str) -> Result<ServerMessage, AdapterError> {
         });
     }
     let frame: Frame = serde_json::from_str(text).map_err(|_| bad("a message that is not PeerJS JSON"))?;
-    let src = || frame.src.clone().ok_or_else(|| bad(format!("{} without src", frame.kind).as_str()));
+    let src = || {
+        frame
+            .src
+            .clone()
+            .ok_or_else(|| bad(format!("{} without src", frame.kind).as_str()))
+    };
     let payload = |what: &str| bad(&format!("{} with a payload Confab cannot read", what));
     Ok(match frame.kind.as_str() {
         "OPEN" => ServerMessage::Open,
@@ -260,7 +267,11 @@ pub fn description(dst: &str, lane: Lane, connection: &str, sdp: &SessionDescrip
             payload["serialization"] = json!("json");
         }
     }
-    let frame = if sdp.kind == SdpKind::Offer { "OFFER" } else { "ANSWER" };
+    let frame = if sdp.kind == SdpKind::Offer {
+        "OFFER"
+    } else {
+        "ANSWER"
+    };
     json!({"type": frame, "dst": dst, "payload": payload}).to_string()
 }
 
@@ -346,10 +357,20 @@ mod tests {
     fn relayed_offers_answers_and_candidates_are_read() {
         let offer = r#"{"type":"OFFER","src":"r-1","dst":"r-2","payload":{"sdp":{"type":"offer","sdp":"v=0"},
             "type":"data","connectionId":"dc_x","label":"dc_x","reliable":true,"metadata":{"name":"Ann"}}}"#;
-        let Ok(ServerMessage::Offer { src, lane, connection, sdp, name }) = parse_server(offer) else {
+        let Ok(ServerMessage::Offer {
+            src,
+            lane,
+            connection,
+            sdp,
+            name,
+        }) = parse_server(offer)
+        else {
             panic!("an offer");
         };
-        assert_eq!((src.as_str(), lane, connection.as_str()), ("r-1", Lane::Data, "dc_x"));
+        assert_eq!(
+            (src.as_str(), lane, connection.as_str()),
+            ("r-1", Lane::Data, "dc_x")
+        );
         assert_eq!((sdp.kind, name.as_deref()), (SdpKind::Offer, Some("Ann")));
         let answer = r#"{"type":"ANSWER","src":"r-1","payload":{"sdp":{"type":"answer","sdp":"v=0"},"type":"media","connectionId":"mc_y"}}"#;
         assert!(matches!(parse_server(answer), Ok(ServerMessage::Answer { .. })));
@@ -357,7 +378,10 @@ mod tests {
         let Ok(ServerMessage::Candidate { candidate, .. }) = parse_server(candidate) else {
             panic!("a candidate");
         };
-        assert_eq!((candidate.sdp_mid.as_deref(), candidate.sdp_mline_index), (Some("0"), Some(0)));
+        assert_eq!(
+            (candidate.sdp_mid.as_deref(), candidate.sdp_mline_index),
+            (Some("0"), Some(0))
+        );
     }
 
     #[test]
@@ -369,18 +393,34 @@ mod tests {
             r#"{"type":"OFFER","src":"r-1","payload":{"sdp":{"type":"offer","sdp":""},"type":"screen","connectionId":"c"}}"#,
             r#"{"type":"LEAVE"}"#,
         ] {
-            assert_eq!(parse_server(frame).map_err(|e| e.code()), Err(SignalErrorCode::BadMessage), "{frame}");
+            assert_eq!(
+                parse_server(frame).map_err(|e| e.code()),
+                Err(SignalErrorCode::BadMessage),
+                "{frame}"
+            );
         }
-        let huge = format!(r#"{{"type":"OPEN","x":"{}"}}"#, "a".repeat(MAX_PEERJS_FRAME_BYTES));
-        assert_eq!(parse_server(&huge).map_err(|e| e.code()), Err(SignalErrorCode::TooLarge));
+        let huge = format!(
+            r#"{{"type":"OPEN","x":"{}"}}"#,
+            "a".repeat(MAX_PEERJS_FRAME_BYTES)
+        );
+        assert_eq!(
+            parse_server(&huge).map_err(|e| e.code()),
+            Err(SignalErrorCode::TooLarge)
+        );
         assert_eq!(parse_server(r#"{"type":"HEARTBEAT"}"#), Ok(ServerMessage::Other));
     }
 
     #[test]
     fn server_refusals_map_onto_confab_errors() {
-        assert_eq!(parse_server(r#"{"type":"ID-TAKEN","payload":{"msg":"ID is taken"}}"#), Ok(ServerMessage::IdTaken));
+        assert_eq!(
+            parse_server(r#"{"type":"ID-TAKEN","payload":{"msg":"ID is taken"}}"#),
+            Ok(ServerMessage::IdTaken)
+        );
         assert_eq!(server_error("Invalid key provided"), SignalErrorCode::BadToken);
-        assert_eq!(server_error("Server has reached its concurrent user limit"), SignalErrorCode::RoomFull);
+        assert_eq!(
+            server_error("Server has reached its concurrent user limit"),
+            SignalErrorCode::RoomFull
+        );
     }
 
     #[test]
@@ -389,13 +429,20 @@ mod tests {
             kind: SdpKind::Offer,
             sdp: "v=0".into(),
         };
-        let frame: Value = serde_json::from_str(&description("r-2", Lane::Data, "dc_1", &offer, "Ann")).unwrap();
+        let frame: Value =
+            serde_json::from_str(&description("r-2", Lane::Data, "dc_1", &offer, "Ann")).unwrap();
         assert_eq!(frame["type"], "OFFER");
         assert_eq!(frame["dst"], "r-2");
         let payload = &frame["payload"];
         assert_eq!(payload["sdp"], json!({"type": "offer", "sdp": "v=0"}));
-        assert_eq!((&payload["type"], &payload["connectionId"], &payload["label"]), (&json!("data"), &json!("dc_1"), &json!("dc_1")));
-        assert_eq!((&payload["reliable"], &payload["serialization"]), (&json!(true), &json!("json")));
+        assert_eq!(
+            (&payload["type"], &payload["connectionId"], &payload["label"]),
+            (&json!("data"), &json!("dc_1"), &json!("dc_1"))
+        );
+        assert_eq!(
+            (&payload["reliable"], &payload["serialization"]),
+            (&json!(true), &json!("json"))
+        );
         assert_eq!(payload["metadata"]["name"], "Ann");
     }
 

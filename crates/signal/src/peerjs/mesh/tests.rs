@@ -78,19 +78,34 @@ fn alice_with_bob() -> PeerJsMesh {
 #[test]
 fn joining_offers_both_connections_to_each_member_of_the_room_only() {
     let mut alice = mesh("alice");
-    assert!(drain(&mut alice).is_empty(), "nothing before the server registers us");
+    assert!(
+        drain(&mut alice).is_empty(),
+        "nothing before the server registers us"
+    );
     alice.handle_server(r#"{"type":"OPEN"}"#).unwrap();
     assert_eq!(drain(&mut alice), [MeshOutput::ListPeers]);
     let (bob, carol) = (peer("bob"), peer("carol"));
     let outsider = peer_id_for("other", &IdentityId::new("id-dan").unwrap());
-    let listed = [bob.to_string(), alice.local().to_string(), outsider.to_string(), carol.to_string(), "standup".into()];
+    let listed = [
+        bob.to_string(),
+        alice.local().to_string(),
+        outsider.to_string(),
+        carol.to_string(),
+        "standup".into(),
+    ];
     alice.peers_listed(&listed);
     let outputs = drain(&mut alice);
-    assert!(matches!(&outputs[0], MeshOutput::Signal(SignalIn::Joined { participants, .. }) if participants.is_empty()));
+    assert!(
+        matches!(&outputs[0], MeshOutput::Signal(SignalIn::Joined { participants, .. }) if participants.is_empty())
+    );
     let offers: Vec<(String, Lane, String)> = outputs[1..]
         .iter()
         .map(|o| match o {
-            MeshOutput::Offer { peer, lane, connection } => (peer.to_string(), *lane, connection.clone()),
+            MeshOutput::Offer {
+                peer,
+                lane,
+                connection,
+            } => (peer.to_string(), *lane, connection.clone()),
             other => panic!("{other:?}"),
         })
         .collect();
@@ -105,7 +120,9 @@ fn joining_offers_both_connections_to_each_member_of_the_room_only() {
     ];
     expected.sort();
     assert_eq!(offered, expected);
-    assert!(offers.iter().all(|(_, lane, id)| id.starts_with(if *lane == Lane::Data { "dc_" } else { "mc_" })));
+    assert!(offers
+        .iter()
+        .all(|(_, lane, id)| id.starts_with(if *lane == Lane::Data { "dc_" } else { "mc_" })));
     // A second list (after a reconnect) offers only to newcomers.
     alice.peers_listed(&listed);
     assert!(drain(&mut alice).is_empty());
@@ -118,7 +135,15 @@ fn descriptions_and_candidates_travel_by_connection_id() {
     let bob = peer("bob");
     alice.peers_listed(&[bob.to_string()]);
     let outputs = drain(&mut alice);
-    let Some(MeshOutput::Offer { connection, .. }) = outputs.iter().find(|o| matches!(o, MeshOutput::Offer { lane: Lane::Media, .. })) else {
+    let Some(MeshOutput::Offer { connection, .. }) = outputs.iter().find(|o| {
+        matches!(
+            o,
+            MeshOutput::Offer {
+                lane: Lane::Media,
+                ..
+            }
+        )
+    }) else {
         panic!("a media offer");
     };
     alice.local_description(&bob, Lane::Media, &sdp(SdpKind::Offer));
@@ -134,9 +159,15 @@ fn descriptions_and_candidates_travel_by_connection_id() {
         .to_string()
     };
     alice.handle_server(&answer("mc_stale")).unwrap();
-    assert!(drain(&mut alice).is_empty(), "an answer for another connection is ignored");
+    assert!(
+        drain(&mut alice).is_empty(),
+        "an answer for another connection is ignored"
+    );
     alice.handle_server(&answer(connection)).unwrap();
-    assert_eq!(drain(&mut alice), [MeshOutput::Remote(bob.clone(), Lane::Media, sdp(SdpKind::Answer))]);
+    assert_eq!(
+        drain(&mut alice),
+        [MeshOutput::Remote(bob.clone(), Lane::Media, sdp(SdpKind::Answer))]
+    );
     alice.handle_server(&answer(connection)).unwrap();
     assert!(drain(&mut alice).is_empty(), "a second answer is ignored");
 
@@ -155,36 +186,66 @@ fn a_newcomer_offers_says_hello_and_becomes_a_participant() {
     drain(&mut alice);
     let bob = peer("bob");
     alice.handle_server(&offer_from(&bob, "data", "dc_b1")).unwrap();
-    assert_eq!(drain(&mut alice), [MeshOutput::Answer(bob.clone(), Lane::Data, sdp(SdpKind::Offer))]);
+    assert_eq!(
+        drain(&mut alice),
+        [MeshOutput::Answer(bob.clone(), Lane::Data, sdp(SdpKind::Offer))]
+    );
     alice.local_description(&bob, Lane::Data, &sdp(SdpKind::Answer));
     let sent = frames(&drain(&mut alice));
-    assert_eq!((&sent[0]["type"], &sent[0]["payload"]["connectionId"]), (&json!("ANSWER"), &json!("dc_b1")));
+    assert_eq!(
+        (&sent[0]["type"], &sent[0]["payload"]["connectionId"]),
+        (&json!("ANSWER"), &json!("dc_b1"))
+    );
     alice.channel_opened(&bob);
     let outputs = drain(&mut alice);
-    let [MeshOutput::Channel(to, said)] = &outputs[..] else { panic!("{outputs:?}") };
-    assert_eq!((to, ChannelMessage::parse(said).unwrap()), (&bob, ChannelMessage::Hello { name: "alice".into(), tracks: vec![camera()] }));
+    let [MeshOutput::Channel(to, said)] = &outputs[..] else {
+        panic!("{outputs:?}")
+    };
+    assert_eq!(
+        (to, ChannelMessage::parse(said).unwrap()),
+        (
+            &bob,
+            ChannelMessage::Hello {
+                name: "alice".into(),
+                tracks: vec![camera()]
+            }
+        )
+    );
     alice.channel_message(&bob, &hello("Bob")).unwrap();
     let outputs = drain(&mut alice);
-    let [MeshOutput::Signal(SignalIn::ParticipantJoined(info))] = &outputs[..] else { panic!("{outputs:?}") };
-    assert_eq!((&info.id, info.name.as_str(), &info.tracks), (&bob, "Bob", &vec![camera()]));
+    let [MeshOutput::Signal(SignalIn::ParticipantJoined(info))] = &outputs[..] else {
+        panic!("{outputs:?}")
+    };
+    assert_eq!(
+        (&info.id, info.name.as_str(), &info.tracks),
+        (&bob, "Bob", &vec![camera()])
+    );
     assert_eq!(info.identity, identity_of(&bob));
 }
 
 #[test]
 fn when_both_offer_at_once_the_lower_id_wins() {
     let (alice_id, bob_id) = (peer("alice"), peer("bob"));
-    let (low, high) = if alice_id < bob_id { ("alice", "bob") } else { ("bob", "alice") };
+    let (low, high) = if alice_id < bob_id {
+        ("alice", "bob")
+    } else {
+        ("bob", "alice")
+    };
     for (me, other, mine_wins) in [(low, high, true), (high, low, false)] {
         let mut mesh = mesh(me);
         mesh.handle_server(r#"{"type":"OPEN"}"#).unwrap();
         mesh.peers_listed(&[peer(other).to_string()]);
         drain(&mut mesh);
-        mesh.handle_server(&offer_from(&peer(other), "media", "mc_theirs")).unwrap();
+        mesh.handle_server(&offer_from(&peer(other), "media", "mc_theirs"))
+            .unwrap();
         let outputs = drain(&mut mesh);
         if mine_wins {
             assert!(outputs.is_empty(), "{me} keeps its own offer");
         } else {
-            assert_eq!(outputs, [MeshOutput::Answer(peer(other), Lane::Media, sdp(SdpKind::Offer))]);
+            assert_eq!(
+                outputs,
+                [MeshOutput::Answer(peer(other), Lane::Media, sdp(SdpKind::Offer))]
+            );
         }
     }
 }
@@ -201,7 +262,9 @@ fn chat_is_read_as_from_the_connections_peer() {
     };
     alice.channel_message(&bob, &channel(&public)).unwrap();
     let outputs = drain(&mut alice);
-    let [MeshOutput::Signal(SignalIn::Chat(message))] = &outputs[..] else { panic!("{outputs:?}") };
+    let [MeshOutput::Signal(SignalIn::Chat(message))] = &outputs[..] else {
+        panic!("{outputs:?}")
+    };
     assert_eq!((&message.from, message.from_name.as_str()), (&bob, "Bob"));
     assert_eq!(message.conversation, ConversationId::Public);
 
@@ -213,7 +276,9 @@ fn chat_is_read_as_from_the_connections_peer() {
     };
     alice.channel_message(&bob, &channel(&private)).unwrap();
     let outputs = drain(&mut alice);
-    let [MeshOutput::Signal(SignalIn::Chat(message))] = &outputs[..] else { panic!("{outputs:?}") };
+    let [MeshOutput::Signal(SignalIn::Chat(message))] = &outputs[..] else {
+        panic!("{outputs:?}")
+    };
     let members = PrivateMembers::new([identity_of(&bob), identity_of(alice.local())]).unwrap();
     assert_eq!(message.conversation, ConversationId::Private(members));
 
@@ -225,9 +290,16 @@ fn chat_is_read_as_from_the_connections_peer() {
     };
     assert!(alice.channel_message(&bob, &channel(&outside)).is_err());
     alice
-        .channel_message(&bob, &channel(&ChannelMessage::Ack { id: MessageId::new("m9").unwrap() }))
+        .channel_message(
+            &bob,
+            &channel(&ChannelMessage::Ack {
+                id: MessageId::new("m9").unwrap(),
+            }),
+        )
         .unwrap();
-    assert!(matches!(&drain(&mut alice)[..], [MeshOutput::Signal(SignalIn::ChatAck { from, .. })] if *from == bob));
+    assert!(
+        matches!(&drain(&mut alice)[..], [MeshOutput::Signal(SignalIn::ChatAck { from, .. })] if *from == bob)
+    );
 }
 
 #[test]
@@ -250,9 +322,13 @@ fn private_messages_go_to_their_recipients_alone() {
     };
     alice.send_private(&message, std::slice::from_ref(&bob)).unwrap();
     let outputs = drain(&mut alice);
-    let [MeshOutput::Channel(to, sent)] = &outputs[..] else { panic!("{outputs:?}") };
+    let [MeshOutput::Channel(to, sent)] = &outputs[..] else {
+        panic!("{outputs:?}")
+    };
     assert_eq!(to, &bob);
-    assert!(matches!(ChannelMessage::parse(sent).unwrap(), ChannelMessage::Chat { to, .. } if to == [bob.to_string()]));
+    assert!(
+        matches!(ChannelMessage::parse(sent).unwrap(), ChannelMessage::Chat { to, .. } if to == [bob.to_string()])
+    );
     alice.send_public(&message);
     let mut recipients: Vec<_> = drain(&mut alice)
         .into_iter()
@@ -267,8 +343,14 @@ fn private_messages_go_to_their_recipients_alone() {
     assert_eq!(recipients, everyone);
     let gone = peer("dan");
     let refused = alice.send_private(&message, &[carol, gone]);
-    assert_eq!(refused.map_err(|e| e.code()), Err(SignalErrorCode::UnknownParticipant));
-    assert!(drain(&mut alice).is_empty(), "nothing goes out when one recipient is missing");
+    assert_eq!(
+        refused.map_err(|e| e.code()),
+        Err(SignalErrorCode::UnknownParticipant)
+    );
+    assert!(
+        drain(&mut alice).is_empty(),
+        "nothing goes out when one recipient is missing"
+    );
 }
 
 #[test]
@@ -278,7 +360,10 @@ fn departures_are_noticed_and_explained() {
     alice
         .handle_server(&json!({"type": "EXPIRE", "src": bob.as_str()}).to_string())
         .unwrap();
-    assert!(drain(&mut alice).is_empty(), "a peer we still reach has only lost the server");
+    assert!(
+        drain(&mut alice).is_empty(),
+        "a peer we still reach has only lost the server"
+    );
     alice
         .handle_server(&json!({"type": "LEAVE", "src": bob.as_str()}).to_string())
         .unwrap();
@@ -292,10 +377,12 @@ fn departures_are_noticed_and_explained() {
 
     let mut alice = alice_with_bob();
     alice.connection_closed(&bob);
-    assert!(drain(&mut alice).contains(&MeshOutput::Signal(SignalIn::ParticipantLeft {
-        id: bob,
-        reason: LeaveReason::ConnectionLost
-    })));
+    assert!(
+        drain(&mut alice).contains(&MeshOutput::Signal(SignalIn::ParticipantLeft {
+            id: bob,
+            reason: LeaveReason::ConnectionLost
+        }))
+    );
 }
 
 #[test]
@@ -304,13 +391,23 @@ fn refusals_become_typed_errors() {
     alice
         .handle_server(r#"{"type":"ID-TAKEN","payload":{"msg":"ID is taken"}}"#)
         .unwrap();
-    assert!(matches!(&drain(&mut alice)[..],
-        [MeshOutput::Signal(SignalIn::Error { code: SignalErrorCode::IdentityTaken, .. })]));
+    assert!(matches!(
+        &drain(&mut alice)[..],
+        [MeshOutput::Signal(SignalIn::Error {
+            code: SignalErrorCode::IdentityTaken,
+            ..
+        })]
+    ));
     alice
         .handle_server(r#"{"type":"ERROR","payload":{"msg":"Invalid key provided"}}"#)
         .unwrap();
-    assert!(matches!(&drain(&mut alice)[..],
-        [MeshOutput::Signal(SignalIn::Error { code: SignalErrorCode::BadToken, .. })]));
+    assert!(matches!(
+        &drain(&mut alice)[..],
+        [MeshOutput::Signal(SignalIn::Error {
+            code: SignalErrorCode::BadToken,
+            ..
+        })]
+    ));
 }
 
 #[test]
@@ -326,7 +423,10 @@ fn heartbeats_every_five_seconds_while_registered() {
     assert_eq!(frames(&drain(&mut alice)), [json!({"type": "HEARTBEAT"})]);
     alice.server_lost();
     alice.handle_timeout(start + 3 * HEARTBEAT_INTERVAL);
-    assert!(drain(&mut alice).is_empty(), "no heartbeat while the server is gone");
+    assert!(
+        drain(&mut alice).is_empty(),
+        "no heartbeat while the server is gone"
+    );
     alice.server_reconnected();
     assert_eq!(drain(&mut alice), [MeshOutput::ListPeers]);
 }
@@ -349,11 +449,23 @@ fn mute_is_told_to_everyone_and_remembered_in_hellos() {
     let cam = TrackId::new("cam").unwrap();
     alice.set_muted(&cam, true);
     let outputs = drain(&mut alice);
-    let [MeshOutput::Channel(_, said)] = &outputs[..] else { panic!("{outputs:?}") };
-    assert_eq!(ChannelMessage::parse(said).unwrap(), ChannelMessage::Mute { track: cam, muted: true });
+    let [MeshOutput::Channel(_, said)] = &outputs[..] else {
+        panic!("{outputs:?}")
+    };
+    assert_eq!(
+        ChannelMessage::parse(said).unwrap(),
+        ChannelMessage::Mute {
+            track: cam,
+            muted: true
+        }
+    );
     let bob = peer("bob");
     alice.channel_opened(&bob);
     let outputs = drain(&mut alice);
-    let [MeshOutput::Channel(_, said)] = &outputs[..] else { panic!("{outputs:?}") };
-    assert!(matches!(ChannelMessage::parse(said).unwrap(), ChannelMessage::Hello { tracks, .. } if tracks[0].muted));
+    let [MeshOutput::Channel(_, said)] = &outputs[..] else {
+        panic!("{outputs:?}")
+    };
+    assert!(
+        matches!(ChannelMessage::parse(said).unwrap(), ChannelMessage::Hello { tracks, .. } if tracks[0].muted)
+    );
 }
