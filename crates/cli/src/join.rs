@@ -25,7 +25,8 @@ enum AudioChoice {
 /// Arguments of `join`.
 #[derive(clap::Args)]
 pub(crate) struct JoinArgs {
-    /// The join link: confab://host:port/room?token=…, or a WHIP/WHEP link (whip+https://…, whep+https://…).
+    /// The join link: confab://host:port/room?token=…, a WHIP/WHEP link (whip+https://…, whep+https://…),
+    /// a Janus link (janus+wss://…#room=N) or a PeerJS link (peerjs+https://…#room=NAME).
     link: String,
     /// Display name.
     #[arg(long)]

@@ -134,8 +134,8 @@ mod tests {
         assert_eq!(error.code, "bad_link");
         assert_eq!(
             error.message,
-            "Confab cannot open 'https:' links; expected confab://, whip+https://, whep+https:// or \
-             janus+wss://."
+            "Confab cannot open 'https:' links; expected confab://, whip+https://, whep+https://, \
+             janus+wss:// or peerjs+https://."
         );
     }
 
@@ -155,5 +155,13 @@ mod tests {
         assert_eq!(view.server, "10.0.0.2:8188");
         assert_eq!(view.room, "1234");
         assert!(!view.redacted.contains("s3cret"));
+    }
+
+    #[test]
+    fn a_peerjs_link_shows_its_server_and_room() {
+        let view = parse_link("peerjs+http://10.0.0.2:9000/#room=standup".into()).unwrap();
+        assert_eq!(view.adapter, "peerjs");
+        assert_eq!(view.server, "10.0.0.2:9000");
+        assert_eq!(view.room, "standup");
     }
 }
