@@ -15,24 +15,23 @@
 //! others about mute (muting stops sending; VideoRoom is not told).
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot};
-use crate::call::snapshot::RoomPicture;
 use crate::call::{new_chat, unix_millis, CallConfig};
 use crate::identity::Identity;
 use crate::record::CallRecord;
+use crate::room_call::{join_command, Outgoing, SnapshotParts, Traffic};
 use crate::room_events::{relay, Presence};
-use crate::send::{track_id, LocalMedia, SentTotals, Sources};
+use crate::send::track_id;
 use crate::video_out::VideoSink;
 use confab_core::link::JanusLink;
 use confab_core::{
     LeaveReason, MediaKind, Output, ParticipantId, PeerSlot, Room, RoomCommand, RoomEvent, SendOrder,
     SessionDescription, SignalOut,
 };
-use confab_media::pipeline::MediaError;
 use confab_rtc::{PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::janus::wire::{JANUS_PROTOCOL, MAX_JANUS_FRAME_BYTES};
 use confab_signal::janus::{JanusDialect, JanusOutput};
 use confab_signal::{Transport, WebSocketTransport};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -56,22 +55,12 @@ struct JanusCall {
     generation: u64,
     peer_config: PeerConfig,
     peer_tx: PeerEvents,
-    sources: Option<Sources>,
-    sends: Vec<MediaKind>,
-    muted: HashSet<MediaKind>,
-    media: Option<LocalMedia>,
-    sent_totals: SentTotals,
-    problems: mpsc::UnboundedSender<MediaError>,
+    outgoing: Outgoing,
     video_out: Option<Arc<dyn VideoSink>>,
     presence: Presence,
     joined_ms: Option<u64>,
     send_order: SendOrder,
-    /// Media bytes (sent, received) of connections already closed.
-    closed_media_bytes: (u64, u64),
-    /// Media bytes (sent, received) in all, refreshed before each snapshot and at the end.
-    media_bytes: (u64, u64),
-    /// ICE restarts of connections already closed.
-    closed_ice_restarts: u32,
+    traffic: Traffic,
     leaving: bool,
 }
 
@@ -101,10 +90,6 @@ pub(crate) async fn run(
     let dialect = JanusDialect::new(&link, &config.name, &identity.id);
     let (problems, mut problem_rx) = mpsc::unbounded_channel();
     let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
-    let sends = [
-        config.video.is_some().then_some(MediaKind::Video),
-        config.audio.is_some().then_some(MediaKind::Audio),
-    ];
     let mut call = JanusCall {
         record,
         room: Room::new(dialect.local_identity(), String::new()),
@@ -117,19 +102,12 @@ pub(crate) async fn run(
         peers: HashMap::new(),
         generation: 0,
         peer_tx,
-        sources: Some((config.video, config.audio)),
-        sends: sends.into_iter().flatten().collect(),
-        muted: HashSet::new(),
-        media: None,
-        sent_totals: SentTotals::default(),
-        problems,
+        outgoing: Outgoing::new(config.video, config.audio, problems),
         video_out: config.video_out,
         presence: Presence::default(),
         joined_ms: None,
         send_order: SendOrder::default(),
-        closed_media_bytes: (0, 0),
-        media_bytes: (0, 0),
-        closed_ice_restarts: 0,
+        traffic: Traffic::default(),
         leaving: false,
     };
     call.join();
@@ -172,13 +150,7 @@ impl JanusCall {
     /// join request becomes the TextRoom join). Janus knows no Confab room name, token or proof:
     /// the room is named after our feed and the PIN or API token travel in the dialect.
     fn join(&mut self) {
-        let join = RoomCommand::Join {
-            room: confab_core::RoomName::new(self.dialect.local().to_string())
-                .unwrap_or_else(|_| unreachable!("a participant id is a valid room name")),
-            name: self.name.clone(),
-            token: confab_core::Secret::new(""),
-            proof: confab_core::Secret::new(""),
-        };
+        let join = join_command(&self.dialect.local(), &self.name);
         let _ = self.room.handle_command(Instant::now(), join);
     }
 
@@ -192,7 +164,9 @@ impl JanusCall {
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
             Some(CallCommand::Snapshot(reply)) => {
-                self.refresh_media_bytes().await;
+                self.traffic
+                    .refresh(self.peers.values().map(|(_, p)| p.as_ref()))
+                    .await;
                 let _ = reply.send(self.snapshot());
             }
             Some(CallCommand::Leave) | None => {
@@ -277,7 +251,7 @@ impl JanusCall {
             JanusOutput::HungUp(slot, reason) => self.hung_up(slot, &reason).await,
             JanusOutput::Close(slot) => {
                 if let Some((_, peer)) = self.peers.remove(&slot) {
-                    self.close_peer(&peer).await;
+                    self.traffic.close(&peer).await;
                 }
             }
             JanusOutput::SessionLost(why) => {
@@ -322,41 +296,22 @@ impl JanusCall {
         });
         let peer = Arc::new(peer);
         if let Some((_, old)) = self.peers.insert(slot, (generation, peer.clone())) {
-            self.close_peer(&old).await;
+            self.traffic.close(&old).await;
         }
         Ok(peer)
-    }
-
-    /// Closes a connection, keeping what it carried for the snapshot.
-    async fn close_peer(&mut self, peer: &PeerSession) {
-        let stats = peer.stats().await;
-        self.closed_media_bytes.0 += stats.bytes_sent;
-        self.closed_media_bytes.1 += stats.bytes_received;
-        self.closed_ice_restarts += peer.ice_restarts();
-        peer.close().await;
-    }
-
-    async fn refresh_media_bytes(&mut self) {
-        let (mut sent, mut received) = self.closed_media_bytes;
-        for (_, peer) in self.peers.values() {
-            let stats = peer.stats().await;
-            sent += stats.bytes_sent;
-            received += stats.bytes_received;
-        }
-        self.media_bytes = (sent, received);
     }
 
     /// Publishes our camera and microphone on a new publisher connection (starting capture the
     /// first time).
     async fn publish(&mut self) -> Result<(), CallError> {
-        if self.sends.is_empty() {
+        if self.outgoing.kinds().is_empty() {
             return Ok(()); // chat only: nothing to publish
         }
         let peer = self.new_peer(PeerSlot::Publisher).await?;
         let stream = self.dialect.local();
         let mut tracks = HashMap::new();
         for kind in [MediaKind::Video, MediaKind::Audio] {
-            if self.sends.contains(&kind) {
+            if self.outgoing.kinds().contains(&kind) {
                 tracks.insert(
                     kind,
                     peer.add_media_track(stream.as_str(), track_id(kind), kind)
@@ -366,14 +321,8 @@ impl JanusCall {
         }
         let offer = peer.create_offer().await?;
         self.dialect.local_description(PeerSlot::Publisher, offer);
-        if let Some((video, audio)) = self.sources.take() {
-            self.media = Some(LocalMedia::start(video, audio, self.problems.clone()));
-        }
-        if let Some(media) = &self.media {
+        if let Some(media) = self.outgoing.start() {
             media.attach(tracks.remove(&MediaKind::Video), tracks.remove(&MediaKind::Audio));
-        }
-        for kind in self.muted.clone() {
-            self.set_muted(kind, true);
         }
         Ok(())
     }
@@ -412,7 +361,9 @@ impl JanusCall {
                 self.presence
                     .receive(track, participant, &self.record, self.video_out.clone());
             }
-            PeerEvent::KeyframeRequested(_) => self.media.iter().for_each(LocalMedia::request_keyframe),
+            PeerEvent::KeyframeRequested(_) => {
+                self.outgoing.media().iter().for_each(|m| m.request_keyframe())
+            }
             PeerEvent::DataChannelOpened(label) if slot == PeerSlot::Chat && label == CHAT_LABEL => {
                 self.dialect.chat_channel_opened();
             }
@@ -447,47 +398,32 @@ impl JanusCall {
     }
 
     fn set_muted(&mut self, kind: MediaKind, muted: bool) {
-        if !self.sends.contains(&kind) {
-            let unknown = confab_core::RoomError::UnknownTrack(track_id(kind));
-            return self.record.problem(CallError::Room(unknown));
-        }
-        if muted {
-            self.muted.insert(kind);
-        } else {
-            self.muted.remove(&kind);
-        }
-        if let Some(media) = &self.media {
-            media.set_paused(kind, muted);
+        if let Err(e) = self.outgoing.set_muted(kind, muted) {
+            self.record.problem(e);
         }
     }
 
     async fn shut_down(&mut self) {
-        self.refresh_media_bytes().await;
+        self.traffic
+            .refresh(self.peers.values().map(|(_, p)| p.as_ref()))
+            .await;
         self.transport.close().await;
-        self.sent_totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
-        self.media = None;
+        self.outgoing.stop();
         for (_, (_, peer)) in std::mem::take(&mut self.peers) {
-            self.close_peer(&peer).await;
+            self.traffic.close(&peer).await;
         }
     }
 
     fn snapshot(&self) -> CallSnapshot {
-        let totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
-        let RoomPicture {
-            participants,
-            chat,
-            sent,
-        } = RoomPicture::of(&self.room, &self.presence);
-        let open_restarts: u32 = self.peers.values().map(|(_, p)| p.ice_restarts()).sum();
-        let ice_restarts = self.closed_ice_restarts + open_restarts;
-        CallSnapshot {
-            local: self.joined_ms.map(|_| self.dialect.local()),
-            identity: Some(self.room.identity().clone()),
+        let parts = SnapshotParts {
+            record: &self.record,
+            room: &self.room,
+            presence: &self.presence,
+            local: &self.dialect.local(),
             joined_ms: self.joined_ms,
-            participants,
-            chat,
-            sent,
-            ..self.record.snapshot(totals, self.media_bytes, ice_restarts)
-        }
+            outgoing: &self.outgoing,
+            traffic: &self.traffic,
+        };
+        parts.snapshot(self.peers.values().map(|(_, p)| p.as_ref()))
     }
 }

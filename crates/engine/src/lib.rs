@@ -18,6 +18,7 @@ mod janus;
 mod peerjs;
 mod receive;
 mod record;
+mod room_call;
 mod room_events;
 mod seal;
 mod send;

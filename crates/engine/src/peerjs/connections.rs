@@ -5,7 +5,7 @@
 
 use super::{ConnectionKey, PeerConnection, PeerJsCall};
 use crate::api::CallError;
-use crate::send::{track_id, LocalMedia};
+use crate::send::track_id;
 use confab_core::{MediaKind, ParticipantId, SessionDescription};
 use confab_rtc::PeerSession;
 use confab_signal::peerjs::Lane;
@@ -25,7 +25,7 @@ impl PeerJsCall {
             Lane::Media => {
                 let mut tracks = Vec::new();
                 for kind in [MediaKind::Video, MediaKind::Audio] {
-                    if self.sends.contains(&kind) {
+                    if self.outgoing.kinds().contains(&kind) {
                         let stream = self.mesh.local().as_str();
                         tracks.push(session.add_two_way_track(stream, track_id(kind), kind).await?);
                     } else {
@@ -54,7 +54,12 @@ impl PeerJsCall {
                 .await?
                 .ok_or(CallError::Rtc(confab_rtc::RtcError::NotConnected))?,
             Lane::Media => {
-                let sending: Vec<_> = self.sends.iter().map(|&kind| (track_id(kind), kind)).collect();
+                let sending: Vec<_> = self
+                    .outgoing
+                    .kinds()
+                    .iter()
+                    .map(|&kind| (track_id(kind), kind))
+                    .collect();
                 let stream = self.mesh.local().to_string();
                 let (answer, tracks) = session.answer_sending(offer, &stream, &sending).await?;
                 self.feed(peer, tracks);
@@ -70,11 +75,7 @@ impl PeerJsCall {
         let Some(connection) = self.peers.remove(key) else {
             return;
         };
-        let stats = connection.session.stats().await;
-        self.closed_media_bytes.0 += stats.bytes_sent;
-        self.closed_media_bytes.1 += stats.bytes_received;
-        self.closed_ice_restarts += connection.session.ice_restarts();
-        connection.session.close().await;
+        self.traffic.close(&connection.session).await;
         if !connection.tracks.is_empty() {
             self.retarget();
         }
@@ -118,12 +119,7 @@ impl PeerJsCall {
         if tracks.is_empty() {
             return;
         }
-        if let Some((video, audio)) = self.sources.take() {
-            self.media = Some(LocalMedia::start(video, audio, self.problems.clone()));
-            for kind in self.muted.clone() {
-                self.media.iter().for_each(|media| media.set_paused(kind, true));
-            }
-        }
+        self.outgoing.start();
         if let Some(connection) = self.peers.get_mut(&(peer.clone(), Lane::Media)) {
             connection.tracks = tracks;
         }
@@ -132,7 +128,9 @@ impl PeerJsCall {
 
     /// Points our encoders at every media connection's tracks.
     fn retarget(&self) {
-        let Some(media) = &self.media else { return };
+        let Some(media) = self.outgoing.media() else {
+            return;
+        };
         let tracks = self.peers.values().flat_map(|c| c.tracks.iter());
         let (videos, audios): (Vec<_>, Vec<_>) = tracks.cloned().partition(|t| t.kind() == MediaKind::Video);
         media.attach_all(videos, audios);

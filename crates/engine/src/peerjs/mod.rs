@@ -13,24 +13,22 @@ mod connections;
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::reconnect::backoff;
-use crate::call::snapshot::RoomPicture;
 use crate::call::{new_chat, CallConfig};
 use crate::identity::Identity;
 use crate::record::CallRecord;
+use crate::room_call::{join_command, Outgoing, SnapshotParts, Traffic};
 use crate::room_events::{relay, track_muted, Presence};
-use crate::send::{track_id, LocalMedia, SentTotals, Sources};
+use crate::send::track_id;
 use crate::video_out::VideoSink;
 use confab_core::link::PeerJsLink;
 use confab_core::{
     LeaveReason, MediaKind, Output, ParticipantId, Room, RoomCommand, RoomEvent, SendOrder, SignalOut,
-    TrackInfo,
 };
-use confab_media::pipeline::MediaError;
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::peerjs::wire::MAX_PEERJS_FRAME_BYTES;
 use confab_signal::peerjs::{identity_of, list_peers, peer_id_for, socket_url, Lane, MeshOutput, PeerJsMesh};
 use confab_signal::{Transport, TransportError, WebSocketTransport};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -77,22 +75,12 @@ struct PeerJsCall {
     generation: u64,
     peer_config: PeerConfig,
     peer_tx: PeerEvents,
-    sources: Option<Sources>,
-    sends: Vec<MediaKind>,
-    muted: HashSet<MediaKind>,
-    media: Option<LocalMedia>,
-    sent_totals: SentTotals,
-    problems: mpsc::UnboundedSender<MediaError>,
+    outgoing: Outgoing,
     video_out: Option<Arc<dyn VideoSink>>,
     presence: Presence,
     joined_ms: Option<u64>,
     send_order: SendOrder,
-    /// Media bytes (sent, received) of connections already closed.
-    closed_media_bytes: (u64, u64),
-    /// Media bytes (sent, received) in all, refreshed before each snapshot and at the end.
-    media_bytes: (u64, u64),
-    /// ICE restarts of connections already closed.
-    closed_ice_restarts: u32,
+    traffic: Traffic,
     leaving: bool,
 }
 
@@ -115,30 +103,16 @@ pub(crate) async fn run(
             return CallSnapshot::failed(LeaveReason::ConnectionLost, record.errors);
         }
     };
-    let sends: Vec<MediaKind> = [
-        config.video.is_some().then_some(MediaKind::Video),
-        config.audio.is_some().then_some(MediaKind::Audio),
-    ]
-    .into_iter()
-    .flatten()
-    .collect();
-    let tracks = sends
-        .iter()
-        .map(|&kind| TrackInfo {
-            id: track_id(kind),
-            kind,
-            muted: false,
-        })
-        .collect();
+    let (problems, mut problem_rx) = mpsc::unbounded_channel();
+    let outgoing = Outgoing::new(config.video, config.audio, problems);
     let mesh = PeerJsMesh::new(
         &link.room,
         local.clone(),
         &config.name,
-        tracks,
+        outgoing.tracks(),
         rand::random(),
         started,
     );
-    let (problems, mut problem_rx) = mpsc::unbounded_channel();
     let (peer_tx, mut peer_rx) = mpsc::unbounded_channel();
     let mut call = PeerJsCall {
         record,
@@ -154,19 +128,12 @@ pub(crate) async fn run(
         peers: HashMap::new(),
         generation: 0,
         peer_tx,
-        sources: Some((config.video, config.audio)),
-        sends,
-        muted: HashSet::new(),
-        media: None,
-        sent_totals: SentTotals::default(),
-        problems,
+        outgoing,
         video_out: config.video_out,
         presence: Presence::default(),
         joined_ms: None,
         send_order: SendOrder::default(),
-        closed_media_bytes: (0, 0),
-        media_bytes: (0, 0),
-        closed_ice_restarts: 0,
+        traffic: Traffic::default(),
         leaving: false,
     };
     call.join();
@@ -227,16 +194,9 @@ async fn next_frame(server: &mut Server) -> Option<Result<String, TransportError
 }
 
 impl PeerJsCall {
-    /// Puts the room in its joining state; the mesh is already registering with the server. The
-    /// room is named after our peer id; PeerJS knows no token or proof.
+    /// Puts the room in its joining state; the mesh is already registering with the server.
     fn join(&mut self) {
-        let join = RoomCommand::Join {
-            room: confab_core::RoomName::new(self.mesh.local().to_string())
-                .unwrap_or_else(|_| unreachable!("a participant id is a valid room name")),
-            name: self.name.clone(),
-            token: confab_core::Secret::new(""),
-            proof: confab_core::Secret::new(""),
-        };
+        let join = join_command(self.mesh.local(), &self.name);
         let _ = self.room.handle_command(Instant::now(), join);
     }
 
@@ -250,7 +210,9 @@ impl PeerJsCall {
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
             Some(CallCommand::Snapshot(reply)) => {
-                self.refresh_media_bytes().await;
+                self.traffic
+                    .refresh(self.peers.values().map(|c| c.session.as_ref()))
+                    .await;
                 let _ = reply.send(self.snapshot());
             }
             Some(CallCommand::Leave) | None => {
@@ -429,7 +391,9 @@ impl PeerJsCall {
                 self.presence
                     .receive(track, peer.clone(), &self.record, self.video_out.clone());
             }
-            PeerEvent::KeyframeRequested(_) => self.media.iter().for_each(LocalMedia::request_keyframe),
+            PeerEvent::KeyframeRequested(_) => {
+                self.outgoing.media().iter().for_each(|m| m.request_keyframe())
+            }
             PeerEvent::DataChannelOpened(label) if *lane == Lane::Data => {
                 connection.label = Some(label);
                 self.mesh.channel_opened(peer);
@@ -467,60 +431,35 @@ impl PeerJsCall {
     }
 
     fn set_muted(&mut self, kind: MediaKind, muted: bool) {
-        if !self.sends.contains(&kind) {
-            let unknown = confab_core::RoomError::UnknownTrack(track_id(kind));
-            return self.record.problem(CallError::Room(unknown));
+        match self.outgoing.set_muted(kind, muted) {
+            Ok(()) => self.mesh.set_muted(&track_id(kind), muted),
+            Err(e) => self.record.problem(e),
         }
-        if muted {
-            self.muted.insert(kind);
-        } else {
-            self.muted.remove(&kind);
-        }
-        if let Some(media) = &self.media {
-            media.set_paused(kind, muted);
-        }
-        self.mesh.set_muted(&track_id(kind), muted);
     }
 
     async fn shut_down(&mut self) {
-        self.refresh_media_bytes().await;
+        self.traffic
+            .refresh(self.peers.values().map(|c| c.session.as_ref()))
+            .await;
         if let Server::Up(transport) = &mut self.server {
             transport.close().await;
         }
-        self.sent_totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
-        self.media = None;
+        self.outgoing.stop();
         for key in self.peers.keys().cloned().collect::<Vec<_>>() {
             self.close(&key).await;
         }
     }
 
-    async fn refresh_media_bytes(&mut self) {
-        let (mut sent, mut received) = self.closed_media_bytes;
-        for connection in self.peers.values() {
-            let stats = connection.session.stats().await;
-            sent += stats.bytes_sent;
-            received += stats.bytes_received;
-        }
-        self.media_bytes = (sent, received);
-    }
-
     fn snapshot(&self) -> CallSnapshot {
-        let totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
-        let RoomPicture {
-            participants,
-            chat,
-            sent,
-        } = RoomPicture::of(&self.room, &self.presence);
-        let open_restarts: u32 = self.peers.values().map(|c| c.session.ice_restarts()).sum();
-        let ice_restarts = self.closed_ice_restarts + open_restarts;
-        CallSnapshot {
-            local: self.joined_ms.map(|_| self.mesh.local().clone()),
-            identity: Some(self.room.identity().clone()),
+        let parts = SnapshotParts {
+            record: &self.record,
+            room: &self.room,
+            presence: &self.presence,
+            local: self.mesh.local(),
             joined_ms: self.joined_ms,
-            participants,
-            chat,
-            sent,
-            ..self.record.snapshot(totals, self.media_bytes, ice_restarts)
-        }
+            outgoing: &self.outgoing,
+            traffic: &self.traffic,
+        };
+        parts.snapshot(self.peers.values().map(|c| c.session.as_ref()))
     }
 }

@@ -1,0 +1,193 @@
+//! What the drivers of calls on other people's servers (Janus, PeerJS) share around the core
+//! [`Room`]: our outgoing media ([`Outgoing`]: sources started on first use, mute kept across
+//! new connections), what their media connections carried ([`Traffic`]), the room's join
+//! command, and the snapshot.
+
+use crate::api::{CallError, CallSnapshot};
+use crate::call::snapshot::RoomPicture;
+use crate::record::CallRecord;
+use crate::room_events::Presence;
+use crate::send::{track_id, LocalMedia, SentTotals, Sources};
+use confab_core::{MediaKind, ParticipantId, Room, RoomCommand, RoomName, Secret, TrackInfo};
+use confab_media::pipeline::MediaError;
+use confab_media::{AudioSource, VideoSource};
+use confab_rtc::PeerSession;
+use std::collections::HashSet;
+use tokio::sync::mpsc;
+
+/// Our camera and microphone: what we send, whether each is muted, and the encoders once
+/// started.
+pub(crate) struct Outgoing {
+    sources: Option<Sources>,
+    sends: Vec<MediaKind>,
+    muted: HashSet<MediaKind>,
+    media: Option<LocalMedia>,
+    /// What the encoders had sent when they stopped.
+    stopped_totals: SentTotals,
+    problems: mpsc::UnboundedSender<MediaError>,
+}
+
+impl Outgoing {
+    /// Sends what the sources give (not started until [`Self::start`]); problems go to `problems`.
+    pub(crate) fn new(
+        video: Option<Box<dyn VideoSource>>,
+        audio: Option<Box<dyn AudioSource>>,
+        problems: mpsc::UnboundedSender<MediaError>,
+    ) -> Self {
+        let sends = [
+            video.is_some().then_some(MediaKind::Video),
+            audio.is_some().then_some(MediaKind::Audio),
+        ];
+        Self {
+            sources: Some((video, audio)),
+            sends: sends.into_iter().flatten().collect(),
+            muted: HashSet::new(),
+            media: None,
+            stopped_totals: SentTotals::default(),
+            problems,
+        }
+    }
+
+    /// The kinds we send, video first.
+    pub(crate) fn kinds(&self) -> &[MediaKind] {
+        &self.sends
+    }
+
+    /// Our tracks as others are told of them.
+    pub(crate) fn tracks(&self) -> Vec<TrackInfo> {
+        self.sends
+            .iter()
+            .map(|&kind| TrackInfo {
+                id: track_id(kind),
+                kind,
+                muted: self.muted.contains(&kind),
+            })
+            .collect()
+    }
+
+    /// The encoders, started (muted as the user left them) the first time; `None` once stopped.
+    pub(crate) fn start(&mut self) -> Option<&LocalMedia> {
+        if let Some((video, audio)) = self.sources.take() {
+            let media = LocalMedia::start(video, audio, self.problems.clone());
+            self.muted.iter().for_each(|&kind| media.set_paused(kind, true));
+            self.media = Some(media);
+        }
+        self.media.as_ref()
+    }
+
+    /// The encoders, if started.
+    pub(crate) fn media(&self) -> Option<&LocalMedia> {
+        self.media.as_ref()
+    }
+
+    /// Mutes or unmutes `kind` (a muted medium encodes and sends nothing).
+    pub(crate) fn set_muted(&mut self, kind: MediaKind, muted: bool) -> Result<(), CallError> {
+        if !self.sends.contains(&kind) {
+            return Err(CallError::Room(confab_core::RoomError::UnknownTrack(track_id(
+                kind,
+            ))));
+        }
+        if muted {
+            self.muted.insert(kind);
+        } else {
+            self.muted.remove(&kind);
+        }
+        if let Some(media) = &self.media {
+            media.set_paused(kind, muted);
+        }
+        Ok(())
+    }
+
+    /// What the encoders sent so far.
+    pub(crate) fn totals(&self) -> SentTotals {
+        self.media
+            .as_ref()
+            .map_or(self.stopped_totals, LocalMedia::totals)
+    }
+
+    /// Stops the encoders, keeping their totals.
+    pub(crate) fn stop(&mut self) {
+        self.stopped_totals = self.totals();
+        self.media = None;
+    }
+}
+
+/// What a call's media connections carried, closed ones included.
+#[derive(Default)]
+pub(crate) struct Traffic {
+    /// Media bytes (sent, received) of connections already closed.
+    closed_bytes: (u64, u64),
+    /// Media bytes (sent, received) in all, as of the last [`Self::refresh`].
+    bytes: (u64, u64),
+    /// ICE restarts of connections already closed.
+    closed_restarts: u32,
+}
+
+impl Traffic {
+    /// Closes `session`, keeping what it carried.
+    pub(crate) async fn close(&mut self, session: &PeerSession) {
+        let stats = session.stats().await;
+        self.closed_bytes.0 += stats.bytes_sent;
+        self.closed_bytes.1 += stats.bytes_received;
+        self.closed_restarts += session.ice_restarts();
+        session.close().await;
+    }
+
+    /// Counts the bytes of the connections still `open` (before a snapshot, and at the end).
+    pub(crate) async fn refresh(&mut self, open: impl Iterator<Item = &PeerSession>) {
+        let (mut sent, mut received) = self.closed_bytes;
+        for session in open {
+            let stats = session.stats().await;
+            sent += stats.bytes_sent;
+            received += stats.bytes_received;
+        }
+        self.bytes = (sent, received);
+    }
+}
+
+/// The room's join request for `local`: the room is named after our own id, since these servers
+/// know no Confab room name, token or proof (their own secrets travel in their dialects).
+pub(crate) fn join_command(local: &ParticipantId, name: &str) -> RoomCommand {
+    RoomCommand::Join {
+        room: RoomName::new(local.to_string())
+            .unwrap_or_else(|_| unreachable!("a participant id is a valid room name")),
+        name: name.to_owned(),
+        token: Secret::new(""),
+        proof: Secret::new(""),
+    }
+}
+
+/// The whole picture of a room call: `local` once joined, the room, our outgoing media and the
+/// traffic of the closed connections and the `open` ones.
+pub(crate) struct SnapshotParts<'a> {
+    pub record: &'a CallRecord,
+    pub room: &'a Room,
+    pub presence: &'a Presence,
+    pub local: &'a ParticipantId,
+    pub joined_ms: Option<u64>,
+    pub outgoing: &'a Outgoing,
+    pub traffic: &'a Traffic,
+}
+
+impl SnapshotParts<'_> {
+    /// The snapshot, with the ICE restarts of the connections still `open`.
+    pub(crate) fn snapshot<'s>(&self, open: impl Iterator<Item = &'s PeerSession>) -> CallSnapshot {
+        let RoomPicture {
+            participants,
+            chat,
+            sent,
+        } = RoomPicture::of(self.room, self.presence);
+        let ice_restarts = self.traffic.closed_restarts + open.map(PeerSession::ice_restarts).sum::<u32>();
+        CallSnapshot {
+            local: self.joined_ms.map(|_| self.local.clone()),
+            identity: Some(self.room.identity().clone()),
+            joined_ms: self.joined_ms,
+            participants,
+            chat,
+            sent,
+            ..self
+                .record
+                .snapshot(self.outgoing.totals(), self.traffic.bytes, ice_restarts)
+        }
+    }
+}
