@@ -14,7 +14,7 @@ pub mod support;
 pub use pictures::PictureProbe;
 
 use confab_core::link::NativeLink;
-use confab_core::{ConversationId, JoinLink, LeaveReason, ParticipantId, RoomName};
+use confab_core::{ConversationId, JoinLink, LeaveReason, ParticipantId, PrivateMembers, RoomName};
 use confab_engine::{Call, CallCommand, CallConfig, CallEvent, Identity, RemoteSnapshot};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
@@ -245,4 +245,48 @@ pub fn say(call: &Call, conversation: &ConversationId, text: &str) {
         conversation: conversation.clone(),
         text: text.into(),
     });
+}
+
+/// Alice and Bob chat in public and in private: Alice's public message and her private one
+/// reach Bob (the private one in their private conversation, and marked delivered at Alice), and
+/// Bob's private reply reaches Alice. Returns their private conversation.
+pub async fn public_and_private_chat(
+    alice: &Call,
+    alice_events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    bob: &Call,
+    bob_events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    bob_id: &ParticipantId,
+) -> ConversationId {
+    let alice_view = alice.snapshot().await.expect("Alice's call");
+    let bob_seen = alice_view
+        .participants
+        .iter()
+        .find(|p| &p.id == bob_id)
+        .expect("Bob");
+    let alice_identity = alice_view.identity.clone().expect("Alice's identity");
+    let members = PrivateMembers::new([alice_identity, bob_seen.identity.clone()]).expect("two members");
+    let private = ConversationId::Private(members);
+    say(alice, &ConversationId::Public, "hello everyone");
+    assert_eq!(
+        received_text(bob_events, "Alice's public message").await,
+        (ConversationId::Public, "hello everyone".into())
+    );
+    say(alice, &private, "for Bob only");
+    assert_eq!(
+        received_text(bob_events, "Alice's private message").await,
+        (private.clone(), "for Bob only".into())
+    );
+    wait_for(
+        alice_events,
+        Duration::from_secs(5),
+        "the private message's receipt",
+        |e| matches!(e, CallEvent::ChatDelivered { .. }).then_some(()),
+    )
+    .await;
+    say(bob, &private, "got it");
+    assert_eq!(
+        received_text(alice_events, "Bob's private reply").await,
+        (private.clone(), "got it".into())
+    );
+    private
 }

@@ -4,15 +4,15 @@
 //! the public conversation going on but none of the private one. When one publisher leaves and
 //! another arrives, the newcomer is decoded in the subscriptions already running.
 
-use confab_core::{ConversationId, JoinLink, PrivateMembers};
+use confab_core::{ConversationId, JoinLink};
 use confab_engine::{Call, CallConfig, CallEvent, PeerConfig};
 use confab_tests::janus::{Janus, ROOM};
 use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
 use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Subscribe};
 use confab_tests::support::{debian_version, verified};
 use confab_tests::{
-    decoded, received_text, say, synthetic_config, wait_for, wait_for_departure, wait_for_newcomer,
-    wait_joined,
+    decoded, public_and_private_chat, received_text, say, synthetic_config, wait_for_departure,
+    wait_for_newcomer, wait_joined,
 };
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -63,38 +63,7 @@ async fn two_confab_clients_meet_in_a_janus_room_and_a_latecomer_sees_no_private
         sent > 10_000 && received > 10_000,
         "a call in progress reports what its connections carried: {alice_view:?}"
     );
-    let bob_identity = alice_view
-        .participants
-        .iter()
-        .find(|p| p.id == bob_id)
-        .expect("Bob")
-        .identity
-        .clone();
-    let alice_identity = alice_view.identity.clone().expect("Alice's identity");
-    let private =
-        ConversationId::Private(PrivateMembers::new([alice_identity, bob_identity]).expect("two members"));
-    say(&alice, &ConversationId::Public, "hello everyone");
-    assert_eq!(
-        received_text(&mut bob_events, "Alice's public message").await,
-        (ConversationId::Public, "hello everyone".into())
-    );
-    say(&alice, &private, "for Bob only");
-    assert_eq!(
-        received_text(&mut bob_events, "Alice's whisper").await,
-        (private.clone(), "for Bob only".into())
-    );
-    wait_for(
-        &mut alice_events,
-        Duration::from_secs(5),
-        "the whisper's receipt",
-        |e| matches!(e, CallEvent::ChatDelivered { .. }).then_some(()),
-    )
-    .await;
-    say(&bob, &private, "got it");
-    assert_eq!(
-        received_text(&mut alice_events, "Bob's whisper back").await,
-        (private.clone(), "got it".into())
-    );
+    let private = public_and_private_chat(&alice, &mut alice_events, &bob, &mut bob_events, &bob_id).await;
 
     // Carol joins (chat only) and sees both; what is said from now on in public reaches her,
     // what is whispered does not.

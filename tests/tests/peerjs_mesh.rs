@@ -5,7 +5,7 @@
 //! refused with a sentence. aiortc, as a PeerJS peer already in the room, answers Confab's
 //! offers (audio, video and a data channel): pictures decoded both ways, chat both ways.
 
-use confab_core::{ConversationId, JoinLink, LeaveReason, MediaKind, PrivateMembers};
+use confab_core::{ConversationId, JoinLink, LeaveReason, MediaKind};
 use confab_engine::{Call, CallConfig, CallEvent, Identity};
 use confab_signal::peerjs::peer_id_for;
 use confab_tests::aiortc::{last_picture_stamp, picture_file};
@@ -13,8 +13,8 @@ use confab_tests::peerjs::PeerJsServer;
 use confab_tests::support::verified;
 use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Reconnect, Subscribe};
 use confab_tests::{
-    decoded, join_chat_only, received_text, say, synthetic_config, wait_for, wait_for_departure,
-    wait_for_newcomer, wait_joined,
+    decoded, join_chat_only, public_and_private_chat, received_text, say, synthetic_config, wait_for,
+    wait_for_departure, wait_for_newcomer, wait_joined,
 };
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -63,34 +63,7 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
     }
 
     // Public and private chat over the data connections.
-    let alice_view = alice.snapshot().await.expect("Alice's call");
-    let bob_identity = alice_view
-        .participants
-        .iter()
-        .find(|p| p.id == bob_id)
-        .expect("Bob")
-        .identity
-        .clone();
-    let alice_identity = alice_view.identity.clone().expect("Alice's identity");
-    let private =
-        ConversationId::Private(PrivateMembers::new([alice_identity, bob_identity]).expect("two members"));
-    say(&alice, &ConversationId::Public, "hello everyone");
-    assert_eq!(
-        received_text(&mut bob_events, "Alice's public message").await,
-        (ConversationId::Public, "hello everyone".into())
-    );
-    say(&alice, &private, "for Bob only");
-    assert_eq!(
-        received_text(&mut bob_events, "Alice's private message").await,
-        (private.clone(), "for Bob only".into())
-    );
-    wait_for(
-        &mut alice_events,
-        Duration::from_secs(5),
-        "the private message's receipt",
-        |e| matches!(e, CallEvent::ChatDelivered { .. }).then_some(()),
-    )
-    .await;
+    let private = public_and_private_chat(&alice, &mut alice_events, &bob, &mut bob_events, &bob_id).await;
 
     // Carol joins (chat only) and meets both; what is said in public from now on reaches her,
     // what is said in private does not.
