@@ -44,9 +44,15 @@ pub async fn list_peers(link: &PeerJsLink) -> Result<Vec<String>, TransportError
             response.status()
         )));
     }
-    let body = response.bytes().await.map_err(|e| failed(e.to_string()))?;
-    if body.len() > MAX_LIST_BYTES {
-        return Err(failed(format!("its list of peers is {} bytes long", body.len())));
+    let mut response = response;
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| failed(e.to_string()))? {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_LIST_BYTES {
+            return Err(failed(format!(
+                "its list of peers is longer than {MAX_LIST_BYTES} bytes"
+            )));
+        }
     }
     serde_json::from_slice(&body).map_err(|_| failed("its list of peers is not a JSON list of ids".into()))
 }

@@ -13,6 +13,12 @@
 //! fails. A lost server connection is not a lost call: media and chat flow peer to peer, and
 //! the driver reconnects with the same id and token while the call goes on.
 //!
+//! Getting back together: every few heartbeats we list the server's peers again and offer to
+//! members we have no connection with, and a peer that never says hello (an offer or answer
+//! lost while a server connection was down, a connection that never opened) is let go after a
+//! few heartbeats, to be offered to afresh. So two participants whose connections failed (a
+//! network change) find each other again, both offering at once and the lower id winning.
+//!
 //! Chat: public messages go to every participant's data connection, private ones to each
 //! recipient's alone (peer to peer, encrypted by the connection's DTLS: the PeerJS server never
 //! sees them), and recipients acknowledge them.
@@ -30,6 +36,15 @@ use std::time::{Duration, Instant};
 
 /// How often we tell the server we are alive (PeerJS clients send a heartbeat every 5 s).
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(5);
+
+/// Every this many heartbeats we look at the server's list again, to find members we have no
+/// connection with (their connections to us failed, or an offer or answer was lost while a
+/// server connection was down) and offer to them.
+pub const HEARTBEATS_PER_LISTING: u32 = 3;
+
+/// A peer that has not said hello after this many heartbeats (an offer never answered, a
+/// connection that never opened) is let go, to be offered to afresh at the next listing.
+pub const HEARTBEATS_TO_SAY_HELLO: u32 = 3;
 
 /// What the driver must do next.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,6 +93,8 @@ struct Remote {
     announced: bool,
     channel_open: bool,
     lanes: BTreeMap<Lane, Connection>,
+    /// Heartbeats gone by while the peer had not said hello.
+    silent_heartbeats: u32,
 }
 
 /// One participant's side of a PeerJS mesh room.
@@ -95,6 +112,7 @@ pub struct PeerJsMesh {
     remotes: BTreeMap<ParticipantId, Remote>,
     outputs: VecDeque<MeshOutput>,
     next_heartbeat: Instant,
+    heartbeats: u32,
 }
 
 impl PeerJsMesh {
@@ -121,6 +139,7 @@ impl PeerJsMesh {
             remotes: BTreeMap::new(),
             outputs: VecDeque::new(),
             next_heartbeat: now + HEARTBEAT_INTERVAL,
+            heartbeats: 0,
         }
     }
 
@@ -144,14 +163,32 @@ impl PeerJsMesh {
         (!self.left).then_some(self.next_heartbeat)
     }
 
-    /// Sends the heartbeat when it is due.
+    /// Sends the heartbeat when it is due; lets go of peers that never said hello, and lists
+    /// the server's peers again every [`HEARTBEATS_PER_LISTING`] heartbeats.
     pub fn handle_timeout(&mut self, now: Instant) {
-        if now < self.next_heartbeat {
+        if now < self.next_heartbeat || self.left {
             return;
         }
         self.next_heartbeat = now + HEARTBEAT_INTERVAL;
-        if self.registered && !self.left {
-            self.outputs.push_back(MeshOutput::Server(wire::heartbeat()));
+        let silent: Vec<ParticipantId> = self
+            .remotes
+            .iter_mut()
+            .filter(|(_, remote)| !remote.announced)
+            .filter_map(|(peer, remote)| {
+                remote.silent_heartbeats += 1;
+                (remote.silent_heartbeats > HEARTBEATS_TO_SAY_HELLO).then(|| peer.clone())
+            })
+            .collect();
+        for peer in silent {
+            self.drop_peer(&peer, LeaveReason::ConnectionLost);
+        }
+        if !self.registered {
+            return;
+        }
+        self.outputs.push_back(MeshOutput::Server(wire::heartbeat()));
+        self.heartbeats += 1;
+        if self.joined && self.heartbeats.is_multiple_of(HEARTBEATS_PER_LISTING) {
+            self.outputs.push_back(MeshOutput::ListPeers);
         }
     }
 

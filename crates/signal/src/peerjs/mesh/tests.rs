@@ -432,6 +432,36 @@ fn heartbeats_every_five_seconds_while_registered() {
 }
 
 #[test]
+fn peers_that_never_say_hello_are_let_go_and_the_list_is_read_again() {
+    let start = Instant::now();
+    let mut alice = PeerJsMesh::new(ROOM, peer("alice"), "alice", vec![], 1, start);
+    alice.handle_server(r#"{"type":"OPEN"}"#).unwrap();
+    let bob = peer("bob");
+    alice.peers_listed(&[bob.to_string()]);
+    drain(&mut alice);
+    let mut listings = 0;
+    let mut let_go = false;
+    for beat in 1..=HEARTBEATS_PER_LISTING.max(HEARTBEATS_TO_SAY_HELLO + 1) {
+        alice.handle_timeout(start + HEARTBEAT_INTERVAL * beat);
+        for output in drain(&mut alice) {
+            match output {
+                MeshOutput::ListPeers => listings += 1,
+                MeshOutput::Close(p, _) if p == bob => let_go = true,
+                MeshOutput::Signal(SignalIn::ParticipantLeft { .. }) => panic!("Bob was never a participant"),
+                _ => {}
+            }
+        }
+    }
+    assert!(let_go, "an offer never answered is given up");
+    assert_eq!(listings, 1);
+    // The next listing offers to Bob afresh.
+    alice.peers_listed(&[bob.to_string()]);
+    assert!(drain(&mut alice)
+        .iter()
+        .any(|o| matches!(o, MeshOutput::Offer { peer, .. } if *peer == bob)));
+}
+
+#[test]
 fn leaving_tells_every_peer_and_closes_everything() {
     let mut alice = alice_with_bob();
     let bob = peer("bob");
