@@ -182,7 +182,7 @@ pub struct RemoteSnapshot {
 }
 
 /// The whole picture of a call at one moment.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct CallSnapshot {
     /// Our session id, once joined.
     pub local: Option<ParticipantId>,
@@ -257,20 +257,9 @@ impl CallSnapshot {
     /// The picture of a call that ended before it got anywhere.
     pub(crate) fn failed(reason: LeaveReason, errors: Vec<String>) -> Self {
         Self {
-            local: None,
-            identity: None,
-            joined_ms: None,
-            participants: Vec::new(),
-            chat: Vec::new(),
-            sent: Vec::new(),
-            frames_sent: 0,
-            frames_dropped_before_send: 0,
-            media_bytes: (0, 0),
-            encode_ms_per_frame: 0.0,
             errors,
-            reconnections: Vec::new(),
-            ice_restarts: 0,
             ended: Some(reason),
+            ..Self::default()
         }
     }
 }

@@ -15,17 +15,17 @@
 //! others about mute (muting stops sending; VideoRoom is not told).
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot};
-use crate::call::{new_chat, unix_millis, CallConfig};
+use crate::call::{unix_millis, CallConfig};
 use crate::identity::Identity;
 use crate::record::CallRecord;
-use crate::room_call::{join_command, Outgoing, SnapshotParts, Traffic};
+use crate::room_call::{join_command, send_chat, send_private, Outgoing, SnapshotParts, Traffic};
 use crate::room_events::{relay, Presence};
 use crate::send::track_id;
 use crate::video_out::VideoSink;
 use confab_core::link::JanusLink;
 use confab_core::{
-    LeaveReason, MediaKind, Output, ParticipantId, PeerSlot, Room, RoomCommand, RoomEvent, SendOrder,
-    SessionDescription, SignalOut,
+    LeaveReason, MediaKind, Output, PeerSlot, Room, RoomCommand, RoomEvent, SendOrder, SessionDescription,
+    SignalOut,
 };
 use confab_rtc::{PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::janus::wire::{JANUS_PROTOCOL, MAX_JANUS_FRAME_BYTES};
@@ -157,10 +157,13 @@ impl JanusCall {
     async fn command(&mut self, command: Option<CallCommand>) {
         match command {
             Some(CallCommand::SendChat { conversation, text }) => {
-                let send = new_chat(&mut self.send_order, conversation, text);
-                if let Err(e) = self.room.handle_command(Instant::now(), send) {
-                    self.record.problem(e.into());
-                }
+                send_chat(
+                    &mut self.room,
+                    &mut self.record,
+                    &mut self.send_order,
+                    conversation,
+                    text,
+                );
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
             Some(CallCommand::Snapshot(reply)) => {
@@ -188,16 +191,9 @@ impl JanusCall {
                 Output::Timeout(at) => return at,
                 Output::Signal(out) => self.room_signal(out),
                 Output::Seal(draft) => {
-                    let to: Vec<ParticipantId> =
-                        draft.recipients.iter().map(|r| r.participant.clone()).collect();
-                    if let Err(e) = self.dialect.send_private(&draft.message, &to) {
-                        let failed = RoomCommand::ChatFailed {
-                            id: draft.message.id,
-                            reason: e.to_string(),
-                        };
-                        let _ = self.room.handle_command(Instant::now(), failed);
-                        self.record.problem(e.into());
-                    }
+                    send_private(&mut self.room, &mut self.record, draft, |message, to| {
+                        self.dialect.send_private(message, to)
+                    })
                 }
                 Output::Event(event) => self.room_event(event).await,
                 // Janus' descriptions, candidates and chat do not pass through the room.

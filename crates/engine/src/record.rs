@@ -67,12 +67,6 @@ impl CallRecord {
         ice_restarts: u32,
     ) -> CallSnapshot {
         CallSnapshot {
-            local: None,
-            identity: None,
-            joined_ms: None,
-            participants: Vec::new(),
-            chat: Vec::new(),
-            sent: Vec::new(),
             frames_sent: sent.frames_sent,
             frames_dropped_before_send: sent.frames_dropped_before_send,
             media_bytes,
@@ -81,6 +75,7 @@ impl CallRecord {
             reconnections: self.reconnections.clone(),
             ice_restarts,
             ended: self.ended,
+            ..CallSnapshot::default()
         }
     }
 

@@ -1,18 +1,24 @@
 //! What the drivers of calls on other people's servers (Janus, PeerJS) share around the core
 //! [`Room`]: our outgoing media ([`Outgoing`]: sources started on first use, mute kept across
 //! new connections), what their media connections carried ([`Traffic`]), the room's join
-//! command, and the snapshot.
+//! command, sending chat, and the snapshot.
 
 use crate::api::{CallError, CallSnapshot};
+use crate::call::new_chat;
 use crate::call::snapshot::RoomPicture;
 use crate::record::CallRecord;
 use crate::room_events::Presence;
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
-use confab_core::{MediaKind, ParticipantId, Room, RoomCommand, RoomName, Secret, TrackInfo};
+use confab_core::{
+    ChatMessage, ConversationId, MediaKind, ParticipantId, PrivateDraft, Room, RoomCommand, RoomName, Secret,
+    SendOrder, TrackInfo,
+};
 use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
 use confab_rtc::PeerSession;
+use confab_signal::AdapterError;
 use std::collections::HashSet;
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// Our camera and microphone: what we send, whether each is muted, and the encoders once
@@ -154,6 +160,40 @@ pub(crate) fn join_command(local: &ParticipantId, name: &str) -> RoomCommand {
         name: name.to_owned(),
         token: Secret::new(""),
         proof: Secret::new(""),
+    }
+}
+
+/// Puts the user's message to `conversation` into the room, which sends it; the user is told
+/// if it cannot go.
+pub(crate) fn send_chat(
+    room: &mut Room,
+    record: &mut CallRecord,
+    order: &mut SendOrder,
+    conversation: ConversationId,
+    text: String,
+) {
+    let send = new_chat(order, conversation, text);
+    if let Err(e) = room.handle_command(Instant::now(), send) {
+        record.problem(e.into());
+    }
+}
+
+/// Hands the room's private message to `send`, the server's own way of reaching exactly its
+/// recipients; if it cannot go, the room marks it not delivered and the user is told why.
+pub(crate) fn send_private(
+    room: &mut Room,
+    record: &mut CallRecord,
+    draft: PrivateDraft,
+    send: impl FnOnce(&ChatMessage, &[ParticipantId]) -> Result<(), AdapterError>,
+) {
+    let to: Vec<ParticipantId> = draft.recipients.iter().map(|r| r.participant.clone()).collect();
+    if let Err(e) = send(&draft.message, &to) {
+        let failed = RoomCommand::ChatFailed {
+            id: draft.message.id,
+            reason: e.to_string(),
+        };
+        let _ = room.handle_command(Instant::now(), failed);
+        record.problem(e.into());
     }
 }
 

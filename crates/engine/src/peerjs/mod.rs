@@ -13,10 +13,10 @@ mod connections;
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::reconnect::backoff;
-use crate::call::{new_chat, CallConfig};
+use crate::call::CallConfig;
 use crate::identity::Identity;
 use crate::record::CallRecord;
-use crate::room_call::{join_command, Outgoing, SnapshotParts, Traffic};
+use crate::room_call::{join_command, send_chat, send_private, Outgoing, SnapshotParts, Traffic};
 use crate::room_events::{relay, track_muted, Presence};
 use crate::send::track_id;
 use crate::video_out::VideoSink;
@@ -203,10 +203,13 @@ impl PeerJsCall {
     async fn command(&mut self, command: Option<CallCommand>) {
         match command {
             Some(CallCommand::SendChat { conversation, text }) => {
-                let send = new_chat(&mut self.send_order, conversation, text);
-                if let Err(e) = self.room.handle_command(Instant::now(), send) {
-                    self.record.problem(e.into());
-                }
+                send_chat(
+                    &mut self.room,
+                    &mut self.record,
+                    &mut self.send_order,
+                    conversation,
+                    text,
+                );
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
             Some(CallCommand::Snapshot(reply)) => {
@@ -234,16 +237,9 @@ impl PeerJsCall {
                 Output::Timeout(at) => return at,
                 Output::Signal(out) => self.room_signal(out),
                 Output::Seal(draft) => {
-                    let to: Vec<ParticipantId> =
-                        draft.recipients.iter().map(|r| r.participant.clone()).collect();
-                    if let Err(e) = self.mesh.send_private(&draft.message, &to) {
-                        let failed = RoomCommand::ChatFailed {
-                            id: draft.message.id,
-                            reason: e.to_string(),
-                        };
-                        let _ = self.room.handle_command(Instant::now(), failed);
-                        self.record.problem(e.into());
-                    }
+                    send_private(&mut self.room, &mut self.record, draft, |message, to| {
+                        self.mesh.send_private(message, to)
+                    })
                 }
                 Output::Event(event) => self.room_event(event),
                 // Descriptions, candidates and chat go peer to peer, not through the room.
