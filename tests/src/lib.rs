@@ -15,7 +15,7 @@ pub use pictures::PictureProbe;
 
 use confab_core::link::NativeLink;
 use confab_core::{ConversationId, JoinLink, LeaveReason, ParticipantId, PrivateMembers, RoomName};
-use confab_engine::{Call, CallCommand, CallConfig, CallEvent, Identity, RemoteSnapshot};
+use confab_engine::{Call, CallCommand, CallConfig, CallEvent, CallSnapshot, Identity, RemoteSnapshot};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
 use confab_rtc::PeerConfig;
@@ -289,4 +289,32 @@ pub async fn public_and_private_chat(
         (private.clone(), "got it".into())
     );
     private
+}
+
+/// Carol, who joined after Alice and Bob began talking privately, hears what Bob says in public
+/// from now on and nothing of what Alice says to Bob in `private` (which Bob does get). Returns
+/// Carol's picture of the call.
+pub async fn latecomer_hears_only_public(
+    alice: &Call,
+    bob: &Call,
+    bob_events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    carol: &Call,
+    carol_events: &mut mpsc::UnboundedReceiver<CallEvent>,
+    private: &ConversationId,
+) -> CallSnapshot {
+    say(alice, private, "Carol cannot read this");
+    say(bob, &ConversationId::Public, "welcome Carol");
+    assert_eq!(
+        received_text(carol_events, "Bob's welcome").await,
+        (ConversationId::Public, "welcome Carol".into())
+    );
+    assert_eq!(
+        received_text(bob_events, "Alice's second private message").await,
+        (private.clone(), "Carol cannot read this".into())
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let carol_view = carol.snapshot().await.expect("Carol's call");
+    let carol_texts: Vec<&str> = carol_view.chat.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(carol_texts, ["welcome Carol"], "{carol_view:?}");
+    carol_view
 }

@@ -13,8 +13,8 @@ use confab_tests::peerjs::PeerJsServer;
 use confab_tests::support::verified;
 use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Reconnect, Subscribe};
 use confab_tests::{
-    decoded, join_chat_only, public_and_private_chat, received_text, say, synthetic_config, wait_for,
-    wait_for_departure, wait_for_newcomer, wait_joined,
+    decoded, join_chat_only, latecomer_hears_only_public, public_and_private_chat, received_text, say,
+    synthetic_config, wait_for, wait_for_departure, wait_for_newcomer, wait_joined,
 };
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedReceiver;
@@ -80,20 +80,7 @@ async fn confab_clients_meet_in_a_peerjs_mesh_and_keep_talking_while_the_server_
     }
     wait_for_newcomer(&mut alice_events, Duration::from_secs(10), "Carol", &[&bob_id]).await;
     wait_for_newcomer(&mut bob_events, Duration::from_secs(10), "Carol", &[&alice_id]).await;
-    say(&alice, &private, "Carol cannot read this");
-    say(&bob, &ConversationId::Public, "welcome Carol");
-    assert_eq!(
-        received_text(&mut carol_events, "Bob's welcome").await,
-        (ConversationId::Public, "welcome Carol".into())
-    );
-    assert_eq!(
-        received_text(&mut bob_events, "Alice's second private message").await,
-        (private.clone(), "Carol cannot read this".into())
-    );
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let carol_view = carol.snapshot().await.expect("Carol's call");
-    let carol_texts: Vec<&str> = carol_view.chat.iter().map(|m| m.text.as_str()).collect();
-    assert_eq!(carol_texts, ["welcome Carol"], "{carol_view:?}");
+    latecomer_hears_only_public(&alice, &bob, &mut bob_events, &carol, &mut carol_events, &private).await;
 
     // Alice turns her camera off: Bob is told.
     alice.command(confab_engine::CallCommand::SetMuted {
