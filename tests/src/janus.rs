@@ -3,22 +3,31 @@
 //! gathers on the media link only (TESTBED.md); its APIs listen on the main link's address.
 //!
 //! - Janus is Debian's `janus`, with a configuration written for the test: the VideoRoom and
-//!   TextRoom plugins, the WebSocket transport on port [`JANUS_WS_PORT`], room [`ROOM`]
-//!   accepting H.264.
+//!   TextRoom plugins, the WebSocket transport on port [`JANUS_WS_PORT`] (and its Admin API on
+//!   [`ADMIN_WS_PORT`]), room [`ROOM`] accepting H.264, and `slowlink` events when Janus misses
+//!   more than a few packets a second.
 //! - simple-whip-server is Debian's package, unpacked by `scripts/install-deps.sh` into
 //!   `~/.cache/confab/simple-whip-server` (installing it would replace the machine's Node.js
 //!   with Debian's, which conflict) and run with `node` and the npm modules of `tests/peers`.
 //!
 //! A server that does not come up fails the test with its log; nothing is skipped.
 
-use crate::netns::{TestNet, INNER_ADDR};
+use crate::netns::{TestNet, INNER_ADDR, MEDIA_HOST_ADDR};
+use crate::synthetic_config;
+use confab_core::JoinLink;
+use confab_engine::{Call, CallConfig, CallEvent, PeerConfig};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Janus' WebSocket port inside the namespace.
 pub const JANUS_WS_PORT: u16 = 8188;
+/// Janus' Admin API WebSocket port inside the namespace ([`crate::janus_admin`]).
+pub const ADMIN_WS_PORT: u16 = 7188;
+/// The Admin API's secret in the test configuration.
+pub const ADMIN_SECRET: &str = "confab-test-admin";
 /// simple-whip-server's HTTP port inside the namespace.
 pub const WHIP_PORT: u16 = 7080;
 /// The VideoRoom (and TextRoom) room the configuration makes.
@@ -117,6 +126,25 @@ impl Janus {
     }
 }
 
+/// Joins `link`'s Janus room as `name`, media over the namespace's media link: synthetic
+/// video of `size` and a tone, or chat only (`None`). Tests that need video to cost what a
+/// camera's does replace `video` with a grainy pattern.
+pub fn join(
+    link: &JoinLink,
+    name: &str,
+    size: Option<(usize, usize)>,
+) -> (Call, UnboundedReceiver<CallEvent>) {
+    let media = PeerConfig::bound_to(MEDIA_HOST_ADDR.parse().expect("an address"));
+    let mut config = CallConfig {
+        peer: Some(media),
+        ..synthetic_config(link, name, size.unwrap_or((320, 240)), 440.0)
+    };
+    if size.is_none() {
+        (config.video, config.audio) = (None, None);
+    }
+    Call::start(config)
+}
+
 fn write_janus_config(folder: &Path, interface: &str) {
     let lib = "/usr/lib/x86_64-linux-gnu/janus";
     let unused_plugins = [
@@ -142,7 +170,9 @@ fn write_janus_config(folder: &Path, interface: &str) {
             format!(
                 "general: {{\n configs_folder = \"{folder}\"\n plugins_folder = \"{lib}/plugins\"\n \
                  transports_folder = \"{lib}/transports\"\n events_folder = \"{lib}/events\"\n \
-                 loggers_folder = \"{lib}/loggers\"\n debug_level = 4\n session_timeout = 60\n}}\n\
+                 loggers_folder = \"{lib}/loggers\"\n debug_level = 4\n session_timeout = 60\n \
+                 admin_secret = \"{ADMIN_SECRET}\"\n}}\n\
+                 media: {{\n slowlink_threshold = 4\n}}\n\
                  nat: {{\n ice_enforce_list = \"{interface}\"\n}}\n\
                  plugins: {{\n disable = \"{unused_plugins}\"\n}}\n\
                  transports: {{\n disable = \"{unused_transports}\"\n}}\n\
@@ -152,7 +182,7 @@ fn write_janus_config(folder: &Path, interface: &str) {
         ),
         (
             "janus.transport.websockets.jcfg",
-            format!("general: {{\n ws = true\n ws_port = {JANUS_WS_PORT}\n wss = false\n}}\nadmin: {{\n admin_ws = false\n admin_wss = false\n}}\n"),
+            format!("general: {{\n ws = true\n ws_port = {JANUS_WS_PORT}\n wss = false\n}}\nadmin: {{\n admin_ws = true\n admin_ws_port = {ADMIN_WS_PORT}\n admin_wss = false\n}}\n"),
         ),
         (
             "janus.plugin.videoroom.jcfg",

@@ -6,6 +6,7 @@ pub mod chromium;
 pub mod close_probe;
 pub mod http;
 pub mod janus;
+pub mod janus_admin;
 pub mod netns;
 pub mod peerjs;
 pub mod pictures;

@@ -6,7 +6,9 @@
 //!
 //! Cutting a link drops every packet both ways by putting a zero-length `pfifo` on both of its
 //! ends, which is what `netem loss 100%` does; this kernel has no `sch_netem`, and a zero-length
-//! queue works on any kernel with the basic qdiscs.
+//! queue works on any kernel with the basic qdiscs. Narrowing a link puts a token bucket (`tbf`)
+//! on the host's end: what the host sends into the namespace beyond the rate is dropped, as on a
+//! congested uplink.
 
 use std::process::Command;
 
@@ -136,6 +138,26 @@ impl TestNet {
     /// Lets packets through the media link again.
     pub fn restore_media(&self) {
         self.restore_link(&self.links[1]);
+    }
+
+    /// Lets at most `kbit_per_s` through the media link from the host into the namespace (a
+    /// narrow uplink to a server inside), until [`TestNet::widen_media`].
+    pub fn narrow_media(&self, kbit_per_s: u32) {
+        let rate = format!("{kbit_per_s}kbit");
+        let link = &self.links[1];
+        let bucket = ["root", "tbf", "rate", &rate, "burst", "8kb", "latency", "50ms"];
+        assert!(tc(
+            None,
+            &[&["qdisc", "add", "dev", &link.host_end][..], &bucket].concat()
+        ));
+    }
+
+    /// Takes the limit off the media link.
+    pub fn widen_media(&self) {
+        assert!(tc(
+            None,
+            &["qdisc", "del", "dev", &self.links[1].host_end, "root"]
+        ));
     }
 
     fn cut_link(&self, link: &Link) {

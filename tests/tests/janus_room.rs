@@ -5,32 +5,18 @@
 //! another arrives, the newcomer is decoded in the subscriptions already running.
 
 use confab_core::JoinLink;
-use confab_engine::{Call, CallConfig, CallEvent, PeerConfig};
-use confab_tests::janus::{Janus, ROOM};
-use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
+use confab_tests::janus::{join, Janus, ROOM};
+use confab_tests::netns::TestNet;
 use confab_tests::support::Capability::{Chat, PrivateChat, Publish, Subscribe};
 use confab_tests::support::{debian_version, verified};
 use confab_tests::{
-    decoded, latecomer_hears_only_public, public_and_private_chat, synthetic_config, wait_for_departure,
-    wait_for_newcomer, wait_joined,
+    decoded, latecomer_hears_only_public, public_and_private_chat, wait_for_departure, wait_for_newcomer,
+    wait_joined,
 };
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedReceiver;
 
 const ALICE: (usize, usize) = (320, 240);
 const BOB: (usize, usize) = (352, 288);
-
-fn join(link: &JoinLink, name: &str, size: Option<(usize, usize)>) -> (Call, UnboundedReceiver<CallEvent>) {
-    let media = PeerConfig::bound_to(MEDIA_HOST_ADDR.parse().expect("an address"));
-    let mut config = CallConfig {
-        peer: Some(media),
-        ..synthetic_config(link, name, size.unwrap_or(ALICE), 440.0)
-    };
-    if size.is_none() {
-        (config.video, config.audio) = (None, None);
-    }
-    Call::start(config)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_confab_clients_meet_in_a_janus_room_and_a_latecomer_sees_no_private_message() {

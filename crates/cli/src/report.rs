@@ -20,10 +20,13 @@ pub(crate) struct Report {
     frames_dropped_before_send: u64,
     /// Mean H.264 encode time per frame, milliseconds.
     encode_ms_per_frame: f64,
+    /// The bitrate the video was encoded at last, kbit/s (lowered while receivers report loss).
+    video_send_kbps: u32,
     /// One sentence per problem.
     errors: Vec<String>,
     /// Each lost connection that was recovered: when it was noticed, when we were back, and how
-    /// (`rejoined`, or `media_path_restored` when only media was lost and came back).
+    /// (`resumed`, `rejoined`, `media_path_restored` when only media was lost and came back, or
+    /// `media_reconnected` when the server closed a media connection and a new one replaced it).
     reconnections: Vec<Reconnection>,
     /// ICE restarts the media connections went through (a lost media path brought back).
     ice_restarts: u32,
@@ -167,6 +170,7 @@ impl Report {
             frames_sent: snapshot.frames_sent,
             frames_dropped_before_send: snapshot.frames_dropped_before_send,
             encode_ms_per_frame: snapshot.encode_ms_per_frame,
+            video_send_kbps: snapshot.video_send_bitrate_bps / 1000,
             errors,
             reconnections: snapshot.reconnections,
             ice_restarts: snapshot.ice_restarts,

@@ -205,6 +205,9 @@ pub struct CallSnapshot {
     pub media_bytes: (u64, u64),
     /// Mean encode time per frame, milliseconds.
     pub encode_ms_per_frame: f64,
+    /// The bitrate our video is encoded at now (bits per second; 0 without video): lowered
+    /// when receivers report loss, raised again once it stops.
+    pub video_send_bitrate_bps: u32,
     /// User-facing sentences for everything that went wrong.
     pub errors: Vec<String>,
     /// Each time the connection was lost and we got back in.
@@ -240,6 +243,9 @@ pub enum Recovery {
     /// Only the media path was lost, and the same media connection came back (the server
     /// restarted ICE, or the path simply returned); nobody saw us leave.
     MediaPathRestored,
+    /// The server closed one of our media connections and a new one replaced it (Janus hanging
+    /// up a publication, subscription or chat connection); nobody saw us leave.
+    MediaReconnected,
 }
 
 /// One of our private messages and its delivery state per recipient.

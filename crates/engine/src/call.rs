@@ -641,6 +641,7 @@ impl Driver {
                     .receive(track, participant, &self.record, self.video_out.clone());
             }
             PeerEvent::KeyframeRequested(_) => self.media.iter().for_each(LocalMedia::request_keyframe),
+            PeerEvent::SendFeedback(feedback) => self.media.iter().for_each(|m| m.feedback(feedback)),
             PeerEvent::StateChanged(state) => self.media_path_changed(state),
             _ => {}
         }

@@ -10,11 +10,14 @@
 //! everything in its rooms.) Identities are not proven on Janus: a participant's identity is
 //! its user name, which any client may claim while its owner is away.
 //!
+//! A connection Janus hangs up is made anew (recorded as a `MediaReconnected` recovery once the
+//! new one connects), and Janus' `slowlink` on our publication lowers our video send rate.
+//!
 //! Not handled yet: getting back in after the WebSocket drops (the call ends `ConnectionLost`;
 //! Janus' `claim` could resume the session), ICE restarts of the media connections, and telling
 //! others about mute (muting stops sending; VideoRoom is not told).
 
-use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot};
+use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::{unix_millis, CallConfig};
 use crate::identity::Identity;
 use crate::record::CallRecord;
@@ -27,6 +30,7 @@ use confab_core::{
     LeaveReason, MediaKind, Output, PeerSlot, Room, RoomCommand, RoomEvent, SendOrder, SessionDescription,
     SignalOut,
 };
+use confab_media::rate::RateSignal;
 use confab_rtc::{PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::janus::wire::{JANUS_PROTOCOL, MAX_JANUS_FRAME_BYTES};
 use confab_signal::janus::{JanusDialect, JanusOutput};
@@ -61,6 +65,8 @@ struct JanusCall {
     joined_ms: Option<u64>,
     send_order: SendOrder,
     traffic: Traffic,
+    /// Connections Janus hung up, and since when; recovered when their replacement connects.
+    hung_up: HashMap<PeerSlot, Instant>,
     leaving: bool,
 }
 
@@ -108,6 +114,7 @@ pub(crate) async fn run(
         joined_ms: None,
         send_order: SendOrder::default(),
         traffic: Traffic::default(),
+        hung_up: HashMap::new(),
         leaving: false,
     };
     call.join();
@@ -245,6 +252,11 @@ impl JanusCall {
                 }
             }
             JanusOutput::HungUp(slot, reason) => self.hung_up(slot, &reason).await,
+            JanusOutput::SendingCongested => {
+                if let Some(media) = self.outgoing.media() {
+                    media.rate_signal(RateSignal::Congested);
+                }
+            }
             JanusOutput::Close(slot) => {
                 if let Some((_, peer)) = self.peers.remove(&slot) {
                     self.traffic.close(&peer).await;
@@ -323,15 +335,14 @@ impl JanusCall {
         Ok(())
     }
 
-    /// Janus closed one of our connections. Our publication is made again; a subscription or
-    /// chat connection cannot be, so the user is told.
+    /// Janus closed one of our connections. Our publication is made again here; the dialect
+    /// makes a subscription or chat connection again itself.
     async fn hung_up(&mut self, slot: PeerSlot, reason: &str) {
         if self.leaving || self.room.has_left() {
             return;
         }
-        tracing::warn!(?slot, %reason, "Janus closed a media connection");
-        self.record
-            .problem(CallError::Rtc(confab_rtc::RtcError::NotConnected));
+        tracing::warn!(?slot, %reason, "Janus closed a media connection; making it again");
+        self.hung_up.entry(slot).or_insert_with(Instant::now);
         if slot == PeerSlot::Publisher {
             if let Err(e) = self.publish().await {
                 self.record.problem(e);
@@ -360,6 +371,9 @@ impl JanusCall {
             PeerEvent::KeyframeRequested(_) => {
                 self.outgoing.media().iter().for_each(|m| m.request_keyframe())
             }
+            PeerEvent::SendFeedback(feedback) => {
+                self.outgoing.media().iter().for_each(|m| m.feedback(feedback))
+            }
             PeerEvent::DataChannelOpened(label) if slot == PeerSlot::Chat && label == CHAT_LABEL => {
                 self.dialect.chat_channel_opened();
             }
@@ -373,6 +387,11 @@ impl JanusCall {
                 state @ (PeerState::Disconnected | PeerState::Failed | PeerState::Connected),
             ) => {
                 tracing::info!(?slot, ?state, "a Janus media connection changed state");
+                if state == PeerState::Connected {
+                    if let Some(since) = self.hung_up.remove(&slot) {
+                        self.record.recovered(since, Recovery::MediaReconnected);
+                    }
+                }
             }
             _ => {}
         }

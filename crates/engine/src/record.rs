@@ -71,6 +71,7 @@ impl CallRecord {
             frames_dropped_before_send: sent.frames_dropped_before_send,
             media_bytes,
             encode_ms_per_frame: sent.encode_ms_per_frame,
+            video_send_bitrate_bps: sent.video_bitrate_bps,
             errors: self.errors.clone(),
             reconnections: self.reconnections.clone(),
             ice_restarts,

@@ -4,8 +4,9 @@
 
 use confab_core::{MediaKind, TrackId};
 use confab_media::pipeline::{AudioSender, MediaError, VideoSender};
+use confab_media::rate::RateSignal;
 use confab_media::{AudioSource, EncodedAudio, EncodedVideo, VideoSource};
-use confab_rtc::LocalMediaTrack;
+use confab_rtc::{LocalMediaTrack, SendFeedback};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -33,6 +34,7 @@ pub(crate) struct SentTotals {
     pub frames_sent: u64,
     pub encode_ms_per_frame: f64,
     pub frames_dropped_before_send: u64,
+    pub video_bitrate_bps: u32,
 }
 
 /// Running local media for one call. Dropping it stops capture and encoding.
@@ -60,6 +62,7 @@ impl LocalMedia {
             frames_sent: self.frames_sent.load(Ordering::Relaxed),
             encode_ms_per_frame: self.video.as_ref().map_or(0.0, |v| v.stats().mean_ms()),
             frames_dropped_before_send: self.video_frames_dropped(),
+            video_bitrate_bps: self.video.as_ref().map_or(0, VideoSender::target_bitrate),
         }
     }
 
@@ -137,6 +140,21 @@ impl LocalMedia {
     /// Has the video encoder (if any) make its next frame a keyframe.
     pub(crate) fn request_keyframe(&self) {
         self.video.iter().for_each(VideoSender::request_keyframe);
+    }
+
+    /// Lets what a receiver reported about our video move the rate it is encoded at.
+    pub(crate) fn feedback(&self, feedback: SendFeedback) {
+        let signal = match feedback {
+            SendFeedback::Loss(fraction) => RateSignal::Loss(fraction),
+            SendFeedback::BandwidthEstimate(bps) => RateSignal::Cap(bps),
+            _ => return,
+        };
+        self.rate_signal(signal);
+    }
+
+    /// Moves the video send rate (a server reporting congestion, or a receiver's report).
+    pub(crate) fn rate_signal(&self, signal: RateSignal) {
+        self.video.iter().for_each(|v| v.rate_signal(signal));
     }
 
     /// Pauses or resumes sending `kind` (a paused medium encodes and sends nothing).

@@ -2,7 +2,8 @@
 //!
 //! The `openh264` crate's defaults (120 kbit/s, frame skipping on) are wrong for calls, so every
 //! setting that matters is explicit here: bitrate, frame rate, no skipping, baseline profile,
-//! level 3.1 (matches the SDP `profile-level-id=42e01f`), a periodic IDR for late joiners.
+//! level 3.1 (matches the SDP `profile-level-id=42e01f`), a periodic IDR for late joiners. The
+//! bitrate can change mid-stream ([`H264Encoder::set_bitrate`]) without a new IDR.
 
 use crate::frame::{EncodedVideo, VideoFrame};
 use openh264::decoder::Decoder;
@@ -12,6 +13,7 @@ use openh264::encoder::{
 };
 use openh264::formats::{YUVSlices, YUVSource};
 use openh264::OpenH264API;
+use openh264_sys2::{SBitrateInfo, ENCODER_OPTION_BITRATE, SPATIAL_LAYER_ALL};
 use std::time::{Duration, Instant};
 
 /// A codec could not be created or failed on a frame. Each variant says whether retrying helps.
@@ -66,6 +68,9 @@ impl VideoEncoderConfig {
 pub struct H264Encoder {
     encoder: Encoder,
     config: VideoEncoderConfig,
+    /// The bitrate the encoder runs at, once it has encoded its first frame (the openh264 crate
+    /// initialises the encoder then, from `config`).
+    applied_bps: Option<u32>,
 }
 
 impl H264Encoder {
@@ -86,12 +91,57 @@ impl H264Encoder {
                 codec: "H.264",
                 reason: e.to_string(),
             })?;
-        Ok(Self { encoder, config })
+        Ok(Self {
+            encoder,
+            config,
+            applied_bps: None,
+        })
+    }
+
+    /// Asks for a new target bitrate; it applies from the next frame, with no new IDR.
+    pub fn set_bitrate(&mut self, bps: u32) {
+        self.config.bitrate_bps = bps.max(1);
+    }
+
+    /// The target bitrate in bits per second.
+    pub fn bitrate(&self) -> u32 {
+        self.config.bitrate_bps
+    }
+
+    /// Tells the running encoder about a changed target bitrate.
+    #[allow(unsafe_code)]
+    fn apply_bitrate(&mut self) -> Result<(), CodecError> {
+        let wanted = self.config.bitrate_bps;
+        if self.applied_bps.is_none_or(|applied| applied == wanted) {
+            return Ok(());
+        }
+        let mut info = SBitrateInfo {
+            iLayer: SPATIAL_LAYER_ALL,
+            iBitrate: i32::try_from(wanted).unwrap_or(i32::MAX),
+        };
+        // SAFETY: the encoder is initialised (it has encoded a frame, `applied_bps` is set) and
+        // lives as long as `self`; ENCODER_OPTION_BITRATE reads exactly one `SBitrateInfo` through
+        // the pointer, which points at a live local for the duration of the call, and keeps no
+        // reference to it. Only the target bitrate changes; nothing the crate relies on does.
+        let status = unsafe {
+            self.encoder
+                .raw_api()
+                .set_option(ENCODER_OPTION_BITRATE, std::ptr::from_mut(&mut info).cast())
+        };
+        if status != 0 {
+            return Err(CodecError::Frame {
+                codec: "H.264",
+                reason: format!("the encoder refused the bitrate {wanted} bit/s (status {status})"),
+            });
+        }
+        self.applied_bps = Some(wanted);
+        Ok(())
     }
 
     /// Encodes one frame; `keyframe` forces an IDR (answering a PLI/FIR).
     pub fn encode(&mut self, frame: &VideoFrame, keyframe: bool) -> Result<EncodedVideo, CodecError> {
         let started = Instant::now();
+        self.apply_bitrate()?;
         if keyframe {
             self.encoder.force_intra_frame();
         }
@@ -104,12 +154,14 @@ impl H264Encoder {
             codec: "H.264",
             reason: e.to_string(),
         })?;
-        Ok(EncodedVideo {
+        let encoded = EncodedVideo {
             keyframe: matches!(stream.frame_type(), FrameType::IDR),
             data: stream.to_vec(),
             duration: Duration::from_secs(1) / self.config.fps.max(1),
             encode_time: started.elapsed(),
-        })
+        };
+        self.applied_bps.get_or_insert(self.config.bitrate_bps);
+        Ok(encoded)
     }
 }
 
@@ -156,7 +208,7 @@ fn copy_planes(yuv: &impl YUVSource) -> VideoFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pattern::{inspect, render, Stamp};
+    use crate::pattern::{add_grain, inspect, render, Stamp};
 
     #[test]
     fn pattern_survives_encode_and_decode() {
@@ -180,6 +232,55 @@ mod tests {
             }
         }
         assert_eq!(intact, 30);
+    }
+
+    /// Bytes the encoder makes for `frames` frames of the moving pattern with grain on it (so it
+    /// takes every bit it is given) from frame `first` on, and how many were keyframes.
+    fn bytes_for(encoder: &mut H264Encoder, first: u32, frames: u32) -> (usize, usize) {
+        let (mut bytes, mut keyframes) = (0, 0);
+        for n in first..first + frames {
+            let stamp = Stamp {
+                frame_number: n,
+                captured_at_us: u64::from(n) * 33_333,
+            };
+            let mut frame = render(640, 360, stamp).unwrap();
+            add_grain(&mut frame, n);
+            let encoded = encoder.encode(&frame, false).unwrap();
+            bytes += encoded.data.len();
+            keyframes += usize::from(encoded.keyframe);
+        }
+        (bytes, keyframes)
+    }
+
+    #[test]
+    fn a_lower_bitrate_mid_stream_makes_fewer_bytes_without_a_new_keyframe() {
+        let mut encoder = H264Encoder::new(VideoEncoderConfig {
+            bitrate_bps: 1_200_000,
+            ..VideoEncoderConfig::for_size(640, 360, 30)
+        })
+        .unwrap();
+        let mut decoder = H264Decoder::new().unwrap();
+        bytes_for(&mut encoder, 0, 30);
+        let (at_full, _) = bytes_for(&mut encoder, 30, 30);
+        encoder.set_bitrate(150_000);
+        assert_eq!(encoder.bitrate(), 150_000);
+        // Rate control settles; the periodic IDR is not due until frame 120.
+        let (_, keyframes) = bytes_for(&mut encoder, 60, 30);
+        assert_eq!(keyframes, 0, "changing the rate forced a keyframe");
+        let (at_low, _) = bytes_for(&mut encoder, 90, 29);
+        assert!(
+            at_low * 3 < at_full,
+            "1.2 Mbit/s made {at_full} bytes in a second, 150 kbit/s made {at_low}"
+        );
+        // And the stream stays decodable across the change.
+        let stamp = Stamp {
+            frame_number: 150,
+            captured_at_us: 5_000_000,
+        };
+        let frame = render(640, 360, stamp).unwrap();
+        let idr = encoder.encode(&frame, true).unwrap();
+        let decoded = decoder.decode(&idr.data).unwrap().expect("a picture");
+        assert_eq!(inspect(&decoded), Ok(stamp));
     }
 
     #[test]

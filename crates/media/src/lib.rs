@@ -6,7 +6,8 @@
 //!   implement, and the synthetic ones: [`pattern::TestPattern`] (colour bars, a moving box and a
 //!   machine-readable stamp with frame number and capture time that survives H.264) and
 //!   [`tone::Tone`];
-//! - H.264 (openh264) and Opus codecs, and the threads that run them ([`pipeline`]).
+//! - H.264 (openh264) and Opus codecs, and the threads that run them ([`pipeline`]);
+//! - the video send rate, moved by what receivers report ([`rate`]).
 //!
 //! No async runtime here: each device and each codec runs on its own OS thread and hands frames on
 //! over a bounded [`queue`] that drops the oldest frame when full and counts what it dropped.
@@ -17,6 +18,7 @@ pub mod opus_codec;
 pub mod pattern;
 pub mod pipeline;
 pub mod queue;
+pub mod rate;
 pub mod source;
 pub mod tone;
 

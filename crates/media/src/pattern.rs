@@ -242,6 +242,7 @@ pub struct TestPattern {
     interval: Duration,
     next_number: u32,
     next_due: Option<Instant>,
+    grain: bool,
 }
 
 impl TestPattern {
@@ -259,7 +260,28 @@ impl TestPattern {
             interval: Duration::from_secs(1) / fps.max(1),
             next_number: 0,
             next_due: None,
+            grain: false,
         })
+    }
+
+    /// Adds sensor-like grain (0-15 on every luma sample, different each frame), so encoding
+    /// takes about as many bits as a real camera's picture does; the pattern still inspects
+    /// as intact.
+    pub fn with_grain(mut self) -> Self {
+        self.grain = true;
+        self
+    }
+}
+
+/// Adds grain seeded by `frame_number` to the luma plane.
+pub(crate) fn add_grain(frame: &mut VideoFrame, frame_number: u32) {
+    let luma = frame.width * frame.height;
+    let mut state = frame_number.wrapping_mul(2_654_435_761) | 1;
+    for sample in &mut frame.data[..luma] {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        *sample = sample.saturating_add((state >> 28) as u8);
     }
 }
 
@@ -283,9 +305,14 @@ impl VideoSource for TestPattern {
             captured_at_us: unix_micros(SystemTime::now()),
         };
         self.next_number = self.next_number.wrapping_add(1);
-        render(self.width, self.height, stamp).map_err(|_| SourceError::UnsupportedFormat {
-            reason: "test pattern size".into(),
-        })
+        let mut frame =
+            render(self.width, self.height, stamp).map_err(|_| SourceError::UnsupportedFormat {
+                reason: "test pattern size".into(),
+            })?;
+        if self.grain {
+            add_grain(&mut frame, stamp.frame_number);
+        }
+        Ok(frame)
     }
 }
 
@@ -300,8 +327,10 @@ mod tests {
                 frame_number: 12345,
                 captured_at_us: 1_790_000_000_123_456,
             };
-            let frame = render(w, h, stamp).unwrap();
+            let mut frame = render(w, h, stamp).unwrap();
             assert_eq!(inspect(&frame), Ok(stamp), "{w}x{h}");
+            add_grain(&mut frame, stamp.frame_number);
+            assert_eq!(inspect(&frame), Ok(stamp), "{w}x{h} with grain");
         }
     }
 

@@ -9,11 +9,12 @@ use crate::frame::{AudioFrame, EncodedAudio, EncodedVideo, VideoFrame};
 use crate::h264::{CodecError, H264Decoder, H264Encoder, VideoEncoderConfig};
 use crate::opus_codec::{OpusDecoder, OpusEncoder};
 use crate::queue::{drop_oldest, QueueReceiver, QueueSender};
+use crate::rate::{RateController, RateSignal};
 use crate::source::{AudioSource, SourceError, VideoSource};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const POLL: Duration = Duration::from_millis(100);
 const RAW_QUEUE: usize = 2;
@@ -127,6 +128,9 @@ impl EncodeStats {
 pub struct VideoSender {
     keyframe: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
+    rate: Mutex<RateController>,
+    /// The rate the encoder thread encodes at (it applies changes before the next frame).
+    target_bps: Arc<AtomicU32>,
     stats: Arc<EncodeStats>,
     captured_dropped: Arc<dyn Fn() -> u64 + Send + Sync>,
     _threads: Threads,
@@ -146,6 +150,7 @@ impl VideoSender {
             config.bitrate_bps = bps;
         }
         let mut encoder = H264Encoder::new(config)?;
+        let target_bps = Arc::new(AtomicU32::new(config.bitrate_bps));
         let (raw_tx, raw_rx) = drop_oldest::<VideoFrame>(RAW_QUEUE);
         let dropped_probe = raw_tx.clone();
         let keyframe = Arc::new(AtomicBool::new(false));
@@ -163,7 +168,12 @@ impl VideoSender {
                 },
             );
         });
-        let (kf, st, muted) = (keyframe.clone(), stats.clone(), paused.clone());
+        let (kf, st, muted, target) = (
+            keyframe.clone(),
+            stats.clone(),
+            paused.clone(),
+            target_bps.clone(),
+        );
         threads.spawn("video-encode", move |stop| {
             let mut source_done = false;
             while !stop.load(Ordering::Relaxed) {
@@ -183,6 +193,7 @@ impl VideoSender {
                 if muted.load(Ordering::Relaxed) {
                     continue;
                 }
+                encoder.set_bitrate(target.load(Ordering::Relaxed));
                 let result = encoder.encode(&frame, kf.swap(false, Ordering::Relaxed));
                 if let Ok(encoded) = &result {
                     st.frames.fetch_add(1, Ordering::Relaxed);
@@ -199,6 +210,8 @@ impl VideoSender {
         Ok(Self {
             keyframe,
             paused,
+            rate: Mutex::new(RateController::new(config.bitrate_bps)),
+            target_bps,
             stats,
             captured_dropped: Arc::new(move || dropped_probe.dropped()),
             _threads: threads,
@@ -208,6 +221,24 @@ impl VideoSender {
     /// Makes the next encoded frame an IDR (answer to a PLI/FIR).
     pub fn request_keyframe(&self) {
         self.keyframe.store(true, Ordering::Relaxed);
+    }
+
+    /// Takes what a receiver reported about our video; the encoder follows the new target rate
+    /// from its next frame.
+    pub fn rate_signal(&self, signal: RateSignal) {
+        let mut rate = self
+            .rate
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(bps) = rate.on_signal(signal, Instant::now()) {
+            tracing::debug!(bps, ?signal, "video send rate changed");
+            self.target_bps.store(bps, Ordering::Relaxed);
+        }
+    }
+
+    /// The bitrate the video is encoded at now, in bits per second.
+    pub fn target_bitrate(&self) -> u32 {
+        self.target_bps.load(Ordering::Relaxed)
     }
 
     /// Stops (or resumes) sending frames. Resuming starts with a keyframe, so receivers never

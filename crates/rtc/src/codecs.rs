@@ -5,7 +5,7 @@
 //! predictable.
 
 use crate::error::{setup, RtcError};
-use crate::keyframe::KeyframeRequestTap;
+use crate::feedback::FeedbackTap;
 use rtc::interceptor::Registry;
 use rtc::peer_connection::configuration::interceptor_registry::register_default_interceptors;
 use rtc::peer_connection::configuration::media_engine::{MediaEngine, MIME_TYPE_H264, MIME_TYPE_OPUS};
@@ -67,6 +67,6 @@ pub(crate) fn media_setup() -> Result<(MediaEngine, Registry), RtcError> {
         )
         .map_err(setup)?;
     let registry = register_default_interceptors(Registry::new(), &mut engine).map_err(setup)?;
-    let registry = registry.with(KeyframeRequestTap::SLOT.into(), KeyframeRequestTap::default());
+    let registry = registry.with(FeedbackTap::SLOT.into(), FeedbackTap::default());
     Ok((engine, registry))
 }

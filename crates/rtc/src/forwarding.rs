@@ -120,7 +120,7 @@ impl PeerSession {
         transceiver: Arc<dyn RtpTransceiver>,
     ) -> ForwardSlot {
         let label = SlotLabel::default();
-        self.watch_feedback(label.clone(), writer.clone());
+        self.watch_feedback(label.clone(), writer.clone(), false);
         ForwardSlot {
             kind,
             ssrc,

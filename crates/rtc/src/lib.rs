@@ -4,7 +4,8 @@
 //! constrained baseline, packetization-mode 1, and Opus), local tracks fed with encoded frames
 //! ([`LocalMediaTrack`]) or with forwarded RTP ([`ForwardTrack`], for the SFU), remote tracks
 //! ([`RemoteTrack`]) with depacketizing ([`FrameAssembler`]), keyframe requests in both
-//! directions, a data channel, stats and close.
+//! directions, what receivers report about our video ([`SendFeedback`]), a data channel, stats
+//! and close.
 //!
 //! Nothing above this crate names a `webrtc`/`rtc` type. Library callbacks only send
 //! [`PeerEvent`]s into a channel; the task that owns the session does the work.
@@ -13,14 +14,15 @@ pub mod bundle;
 mod codecs;
 mod endings;
 mod error;
+mod feedback;
 mod forwarding;
-mod keyframe;
 mod remote_close;
 mod sequence;
 mod session;
 mod track;
 
 pub use error::RtcError;
+pub use feedback::SendFeedback;
 pub use session::{PeerConfig, PeerEvent, PeerSession, PeerState, PeerStats};
 pub use track::{
     AssembledFrame, Assembly, ForwardTrack, FrameAssembler, LocalMediaTrack, RemoteTrack, RtpPacket,

@@ -4,8 +4,8 @@ use crate::bundle::unify_bundled_credentials;
 use crate::codecs::media_setup;
 use crate::endings::Endings;
 use crate::error::{setup, RtcError};
+use crate::feedback::{is_keyframe_request, send_feedback, SendFeedback};
 use crate::forwarding::{ForwardSlot, SlotLabel};
-use crate::keyframe::is_keyframe_request;
 use crate::remote_close::watch_remote_close;
 use crate::track::{stream_track, to_rtc_kind, ForwardTrack, LocalMediaTrack, RemoteTrack};
 use bytes::BytesMut;
@@ -85,6 +85,8 @@ pub enum PeerEvent {
     TrackReceived(RemoteTrack),
     /// The remote side asked one of our tracks for a keyframe (PLI/FIR).
     KeyframeRequested(TrackId),
+    /// The remote side reported on the video we send (loss, or its bandwidth estimate).
+    SendFeedback(SendFeedback),
     /// A data channel opened.
     DataChannelOpened(String),
     /// The other side closed the connection: its DTLS close_notify arrived (which also ends the
@@ -252,6 +254,8 @@ pub struct PeerSession {
     closing: Arc<Notify>,
     pub(crate) endings: Arc<Endings>,
     pub(crate) local_tracks: Mutex<Vec<(LocalTrack, Arc<dyn RtpSender>)>>,
+    /// SSRCs of the video we encode and send here, whose reception reports we pass on.
+    sent_video: Arc<Mutex<Vec<u32>>>,
     pending_candidates: Mutex<Vec<IceCandidate>>,
     data_channels: DataChannels,
     pub(crate) forward_slots: Mutex<Vec<(Arc<ForwardTrack>, ForwardSlot)>>,
@@ -324,6 +328,7 @@ impl PeerSession {
                 closing,
                 endings,
                 local_tracks: Mutex::new(Vec::new()),
+                sent_video: Arc::default(),
                 pending_candidates: Mutex::new(Vec::new()),
                 data_channels,
                 forward_slots: Mutex::new(Vec::new()),
@@ -394,9 +399,12 @@ impl PeerSession {
 
     /// Reads the RTCP that arrives for a local `track`: PLI/FIR become a keyframe request for
     /// whatever track `label` names at that moment (a recycled forwarding slot changes name; an
-    /// idle one has none), and a BYE riding in the same compound packet ends its remote source.
-    pub(crate) fn watch_feedback(&self, label: SlotLabel, track: Arc<dyn TrackLocal>) {
+    /// idle one has none), a BYE riding in the same compound packet ends its remote source, and
+    /// with `reports` set (tracks we encode for, not forwarded ones) reception reports and
+    /// bandwidth estimates about our video become [`PeerEvent::SendFeedback`].
+    pub(crate) fn watch_feedback(&self, label: SlotLabel, track: Arc<dyn TrackLocal>, reports: bool) {
         let (events, closed, endings) = (self.events.clone(), self.closed.clone(), self.endings.clone());
+        let sent_video = reports.then(|| self.sent_video.clone());
         tokio::spawn(async move {
             while !closed.load(Ordering::Relaxed) {
                 match track.poll().await {
@@ -407,10 +415,20 @@ impl PeerSession {
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .clone();
                         let requested = packets.iter().any(|p| is_keyframe_request(p.as_ref()));
+                        let mut out: Vec<PeerEvent> = Vec::new();
                         if let (Some(id), true) = (current, requested) {
-                            if events.send(PeerEvent::KeyframeRequested(id)).is_err() {
-                                return;
-                            }
+                            out.push(PeerEvent::KeyframeRequested(id));
+                        }
+                        if let Some(sent_video) = &sent_video {
+                            let ours = sent_video
+                                .lock()
+                                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                                .clone();
+                            let feedback = send_feedback(&packets, |ssrc| ours.contains(&ssrc));
+                            out.extend(feedback.into_iter().map(PeerEvent::SendFeedback));
+                        }
+                        if out.into_iter().any(|event| events.send(event).is_err()) {
+                            return;
                         }
                     }
                     Some(_) => {}
@@ -479,7 +497,10 @@ impl PeerSession {
             track.clone(),
             sender.clone(),
         ));
-        self.watch_feedback(Arc::new(Mutex::new(Some(id))), track);
+        if kind == MediaKind::Video {
+            self.lock(&self.sent_video).push(ssrc);
+        }
+        self.watch_feedback(Arc::new(Mutex::new(Some(id))), track, true);
         self.lock_tracks()
             .push((LocalTrack::Media(local.clone()), sender));
         local

@@ -390,6 +390,9 @@ impl PeerJsCall {
             PeerEvent::KeyframeRequested(_) => {
                 self.outgoing.media().iter().for_each(|m| m.request_keyframe())
             }
+            PeerEvent::SendFeedback(feedback) => {
+                self.outgoing.media().iter().for_each(|m| m.feedback(feedback))
+            }
             PeerEvent::DataChannelOpened(label) if *lane == Lane::Data => {
                 connection.label = Some(label);
                 self.mesh.channel_opened(peer);

@@ -303,6 +303,7 @@ impl StreamCall {
                 tracing::debug!("the stream server asked for a keyframe");
                 self.media.iter().for_each(LocalMedia::request_keyframe);
             }
+            PeerEvent::SendFeedback(feedback) => self.media.iter().for_each(|m| m.feedback(feedback)),
             PeerEvent::StateChanged(state) => self.path_changed(index, state).await,
             PeerEvent::RemoteClosed => {
                 tracing::info!(protocol = role.protocol(), "the stream server closed the stream");

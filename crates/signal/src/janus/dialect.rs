@@ -53,8 +53,11 @@ pub enum JanusOutput {
     Description(PeerSlot, SessionDescription),
     /// Add Janus' candidate to one of our connections.
     Candidate(PeerSlot, IceCandidate),
-    /// Janus closed one of our media connections.
+    /// Janus closed one of our media connections. A subscription or chat connection is made
+    /// anew by the dialect (a `Close` and a new offer follow); a publication is up to the caller.
     HungUp(PeerSlot, String),
+    /// Janus is missing many of the packets we publish (its `slowlink`): send less.
+    SendingCongested,
     /// Close one of our media connections: its handle is gone, and a new one will offer anew.
     Close(PeerSlot),
     /// The Janus session is gone (timed out or unknown to the server); the call cannot go on
@@ -124,7 +127,27 @@ enum Pending {
     CreateSession,
     Attach(Handle),
     ChatJoin,
-    Whisper { id: MessageId, to: ParticipantId },
+    /// A public message and its frame, sent again if the chat connection is made anew before
+    /// Janus confirmed it.
+    Public {
+        frame: String,
+    },
+    /// A whisper and its frame, likewise.
+    Whisper {
+        id: MessageId,
+        to: ParticipantId,
+        frame: String,
+    },
+}
+
+impl Pending {
+    /// The chat frame to send again if Janus never confirmed it.
+    fn unconfirmed_frame(&self) -> Option<&str> {
+        match self {
+            Pending::Public { frame } | Pending::Whisper { frame, .. } => Some(frame),
+            _ => None,
+        }
+    }
 }
 
 /// Someone in the room: a VideoRoom publisher, a TextRoom user, or both.
@@ -151,6 +174,8 @@ pub struct JanusDialect {
     in_videoroom: bool,
     chat_open: bool,
     chat_joined: bool,
+    /// TextRoom frames waiting for the chat connection to be joined again.
+    held: Vec<String>,
     room_asked: bool,
     told_joined: bool,
     members: BTreeMap<ParticipantId, Member>,
@@ -191,6 +216,7 @@ impl JanusDialect {
             in_videoroom: false,
             chat_open: false,
             chat_joined: false,
+            held: Vec::new(),
             room_asked: false,
             told_joined: false,
             members: BTreeMap::new(),
@@ -298,13 +324,18 @@ impl JanusDialect {
         );
     }
 
-    /// Sends a public message to the room.
+    /// Sends a public message to the room (asking Janus to confirm it, so that a message sent
+    /// just as the chat connection failed is sent again on the new one).
     pub fn send_public(&mut self, message: &ChatMessage) {
-        let text = json!({
-            "textroom": "message", "transaction": self.transaction(), "room": self.room,
-            "text": message.text, "ack": false,
-        });
-        self.outputs.push_back(JanusOutput::Channel(text.to_string()));
+        let transaction = self.transaction();
+        let frame = json!({
+            "textroom": "message", "transaction": transaction, "room": self.room,
+            "text": message.text, "ack": true,
+        })
+        .to_string();
+        let pending = Pending::Public { frame: frame.clone() };
+        self.transactions.insert(transaction, pending);
+        self.send_on_channel(frame);
     }
 
     /// Whispers a private message to its one recipient. TextRoom tells a whisper's recipient
@@ -321,18 +352,20 @@ impl JanusDialect {
             .cloned()
             .unwrap_or_else(|| recipient.to_string());
         let transaction = self.transaction();
-        self.transactions.insert(
-            transaction.clone(),
-            Pending::Whisper {
-                id: message.id.clone(),
-                to: recipient.clone(),
-            },
-        );
         let text = json!({
             "textroom": "message", "transaction": transaction, "room": self.room,
             "to": name, "text": message.text, "ack": true,
-        });
-        self.outputs.push_back(JanusOutput::Channel(text.to_string()));
+        })
+        .to_string();
+        self.transactions.insert(
+            transaction,
+            Pending::Whisper {
+                id: message.id.clone(),
+                to: recipient.clone(),
+                frame: text.clone(),
+            },
+        );
+        self.send_on_channel(text);
         Ok(())
     }
 
@@ -375,10 +408,20 @@ impl JanusDialect {
             ApiMessage::Hangup { sender, reason } => {
                 if let Some(handle) = self.handle_named(sender) {
                     self.outputs.push_back(JanusOutput::HungUp(handle.slot(), reason));
+                    match handle {
+                        Handle::Subscriber => self.subscribe_again(),
+                        Handle::Chat => self.chat_again(),
+                        Handle::Publisher => {}
+                    }
                 }
             }
+            // `uplink: false` is Janus missing packets we send; on our publication that means
+            // sending less. Loss on what Janus sends us is Janus' to handle.
             ApiMessage::SlowLink { sender, uplink, lost } => {
                 tracing::info!(?sender, uplink, lost, "Janus reports loss on a media connection");
+                if !uplink && self.handle_named(sender) == Some(Handle::Publisher) {
+                    self.outputs.push_back(JanusOutput::SendingCongested);
+                }
             }
             ApiMessage::Timeout => self.lose_session("the Janus server ended the session (it timed out)"),
             ApiMessage::Error {
@@ -403,12 +446,26 @@ impl JanusDialect {
             "success" => match pending {
                 Some(Pending::ChatJoin) => {
                     self.chat_joined = true;
-                    for chatter in message.participants.unwrap_or_default() {
+                    let chatters = message.participants.unwrap_or_default();
+                    let gone: Vec<ParticipantId> = self
+                        .members
+                        .iter()
+                        .filter(|(_, m)| m.chatting)
+                        .map(|(id, _)| id.clone())
+                        .filter(|id| !chatters.iter().any(|c| participant_of(&c.username) == *id))
+                        .collect();
+                    for id in gone {
+                        self.member_gone(&id, |member| member.chatting = false);
+                    }
+                    for chatter in chatters {
                         self.chatter_joined(&chatter.username, chatter.display);
                     }
                     self.tell_joined_if_ready();
+                    for frame in std::mem::take(&mut self.held) {
+                        self.outputs.push_back(JanusOutput::Channel(frame));
+                    }
                 }
-                Some(Pending::Whisper { id, to }) => {
+                Some(Pending::Whisper { id, to, .. }) => {
                     let reached = message.sent.unwrap_or_default().values().any(|sent| *sent);
                     self.outputs.push_back(JanusOutput::Signal(if reached {
                         SignalIn::ChatAck { id, from: to }
@@ -621,6 +678,62 @@ impl JanusDialect {
             self.outputs
                 .push_back(JanusOutput::Description(PeerSlot::Chat, jsep));
         }
+    }
+
+    /// Sends a TextRoom frame, or holds it while the chat connection is being made anew.
+    fn send_on_channel(&mut self, frame: String) {
+        if self.chat_joined {
+            self.outputs.push_back(JanusOutput::Channel(frame));
+        } else {
+            self.held.push(frame);
+        }
+    }
+
+    /// Janus hung up our subscription: everyone we received is asked for again, on a fresh
+    /// handle and connection.
+    fn subscribe_again(&mut self) {
+        self.negotiating = false;
+        self.requested.clear();
+        self.subscription_stale = true;
+        let subscribed = std::mem::take(&mut self.subscribed);
+        self.to_subscribe.extend(subscribed);
+        if self.to_subscribe.is_empty() {
+            // Nothing to receive yet: drop the dead connection; the next subscription starts
+            // afresh.
+            if let Some(id) = self.handles.remove(&Handle::Subscriber) {
+                self.request(json!({"janus": "detach", "handle_id": id}), None);
+            }
+            self.outputs.push_back(JanusOutput::Close(PeerSlot::Subscriber));
+            self.subscription_stale = false;
+            self.track_senders.clear();
+        }
+        self.subscribe_waiting();
+    }
+
+    /// Janus hung up our chat connection, which also took us out of the TextRoom: a fresh
+    /// handle and connection join it again. What is said meanwhile waits, and so does every
+    /// message Janus had not confirmed (sent again with its transaction).
+    fn chat_again(&mut self) {
+        if let Some(id) = self.handles.remove(&Handle::Chat) {
+            self.request(json!({"janus": "detach", "handle_id": id}), None);
+        }
+        self.outputs.push_back(JanusOutput::Close(PeerSlot::Chat));
+        self.chat_open = false;
+        self.chat_joined = false;
+        self.transactions
+            .retain(|_, pending| !matches!(pending, Pending::ChatJoin));
+        let mut unconfirmed: Vec<(u64, String)> = self
+            .transactions
+            .iter()
+            .filter_map(|(transaction, pending)| {
+                let number = transaction.trim_start_matches('c').parse().unwrap_or(u64::MAX);
+                Some((number, pending.unconfirmed_frame()?.to_owned()))
+            })
+            .collect();
+        unconfirmed.sort();
+        // Everything held is unconfirmed too: the list replaces it.
+        self.held = unconfirmed.into_iter().map(|(_, frame)| frame).collect();
+        self.attach(Handle::Chat);
     }
 
     fn join_chat_if_ready(&mut self) {

@@ -495,3 +495,141 @@ fn a_newcomer_after_a_departure_gets_a_fresh_subscription() {
     assert_eq!(join[0]["body"]["ptype"], "subscriber");
     assert_eq!(join[0]["body"]["streams"], json!([{"feed": 666}]));
 }
+
+fn hangup(sender: u64) -> String {
+    json!({"janus": "hangup", "session_id": SESSION, "sender": sender, "reason": "ICE failed"}).to_string()
+}
+
+#[test]
+fn a_hung_up_subscription_asks_for_everyone_again_on_a_fresh_handle() {
+    let (mut dialect, so_far) = joined(&[(555, "Carol")]);
+    let attach = server_frames(&so_far)
+        .into_iter()
+        .find(|f| f["janus"] == "attach")
+        .unwrap();
+    dialect
+        .handle_server(&success(&attach["transaction"], SUBSCRIBER))
+        .unwrap();
+    let attached = json!({"videoroom": "attached", "streams": [{"mid": "0", "feed_id": 555}]});
+    dialect
+        .handle_server(&event(SUBSCRIBER, attached, Some(offer(SUBSCRIBER_OFFER))))
+        .unwrap();
+    let answer = SessionDescription {
+        kind: SdpKind::Answer,
+        sdp: "v=0".into(),
+    };
+    dialect.local_description(PeerSlot::Subscriber, answer);
+    outputs(&mut dialect);
+
+    dialect.handle_server(&hangup(SUBSCRIBER)).unwrap();
+    let out = outputs(&mut dialect);
+    assert_eq!(
+        out[0],
+        JanusOutput::HungUp(PeerSlot::Subscriber, "ICE failed".into())
+    );
+    assert!(out.contains(&JanusOutput::Close(PeerSlot::Subscriber)), "{out:?}");
+    let frames = server_frames(&out);
+    assert_eq!(
+        (&frames[0]["janus"], &frames[0]["handle_id"], &frames[1]["janus"]),
+        (&json!("detach"), &json!(SUBSCRIBER), &json!("attach"))
+    );
+    assert!(signals(&out).is_empty(), "nobody left: {out:?}");
+    dialect
+        .handle_server(&success(&frames[1]["transaction"], SUBSCRIBER + 1))
+        .unwrap();
+    let join = server_frames(&outputs(&mut dialect));
+    assert_eq!(
+        (
+            &join[0]["handle_id"],
+            &join[0]["body"]["ptype"],
+            &join[0]["body"]["streams"]
+        ),
+        (
+            &json!(SUBSCRIBER + 1),
+            &json!("subscriber"),
+            &json!([{"feed": 555}])
+        )
+    );
+}
+
+#[test]
+fn a_hung_up_chat_joins_the_textroom_again_and_nothing_said_meanwhile_is_lost() {
+    let (mut dialect, _) = joined(&[(555, "Carol")]);
+    let carol = ParticipantId::new("555").unwrap();
+    let eve_joins = json!({"textroom": "join", "room": 1234, "username": "777", "display": "Eve"});
+    dialect.handle_channel(&eve_joins.to_string(), 2).unwrap();
+    dialect
+        .send_private(&message("m1", "unconfirmed"), std::slice::from_ref(&carol))
+        .unwrap();
+    let first = channel_frames(&outputs(&mut dialect)).remove(0);
+
+    dialect.handle_server(&hangup(CHAT)).unwrap();
+    let out = outputs(&mut dialect);
+    assert_eq!(out[0], JanusOutput::HungUp(PeerSlot::Chat, "ICE failed".into()));
+    assert!(out.contains(&JanusOutput::Close(PeerSlot::Chat)), "{out:?}");
+    let frames = server_frames(&out);
+    assert_eq!(
+        (&frames[0]["janus"], &frames[0]["handle_id"], &frames[1]["plugin"]),
+        (&json!("detach"), &json!(CHAT), &json!("janus.plugin.textroom"))
+    );
+    // Said while the chat connection is down: held.
+    dialect.send_public(&message("m2", "anyone?"));
+    assert!(channel_frames(&outputs(&mut dialect)).is_empty());
+
+    dialect
+        .handle_server(&success(&frames[1]["transaction"], CHAT + 1))
+        .unwrap();
+    assert_eq!(
+        server_frames(&outputs(&mut dialect))[0]["body"]["request"],
+        "setup"
+    );
+    let chat_offer = event(CHAT + 1, json!({"textroom": "event"}), Some(offer("v=0")));
+    dialect.handle_server(&chat_offer).unwrap();
+    outputs(&mut dialect);
+    dialect.chat_channel_opened();
+    let join = channel_frames(&outputs(&mut dialect));
+    assert_eq!((join.len(), &join[0]["textroom"]), (1, &json!("join")));
+    // Eve (only chatting) left while we were out: she is gone; Carol is still there.
+    let reply = json!({"textroom": "success", "transaction": join[0]["transaction"],
+        "participants": [{"username": "555", "display": "Carol"}]});
+    dialect.handle_channel(&reply.to_string(), 9).unwrap();
+    let out = outputs(&mut dialect);
+    assert_eq!(
+        signals(&out),
+        [SignalIn::ParticipantLeft {
+            id: ParticipantId::new("777").unwrap(),
+            reason: LeaveReason::Hangup
+        }]
+    );
+    let resent = channel_frames(&out);
+    assert_eq!(resent.len(), 2, "{resent:?}");
+    assert_eq!(
+        (&resent[0]["transaction"], &resent[0]["text"]),
+        (&first["transaction"], &json!("unconfirmed"))
+    );
+    assert_eq!(resent[1]["text"], "anyone?");
+    let receipt = json!({"textroom": "success", "transaction": first["transaction"], "sent": {"555": true}});
+    dialect.handle_channel(&receipt.to_string(), 10).unwrap();
+    assert_eq!(
+        signals(&outputs(&mut dialect)),
+        [SignalIn::ChatAck {
+            id: MessageId::new("m1").unwrap(),
+            from: carol
+        }]
+    );
+}
+
+#[test]
+fn janus_missing_our_packets_asks_us_to_send_less() {
+    let (mut dialect, _) = joined(&[]);
+    let slow = |sender: u64, uplink: bool| {
+        json!({"janus": "slowlink", "session_id": SESSION, "sender": sender, "uplink": uplink, "lost": 40})
+            .to_string()
+    };
+    dialect.handle_server(&slow(PUBLISHER, false)).unwrap();
+    assert_eq!(outputs(&mut dialect), [JanusOutput::SendingCongested]);
+    // Loss on what Janus sends us, or on the chat connection, is not ours to fix by sending less.
+    dialect.handle_server(&slow(PUBLISHER, true)).unwrap();
+    dialect.handle_server(&slow(CHAT, false)).unwrap();
+    assert!(outputs(&mut dialect).is_empty());
+}
