@@ -9,6 +9,8 @@ use confab_media::pattern::TestPattern;
 use confab_tests::janus::{join, Janus, ROOM};
 use confab_tests::janus_admin::{hang_up, JanusConnection};
 use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
+use confab_tests::support::Capability::Reconnect;
+use confab_tests::support::{debian_version, verified};
 use confab_tests::{
     decoded, public_and_private_chat, received_text, say, synthetic_config, wait_for_newcomer, wait_joined,
 };
@@ -78,6 +80,14 @@ async fn connections_janus_hangs_up_are_made_again_and_the_call_goes_on() {
         "{:?}\n{}",
         alice_final.errors,
         janus.log()
+    );
+    verified(
+        "Janus VideoRoom + TextRoom",
+        &format!("Janus {} (Debian)", debian_version("janus")),
+        &[(
+            Reconnect,
+            "partly (connections Janus hangs up are made again; a lost WebSocket ends the call)",
+        )],
     );
 }
 
