@@ -10,6 +10,8 @@
 //! [`app`] puts the app together on any runtime's builder, so command tests run it on Tauri's mock runtime
 //! without a window; [`run`] starts the real one.
 
+#![forbid(unsafe_code)]
+
 pub mod commands;
 mod error;
 mod events;

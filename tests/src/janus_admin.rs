@@ -20,8 +20,15 @@ pub enum JanusConnection {
     Chat,
 }
 
-/// One Admin API request and Janus' reply to it.
-async fn admin(mut body: Value) -> Value {
+/// One Admin API request and Janus' reply to it; fails the test if Janus refuses it.
+async fn admin(body: Value) -> Value {
+    let reply = admin_reply(body.clone()).await;
+    assert_eq!(reply["janus"], "success", "the Admin API refused {body}: {reply}");
+    reply
+}
+
+/// One Admin API request and Janus' reply to it, whatever it is.
+async fn admin_reply(mut body: Value) -> Value {
     let url = format!("ws://{INNER_ADDR}:{ADMIN_WS_PORT}");
     let mut request = url.into_client_request().expect("a request");
     request.headers_mut().insert(
@@ -39,9 +46,7 @@ async fn admin(mut body: Value) -> Value {
         .expect("send to the Admin API");
     while let Some(frame) = socket.next().await {
         if let Ok(Message::Text(text)) = frame {
-            let reply: Value = serde_json::from_str(&text).expect("JSON from Janus");
-            assert_eq!(reply["janus"], "success", "the Admin API refused {body}: {reply}");
-            return reply;
+            return serde_json::from_str(&text).expect("JSON from Janus");
         }
     }
     panic!("the Admin API closed without answering {body}");
@@ -55,9 +60,13 @@ pub async fn hang_up(feed: &str, which: JanusConnection) {
         let handles = admin(json!({"janus": "list_handles", "session_id": session})).await;
         let mut infos = Vec::new();
         for handle in handles["handles"].as_array().into_iter().flatten() {
+            // A handle detached meanwhile (another participant's) is no longer there to ask.
             let info =
-                admin(json!({"janus": "handle_info", "session_id": session, "handle_id": handle})).await;
-            infos.push((handle.clone(), info["info"].clone()));
+                admin_reply(json!({"janus": "handle_info", "session_id": session, "handle_id": handle}))
+                    .await;
+            if info["janus"] == "success" {
+                infos.push((handle.clone(), info["info"].clone()));
+            }
         }
         let theirs = infos.iter().any(|(_, info)| {
             info["plugin_specific"]["type"] == "publisher"

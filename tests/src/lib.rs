@@ -1,6 +1,8 @@
 //! Helpers shared by the end-to-end tests in `tests/tests/`: an in-process server on loopback
 //! and engine clients with synthetic media. Every wait is bounded and says what it waited for.
 
+#![forbid(unsafe_code)]
+
 pub mod aiortc;
 pub mod chromium;
 pub mod close_probe;

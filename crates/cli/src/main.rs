@@ -7,6 +7,8 @@
 //! Logs go to stderr through `tracing`, filtered by `RUST_LOG`. Tokens and chat text are never
 //! logged. Exit status is 0 only when the command did its job (for `join`: the join succeeded).
 
+#![forbid(unsafe_code)]
+
 mod join;
 mod logging;
 mod report;

@@ -9,6 +9,8 @@
 //! next instant the room wants to be woken, if any). Signaling adapters translate their wire
 //! dialect into [`SignalIn`] / [`SignalOut`]; the room never sees a socket.
 
+#![forbid(unsafe_code)]
+
 pub mod chat;
 pub mod ids;
 pub mod link;

@@ -244,7 +244,8 @@ pub enum Recovery {
     /// restarted ICE, or the path simply returned); nobody saw us leave.
     MediaPathRestored,
     /// The server closed one of our media connections and a new one replaced it (Janus hanging
-    /// up a publication, subscription or chat connection); nobody saw us leave.
+    /// up a publication, subscription or chat connection); nobody saw us leave (a participant
+    /// who only chats is seen to leave Janus' TextRoom and come back).
     MediaReconnected,
 }
 

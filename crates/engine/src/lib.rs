@@ -11,6 +11,8 @@
 //! Consumers (the CLI, the desktop shell) send [`CallCommand`]s, read [`CallEvent`]s (small
 //! deltas with ids) and ask for a [`CallSnapshot`] when they need the whole picture.
 
+#![forbid(unsafe_code)]
+
 mod api;
 mod call;
 mod identity;

@@ -3,13 +3,16 @@
 //! The loss-based half of Google Congestion Control (draft-ietf-rmcat-gcc-02, section 6): more
 //! than 10 % of our packets lost → the rate drops by half the loss fraction; under 2 % → it
 //! creeps up by 8 %; in between it holds. A server saying outright that it is missing our
-//! packets (Janus' `slowlink`) counts as heavy loss, and a receiver's bandwidth estimate (REMB)
-//! caps the rate. The rate stays between a floor where video is still worth sending and the
-//! rate the call started with.
+//! packets (Janus' `slowlink`) counts as heavy loss. A receiver's bandwidth estimate (REMB) caps
+//! the rate while it is fresh, apart from the loss-based rate, so a low estimate (Janus ramps its
+//! REMB up over the first seconds) does not hold the rate down once a higher one arrives. The
+//! rate stays between a floor where video is still worth sending and the rate the call started
+//! with.
 //!
-//! One encoder may feed several receivers (a mesh): any one of them reporting loss lowers the
-//! rate, and it only rises again once nobody has reported loss for a while, so the worst path
-//! sets the pace.
+//! One encoder may feed several receivers (a mesh): any one of them reporting heavy loss lowers
+//! the rate, and it only rises once no report at all has shown loss for a while, so the worst
+//! path sets the pace. (Reports are not told apart by receiver: the most recent estimate is the
+//! cap.)
 
 use std::time::{Duration, Instant};
 
@@ -23,8 +26,12 @@ const INCREASE: f64 = 1.08;
 const REPORTED_CONGESTION_LOSS: f64 = 0.3;
 /// Reports arrive about once a second per receiver; one drop per this long is enough.
 const DECREASE_INTERVAL: Duration = Duration::from_millis(500);
-/// The rate rises at most once per this long, and not within this long of a drop.
-const INCREASE_INTERVAL: Duration = Duration::from_secs(1);
+/// The rate rises at most about once a second (reports come about that often, with jitter)…
+const INCREASE_INTERVAL: Duration = Duration::from_millis(900);
+/// …and only once no report has shown loss for this long.
+const QUIET_BEFORE_INCREASE: Duration = Duration::from_millis(1500);
+/// A bandwidth estimate no receiver has repeated for this long no longer caps the rate.
+const CAP_LIFETIME: Duration = Duration::from_secs(5);
 /// Below this, video is not worth its bits: the floor is this or an eighth of the start rate.
 const FLOOR_BPS: u32 = 64_000;
 
@@ -44,10 +51,14 @@ pub enum RateSignal {
 pub struct RateController {
     start_bps: u32,
     floor_bps: u32,
+    /// The rate loss reports allow.
+    loss_bps: u32,
+    /// The latest bandwidth estimate and when it came.
+    cap: Option<(u32, Instant)>,
     target_bps: u32,
-    cap_bps: Option<u32>,
     last_decrease: Option<Instant>,
     last_increase: Option<Instant>,
+    last_loss: Option<Instant>,
 }
 
 impl RateController {
@@ -56,10 +67,12 @@ impl RateController {
         Self {
             start_bps,
             floor_bps: (start_bps / 8).max(FLOOR_BPS).min(start_bps),
+            loss_bps: start_bps,
+            cap: None,
             target_bps: start_bps,
-            cap_bps: None,
             last_decrease: None,
             last_increase: None,
+            last_loss: None,
         }
     }
 
@@ -70,38 +83,45 @@ impl RateController {
 
     /// Takes one report; returns the new target when it changed.
     pub fn on_signal(&mut self, signal: RateSignal, now: Instant) -> Option<u32> {
-        let before = self.target_bps;
         match signal {
             RateSignal::Loss(fraction) => self.on_loss(fraction.clamp(0.0, 1.0), now),
             RateSignal::Congested => self.on_loss(REPORTED_CONGESTION_LOSS, now),
             RateSignal::Cap(bps) => {
                 let cap = u32::try_from(bps).unwrap_or(u32::MAX).max(self.floor_bps);
-                self.cap_bps = Some(cap);
-                self.target_bps = self.target_bps.min(cap);
+                self.cap = Some((cap, now));
             }
         }
+        let fresh_cap = self
+            .cap
+            .filter(|(_, at)| now.saturating_duration_since(*at) < CAP_LIFETIME)
+            .map_or(u32::MAX, |(cap, _)| cap);
+        let before = self.target_bps;
+        self.target_bps = self.loss_bps.min(fresh_cap);
         (self.target_bps != before).then_some(self.target_bps)
     }
 
     fn on_loss(&mut self, fraction: f64, now: Instant) {
         let since = |at: Option<Instant>| at.map_or(Duration::MAX, |at| now.saturating_duration_since(at));
+        if fraction >= LOW_LOSS {
+            self.last_loss = Some(now);
+        }
         if fraction > HIGH_LOSS {
             if since(self.last_decrease) >= DECREASE_INTERVAL {
+                // From what is being sent, not from a loss-based rate above a cap.
                 self.set(f64::from(self.target_bps) * (1.0 - 0.5 * fraction));
                 self.last_decrease = Some(now);
             }
         } else if fraction < LOW_LOSS
-            && since(self.last_decrease) >= INCREASE_INTERVAL
+            && since(self.last_loss) >= QUIET_BEFORE_INCREASE
             && since(self.last_increase) >= INCREASE_INTERVAL
         {
-            self.set(f64::from(self.target_bps) * INCREASE);
+            self.set(f64::from(self.loss_bps) * INCREASE);
             self.last_increase = Some(now);
         }
     }
 
     fn set(&mut self, bps: f64) {
-        let ceiling = self.cap_bps.map_or(self.start_bps, |cap| cap.min(self.start_bps));
-        self.target_bps = (bps as u32).clamp(self.floor_bps, ceiling.max(self.floor_bps));
+        self.loss_bps = (bps as u32).clamp(self.floor_bps, self.start_bps);
     }
 }
 
@@ -133,17 +153,34 @@ mod tests {
         let mut rate = RateController::new(500_000);
         rate.on_signal(RateSignal::Loss(1.0), start);
         assert_eq!(rate.target_bps(), 250_000);
-        // Not within a second of the drop, then 8 % per second.
-        assert_eq!(rate.on_signal(RateSignal::Loss(0.0), seconds(start, 0.5)), None);
+        // Not within 1.5 s of the last loss, then 8 % about every second.
+        assert_eq!(rate.on_signal(RateSignal::Loss(0.0), seconds(start, 1.0)), None);
         assert_eq!(
-            rate.on_signal(RateSignal::Loss(0.0), seconds(start, 1.0)),
+            rate.on_signal(RateSignal::Loss(0.0), seconds(start, 2.0)),
             Some(270_000)
         );
-        assert_eq!(rate.on_signal(RateSignal::Loss(0.0), seconds(start, 1.5)), None);
-        for s in 2..30 {
+        assert_eq!(rate.on_signal(RateSignal::Loss(0.0), seconds(start, 2.5)), None);
+        assert_eq!(
+            rate.on_signal(RateSignal::Loss(0.0), seconds(start, 2.95)),
+            Some(291_600)
+        );
+        for s in 4..30 {
             rate.on_signal(RateSignal::Loss(0.0), seconds(start, f64::from(s)));
         }
         assert_eq!(rate.target_bps(), 500_000);
+    }
+
+    #[test]
+    fn one_receiver_still_losing_packets_keeps_the_rate_from_rising() {
+        let start = Instant::now();
+        let mut rate = RateController::new(500_000);
+        rate.on_signal(RateSignal::Loss(0.5), start);
+        for s in 1..20 {
+            // A lossy path and a clean one report each second.
+            rate.on_signal(RateSignal::Loss(0.05), seconds(start, f64::from(s)));
+            rate.on_signal(RateSignal::Loss(0.0), seconds(start, f64::from(s) + 0.5));
+        }
+        assert_eq!(rate.target_bps(), 375_000);
     }
 
     #[test]
@@ -163,19 +200,27 @@ mod tests {
     }
 
     #[test]
-    fn a_receivers_estimate_caps_the_rate_and_recovery_stays_under_it() {
+    fn a_receivers_estimate_caps_the_rate_while_it_is_fresh() {
         let start = Instant::now();
         let mut rate = RateController::new(1_000_000);
-        assert_eq!(rate.on_signal(RateSignal::Cap(400_000), start), Some(400_000));
-        for s in 1..30 {
-            rate.on_signal(RateSignal::Loss(0.0), seconds(start, f64::from(s)));
-        }
-        assert_eq!(rate.target_bps(), 400_000);
-        // A cap below the floor keeps the floor; a cap lifted lets the rate climb again.
-        rate.on_signal(RateSignal::Cap(1_000), seconds(start, 30.0));
-        assert_eq!(rate.target_bps(), 125_000);
-        rate.on_signal(RateSignal::Cap(2_000_000), seconds(start, 31.0));
-        rate.on_signal(RateSignal::Loss(0.0), seconds(start, 32.0));
-        assert_eq!(rate.target_bps(), 135_000);
+        // Janus ramps its estimate up: the rate follows it up, it is not held at the first one.
+        assert_eq!(rate.on_signal(RateSignal::Cap(250_000), start), Some(250_000));
+        assert_eq!(
+            rate.on_signal(RateSignal::Cap(500_000), seconds(start, 1.0)),
+            Some(500_000)
+        );
+        assert_eq!(
+            rate.on_signal(RateSignal::Cap(2_000_000), seconds(start, 2.0)),
+            Some(1_000_000)
+        );
+        // A cap below the floor keeps the floor; one nobody repeats stops capping.
+        assert_eq!(
+            rate.on_signal(RateSignal::Cap(1_000), seconds(start, 3.0)),
+            Some(125_000)
+        );
+        assert_eq!(
+            rate.on_signal(RateSignal::Loss(0.0), seconds(start, 9.0)),
+            Some(1_000_000)
+        );
     }
 }

@@ -10,6 +10,8 @@
 //! Nothing above this crate names a `webrtc`/`rtc` type. Library callbacks only send
 //! [`PeerEvent`]s into a channel; the task that owns the session does the work.
 
+#![forbid(unsafe_code)]
+
 pub mod bundle;
 mod codecs;
 mod endings;

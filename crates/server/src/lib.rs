@@ -12,6 +12,8 @@
 //! future resolves (see [`Server::run`]). It is meant for one machine on a LAN; bigger rooms
 //! belong on a real SFU through the signaling adapters.
 
+#![forbid(unsafe_code)]
+
 mod connection;
 mod forward;
 mod media_path;

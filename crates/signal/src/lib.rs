@@ -9,6 +9,8 @@
 //! WHEP share (the embedded server serves both, Confab's client speaks both). [`janus`] speaks
 //! Janus' VideoRoom and TextRoom. [`peerjs`] makes a mesh room out of a PeerJS server.
 
+#![forbid(unsafe_code)]
+
 pub mod adapter;
 pub mod janus;
 pub mod native;

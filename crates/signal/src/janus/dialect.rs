@@ -53,8 +53,9 @@ pub enum JanusOutput {
     Description(PeerSlot, SessionDescription),
     /// Add Janus' candidate to one of our connections.
     Candidate(PeerSlot, IceCandidate),
-    /// Janus closed one of our media connections. A subscription or chat connection is made
-    /// anew by the dialect (a `Close` and a new offer follow); a publication is up to the caller.
+    /// Janus closed one of our media connections, which is to be made again: a subscription or
+    /// chat connection by the dialect (after a `Close`, a new offer follows), a publication by
+    /// the caller. (A subscription to nobody is only closed: no `HungUp`.)
     HungUp(PeerSlot, String),
     /// Janus is missing many of the packets we publish (its `slowlink`): send less.
     SendingCongested,
@@ -407,11 +408,16 @@ impl JanusDialect {
             }
             ApiMessage::Hangup { sender, reason } => {
                 if let Some(handle) = self.handle_named(sender) {
-                    self.outputs.push_back(JanusOutput::HungUp(handle.slot(), reason));
-                    match handle {
+                    let made_again = match handle {
                         Handle::Subscriber => self.subscribe_again(),
-                        Handle::Chat => self.chat_again(),
-                        Handle::Publisher => {}
+                        Handle::Chat => {
+                            self.chat_again();
+                            true
+                        }
+                        Handle::Publisher => true,
+                    };
+                    if made_again {
+                        self.outputs.push_back(JanusOutput::HungUp(handle.slot(), reason));
                     }
                 }
             }
@@ -690,8 +696,8 @@ impl JanusDialect {
     }
 
     /// Janus hung up our subscription: everyone we received is asked for again, on a fresh
-    /// handle and connection.
-    fn subscribe_again(&mut self) {
+    /// handle and connection. Returns whether there is anyone to ask for.
+    fn subscribe_again(&mut self) -> bool {
         self.negotiating = false;
         self.requested.clear();
         self.subscription_stale = true;
@@ -706,8 +712,10 @@ impl JanusDialect {
             self.outputs.push_back(JanusOutput::Close(PeerSlot::Subscriber));
             self.subscription_stale = false;
             self.track_senders.clear();
+            return false;
         }
         self.subscribe_waiting();
+        true
     }
 
     /// Janus hung up our chat connection, which also took us out of the TextRoom: a fresh
