@@ -443,8 +443,9 @@ fn each_mid_names_its_track() {
     assert_eq!(tracks.get("1"), Some(&"janus1"));
 }
 
-#[test]
-fn a_newcomer_after_a_departure_gets_a_fresh_subscription() {
+/// A joined dialect whose subscription to Carol (feed 555) is negotiated on handle
+/// `SUBSCRIBER`.
+fn receiving_carol() -> JanusDialect {
     let (mut dialect, so_far) = joined(&[(555, "Carol")]);
     let attach = server_frames(&so_far)
         .into_iter()
@@ -463,6 +464,12 @@ fn a_newcomer_after_a_departure_gets_a_fresh_subscription() {
     };
     dialect.local_description(PeerSlot::Subscriber, answer);
     outputs(&mut dialect);
+    dialect
+}
+
+#[test]
+fn a_newcomer_after_a_departure_gets_a_fresh_subscription() {
+    let mut dialect = receiving_carol();
 
     // Carol stops publishing (she still chats); Dan starts: Janus would give him Carol's
     // m-lines, so the subscription starts over on a new handle with Dan in it.
@@ -502,24 +509,7 @@ fn hangup(sender: u64) -> String {
 
 #[test]
 fn a_hung_up_subscription_asks_for_everyone_again_on_a_fresh_handle() {
-    let (mut dialect, so_far) = joined(&[(555, "Carol")]);
-    let attach = server_frames(&so_far)
-        .into_iter()
-        .find(|f| f["janus"] == "attach")
-        .unwrap();
-    dialect
-        .handle_server(&success(&attach["transaction"], SUBSCRIBER))
-        .unwrap();
-    let attached = json!({"videoroom": "attached", "streams": [{"mid": "0", "feed_id": 555}]});
-    dialect
-        .handle_server(&event(SUBSCRIBER, attached, Some(offer(SUBSCRIBER_OFFER))))
-        .unwrap();
-    let answer = SessionDescription {
-        kind: SdpKind::Answer,
-        sdp: "v=0".into(),
-    };
-    dialect.local_description(PeerSlot::Subscriber, answer);
-    outputs(&mut dialect);
+    let mut dialect = receiving_carol();
 
     dialect.handle_server(&hangup(SUBSCRIBER)).unwrap();
     let out = outputs(&mut dialect);
