@@ -422,8 +422,7 @@ impl PeerSession {
                         if let Some(sent_video) = &sent_video {
                             let ours = sent_video
                                 .lock()
-                                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                                .clone();
+                                .unwrap_or_else(std::sync::PoisonError::into_inner);
                             let feedback = send_feedback(&packets, |ssrc| ours.contains(&ssrc));
                             out.extend(feedback.into_iter().map(PeerEvent::SendFeedback));
                         }

@@ -700,32 +700,42 @@ impl JanusDialect {
     fn subscribe_again(&mut self) -> bool {
         self.negotiating = false;
         self.requested.clear();
+        if self.subscribed.is_empty() && self.to_subscribe.is_empty() {
+            // Nothing to receive yet: drop the dead connection; the next subscription starts
+            // afresh.
+            self.drop_subscription();
+            self.subscription_stale = false;
+            return false;
+        }
         self.subscription_stale = true;
         let subscribed = std::mem::take(&mut self.subscribed);
         self.to_subscribe.extend(subscribed);
-        if self.to_subscribe.is_empty() {
-            // Nothing to receive yet: drop the dead connection; the next subscription starts
-            // afresh.
-            if let Some(id) = self.handles.remove(&Handle::Subscriber) {
-                self.request(json!({"janus": "detach", "handle_id": id}), None);
-            }
-            self.outputs.push_back(JanusOutput::Close(PeerSlot::Subscriber));
-            self.subscription_stale = false;
-            self.track_senders.clear();
-            return false;
-        }
         self.subscribe_waiting();
         true
+    }
+
+    /// Detaches our subscriber handle and closes its connection; whoever it received is to be
+    /// asked for again, on a fresh one.
+    fn drop_subscription(&mut self) {
+        self.detach(Handle::Subscriber);
+        let still_publishing = std::mem::take(&mut self.subscribed);
+        self.to_subscribe.extend(still_publishing);
+        self.track_senders.clear();
+    }
+
+    /// Detaches `handle` (if we have it) and closes its connection.
+    fn detach(&mut self, handle: Handle) {
+        if let Some(id) = self.handles.remove(&handle) {
+            self.request(json!({"janus": "detach", "handle_id": id}), None);
+            self.outputs.push_back(JanusOutput::Close(handle.slot()));
+        }
     }
 
     /// Janus hung up our chat connection, which also took us out of the TextRoom: a fresh
     /// handle and connection join it again. What is said meanwhile waits, and so does every
     /// message Janus had not confirmed (sent again with its transaction).
     fn chat_again(&mut self) {
-        if let Some(id) = self.handles.remove(&Handle::Chat) {
-            self.request(json!({"janus": "detach", "handle_id": id}), None);
-        }
-        self.outputs.push_back(JanusOutput::Close(PeerSlot::Chat));
+        self.detach(Handle::Chat);
         self.chat_open = false;
         self.chat_joined = false;
         self.transactions
@@ -893,13 +903,7 @@ impl JanusDialect {
             return;
         }
         if std::mem::take(&mut self.subscription_stale) {
-            if let Some(id) = self.handles.remove(&Handle::Subscriber) {
-                self.request(json!({"janus": "detach", "handle_id": id}), None);
-                self.outputs.push_back(JanusOutput::Close(PeerSlot::Subscriber));
-            }
-            let still_publishing = std::mem::take(&mut self.subscribed);
-            self.to_subscribe.extend(still_publishing);
-            self.track_senders.clear();
+            self.drop_subscription();
         }
         let Some(_) = self.handles.get(&Handle::Subscriber) else {
             if !self

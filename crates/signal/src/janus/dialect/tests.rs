@@ -608,14 +608,7 @@ fn a_hung_up_chat_joins_the_textroom_again_and_nothing_said_meanwhile_is_lost() 
 
 #[test]
 fn a_hung_up_subscription_to_nobody_is_only_closed() {
-    let (mut dialect, so_far) = joined(&[(555, "Carol")]);
-    let attach = server_frames(&so_far)
-        .into_iter()
-        .find(|f| f["janus"] == "attach")
-        .unwrap();
-    dialect
-        .handle_server(&success(&attach["transaction"], SUBSCRIBER))
-        .unwrap();
+    let mut dialect = receiving_carol();
     dialect
         .handle_server(&event(
             PUBLISHER,
