@@ -13,6 +13,7 @@
 //! A server that does not come up fails the test with its log; nothing is skipped.
 
 use crate::netns::{TestNet, INNER_ADDR, MEDIA_HOST_ADDR};
+use crate::support::{debian_version, verified, Capability};
 use crate::synthetic_config;
 use confab_core::JoinLink;
 use confab_engine::{Call, CallConfig, CallEvent, PeerConfig};
@@ -124,6 +125,18 @@ impl Janus {
     pub fn log(&self) -> String {
         self.process.log()
     }
+
+    /// Leaves `call` and fails the test, with Janus' log, if it reported any problem.
+    pub async fn leave_without_problems(&self, call: Call) {
+        let last = call.leave().await;
+        assert!(last.errors.is_empty(), "{:?}\n{}", last.errors, self.log());
+    }
+}
+
+/// Records for the README's support table what the Janus adapter did against this Janus.
+pub fn verified_on_janus(capabilities: &[(Capability, &str)]) {
+    let server = format!("Janus {} (Debian)", debian_version("janus"));
+    verified("Janus VideoRoom + TextRoom", &server, capabilities);
 }
 
 /// Joins `link`'s Janus room as `name`, media over the namespace's media link: synthetic
@@ -134,15 +147,20 @@ pub fn join(
     name: &str,
     size: Option<(usize, usize)>,
 ) -> (Call, UnboundedReceiver<CallEvent>) {
-    let media = PeerConfig::bound_to(MEDIA_HOST_ADDR.parse().expect("an address"));
-    let mut config = CallConfig {
-        peer: Some(media),
-        ..synthetic_config(link, name, size.unwrap_or((320, 240)), 440.0)
-    };
+    let mut config = synthetic_config(link, name, size.unwrap_or((320, 240)), 440.0);
     if size.is_none() {
         (config.video, config.audio) = (None, None);
     }
-    Call::start(config)
+    join_with(config)
+}
+
+/// Starts the call `config` describes with its media over the namespace's media link.
+pub fn join_with(config: CallConfig) -> (Call, UnboundedReceiver<CallEvent>) {
+    let media = PeerConfig::bound_to(MEDIA_HOST_ADDR.parse().expect("an address"));
+    Call::start(CallConfig {
+        peer: Some(media),
+        ..config
+    })
 }
 
 fn write_janus_config(folder: &Path, interface: &str) {

@@ -4,14 +4,13 @@
 //! rate we send video at until it fits, so the picture keeps arriving.
 
 use confab_core::{ConversationId, JoinLink};
-use confab_engine::{Call, CallConfig, CallEvent, PeerConfig, Recovery};
+use confab_engine::{Call, CallConfig, CallEvent, Recovery};
 use confab_media::h264::VideoEncoderConfig;
 use confab_media::pattern::TestPattern;
-use confab_tests::janus::{join, Janus, ROOM};
+use confab_tests::janus::{join, join_with, verified_on_janus, Janus, ROOM};
 use confab_tests::janus_admin::{hang_up, JanusConnection};
-use confab_tests::netns::{TestNet, MEDIA_HOST_ADDR};
+use confab_tests::netns::TestNet;
 use confab_tests::support::Capability::Reconnect;
-use confab_tests::support::{debian_version, verified};
 use confab_tests::{
     decoded, public_and_private_chat, say, synthetic_config, wait_for, wait_for_newcomer, wait_joined,
 };
@@ -82,30 +81,18 @@ async fn connections_janus_hangs_up_are_made_again_and_the_call_goes_on() {
     let how: Vec<Recovery> = alice_view.reconnections.iter().map(|r| r.how).collect();
     assert_eq!(how, [Recovery::MediaReconnected; 3], "{alice_view:?}");
     bob.leave().await;
-    let alice_final = alice.leave().await;
-    assert!(
-        alice_final.errors.is_empty(),
-        "{:?}\n{}",
-        alice_final.errors,
-        janus.log()
-    );
-    verified(
-        "Janus VideoRoom + TextRoom",
-        &format!("Janus {} (Debian)", debian_version("janus")),
-        &[(
-            Reconnect,
-            "partly (connections Janus hangs up are made again; a lost WebSocket ends the call)",
-        )],
-    );
+    janus.leave_without_problems(alice).await;
+    verified_on_janus(&[(
+        Reconnect,
+        "partly (connections Janus hangs up are made again; a lost WebSocket ends the call)",
+    )]);
 }
 
 /// Joins with 640x360 video whose grain makes it cost what a camera's picture does (the plain
 /// pattern compresses to a few dozen kbit/s).
 fn join_grainy(link: &JoinLink, name: &str) -> (Call, UnboundedReceiver<CallEvent>) {
     let (width, height) = (640, 360);
-    let media = PeerConfig::bound_to(MEDIA_HOST_ADDR.parse().expect("an address"));
-    Call::start(CallConfig {
-        peer: Some(media),
+    join_with(CallConfig {
         video: Some(Box::new(
             TestPattern::new(width, height, 30)
                 .expect("a pattern")
@@ -115,12 +102,25 @@ fn join_grainy(link: &JoinLink, name: &str) -> (Call, UnboundedReceiver<CallEven
     })
 }
 
-/// The rate `call` encodes its video at now.
-async fn send_rate(call: &Call) -> u32 {
-    call.snapshot()
-        .await
-        .expect("a running call")
-        .video_send_bitrate_bps
+/// Waits up to 30 s for the rate `call` encodes its video at to be `what` (`wanted`); returns
+/// the rate and how long it took.
+async fn wait_for_rate(call: &Call, wanted: impl Fn(u32) -> bool, what: &str) -> (u32, Duration) {
+    let started = tokio::time::Instant::now();
+    loop {
+        let rate = call
+            .snapshot()
+            .await
+            .expect("a running call")
+            .video_send_bitrate_bps;
+        if wanted(rate) {
+            return (rate, started.elapsed());
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the video rate is still {rate} bit/s, not {what}, 30 s on"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,18 +139,8 @@ async fn a_narrow_uplink_lowers_the_send_rate_until_the_picture_gets_through() {
 
     // Both publish about 480 kbit/s of video; the uplink to Janus now carries 500 kbit/s in all.
     net.narrow_media(500);
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let lowered = loop {
-        let rate = send_rate(&alice).await;
-        if rate * 2 < start_rate {
-            break rate;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Alice still sends at {rate} bit/s (started at {start_rate}) through a 500 kbit/s uplink"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
+    let (lowered, lowering) =
+        wait_for_rate(&alice, |rate| rate * 2 < start_rate, "below half its start").await;
     // At the lowered rate Bob keeps decoding Alice: 60 more frames, none corrupt.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let before = decoded(&bob, &alice_id, 0).await;
@@ -159,24 +149,20 @@ async fn a_narrow_uplink_lowers_the_send_rate_until_the_picture_gets_through() {
 
     // The uplink widens again: the rate climbs back.
     net.widen_media();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let rate = send_rate(&alice).await;
-        if rate > lowered * 3 / 2 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "Alice's rate stayed at {rate} bit/s after the uplink widened (lowered to {lowered})"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    bob.leave().await;
-    let alice_final = alice.leave().await;
-    assert!(
-        alice_final.errors.is_empty(),
-        "{:?}\n{}",
-        alice_final.errors,
-        janus.log()
+    let (recovered, recovering) = wait_for_rate(
+        &alice,
+        |rate| rate > lowered * 3 / 2,
+        "1.5 times the lowered rate",
+    )
+    .await;
+    eprintln!("| Alice's video rate | kbit/s | after |");
+    eprintln!("| --- | --- | --- |");
+    eprintln!("| start (640x360, 30 fps) | {} | |", start_rate / 1000);
+    eprintln!(
+        "| uplink narrowed to 500 kbit/s | {} | {lowering:.1?} |",
+        lowered / 1000
     );
+    eprintln!("| uplink widened | {} | {recovering:.1?} |", recovered / 1000);
+    bob.leave().await;
+    janus.leave_without_problems(alice).await;
 }
