@@ -3,13 +3,18 @@
 //! deltas leave out (a newcomer's name and identity) from a snapshot, and turns reasons and
 //! errors into sentences; it decides nothing.
 
-use crate::tiles::Tiles;
+use crate::state::AppState;
 use confab_core::{ChatMessage, ConversationId, LeaveReason, MediaKind, ParticipantId};
 use confab_engine::{CallControl, CallError, CallEvent};
 use serde::{Deserialize, Serialize};
-use std::sync::Arc;
+use std::sync::PoisonError;
+use std::time::Duration;
 use tauri::ipc::Channel;
+use tauri::{AppHandle, Manager, Runtime};
 use tokio::sync::mpsc::UnboundedReceiver;
+
+/// How often the mix is asked who is speaking.
+const SPEAKER_CHECK: Duration = Duration::from_millis(300);
 
 /// Someone in the call, as the UI shows them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -143,6 +148,11 @@ pub enum UiEvent {
         /// 1 for the first attempt.
         attempt: u32,
     },
+    /// The loudest participant now (`None`: nobody is speaking).
+    ActiveSpeaker {
+        /// Session id.
+        participant: Option<String>,
+    },
     /// Media stopped while the call goes on.
     MediaInterrupted,
     /// Media flows again.
@@ -185,25 +195,55 @@ fn ended_sentence(reason: LeaveReason, error: Option<&CallError>) -> String {
     }
 }
 
-/// Forwards one call's events to the UI until the call ends or the UI stops listening.
-pub async fn forward(
+/// Forwards one call's events to the UI until the call ends, and says who is speaking whenever
+/// that changes. When the call ends, its pictures and sound are let go and the speaker closed.
+pub async fn forward<R: Runtime>(
     mut events: UnboundedReceiver<CallEvent>,
     control: CallControl,
     channel: Channel<UiEvent>,
-    tiles: Arc<Tiles>,
+    app: AppHandle<R>,
 ) {
-    while let Some(event) = events.recv().await {
+    let state = app.state::<AppState>();
+    let send = |view: UiEvent| {
+        if channel.send(view).is_err() {
+            tracing::debug!("the UI stopped listening to call events");
+        }
+    };
+    let mut speaking: Option<String> = None;
+    let mut listen = tokio::time::interval(SPEAKER_CHECK);
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = listen.tick() => {
+                let loudest = state.mixer.loudest();
+                if loudest != speaking {
+                    speaking.clone_from(&loudest);
+                    send(UiEvent::ActiveSpeaker { participant: loudest });
+                }
+                continue;
+            }
+        };
+        let Some(event) = event else { break };
+        if let CallEvent::ParticipantLeft { id, .. } = &event {
+            state.mixer.remove(id.as_str());
+        }
         let ended = matches!(event, CallEvent::Ended { .. });
         if let Some(view) = ui_event(event, &control).await {
-            if channel.send(view).is_err() {
-                tracing::debug!("the UI stopped listening to call events");
-            }
+            send(view);
         }
         if ended {
-            tiles.clear();
             break;
         }
     }
+    state
+        .speaker
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take();
+    state.mixer.clear();
+    state.tiles.clear();
+    state.tiles.clear_own();
+    state.mic_level.set(0.0);
 }
 
 async fn ui_event(event: CallEvent, control: &CallControl) -> Option<UiEvent> {

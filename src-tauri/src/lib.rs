@@ -3,7 +3,9 @@
 //! A thin layer between the web UI (`ui/`) and [`confab_engine`]: commands grouped by domain
 //! ([`commands`]) turn the UI's requests into engine calls and map errors to [`UiError`];
 //! call events reach the UI over a [`tauri::ipc::Channel`] ([`events`]); decoded video reaches
-//! it as raw I420 planes pulled by each tile ([`tiles`]), never as JSON. Links clicked or
+//! it as raw I420 planes pulled by each tile ([`tiles`]), never as JSON, and decoded sound goes
+//! to the speaker ([`playout`]). Our own camera and microphone, the self-view and the level
+//! meter are `local_media`'s; devices plugged in or out are noticed by `device_watch`. Links clicked or
 //! launched while the app runs are handed to it by `handover`. The UI renders what it
 //! is told and decides nothing about routing or privacy.
 //!
@@ -13,11 +15,14 @@
 #![forbid(unsafe_code)]
 
 pub mod commands;
+mod device_watch;
 mod error;
 mod events;
 mod handover;
+mod local_media;
 mod meeting;
 mod options;
+mod playout;
 mod settings;
 mod state;
 mod tiles;
@@ -40,6 +45,9 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> ta
         commands::call::tile_stats,
         commands::chat::send_chat,
         commands::devices::list_devices,
+        commands::devices::start_preview,
+        commands::devices::stop_preview,
+        commands::devices::mic_level,
         commands::settings::load_settings,
     ])
 }
@@ -63,6 +71,7 @@ pub fn run() {
     let result = app(builder, AppState::new(options))
         .setup(|app| {
             handover::setup(app.handle());
+            device_watch::start(app.handle().clone());
             Ok(())
         })
         .run(tauri::generate_context!());

@@ -1,10 +1,15 @@
 //! [`AppState`]: what the app holds between commands — the call, the meeting it serves, the
-//! tiles' latest pictures and the link it was started with.
+//! tiles' latest pictures, the sound being played and measured, the pre-join preview and the
+//! link it was started with.
 
+use crate::local_media::Preview;
 use crate::meeting::Meeting;
 use crate::options::LaunchOptions;
 use crate::tiles::Tiles;
 use confab_engine::Call;
+use confab_media::devices::speaker::Speaker;
+use confab_media::devices::Level;
+use confab_media::mixer::Mixer;
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Shared by every command (Tauri-managed state).
@@ -15,8 +20,16 @@ pub struct AppState {
     pub call: tokio::sync::Mutex<Option<Call>>,
     /// "New meeting on this computer": the embedded room server, once started.
     pub meeting: tokio::sync::Mutex<Option<Meeting>>,
-    /// Latest decoded picture per remote participant.
+    /// Latest decoded picture per remote participant, and our own.
     pub tiles: Arc<Tiles>,
+    /// Remote sound, mixed for the speaker (and who is speaking).
+    pub mixer: Arc<Mixer>,
+    /// The speaker playing `mixer` during a call.
+    pub speaker: Mutex<Option<Speaker>>,
+    /// Our microphone's level, for the meter.
+    pub mic_level: Arc<Level>,
+    /// The pre-join check's camera and microphone, while it runs.
+    pub preview: Mutex<Option<Preview>>,
     /// A link handed to the app (command line or OS) that the UI has not opened yet.
     pending_link: Mutex<Option<String>>,
 }
@@ -30,6 +43,10 @@ impl AppState {
             call: tokio::sync::Mutex::new(None),
             meeting: tokio::sync::Mutex::new(None),
             tiles: Arc::new(Tiles::default()),
+            mixer: Arc::new(Mixer::default()),
+            speaker: Mutex::new(None),
+            mic_level: Arc::new(Level::default()),
+            preview: Mutex::new(None),
         }
     }
 

@@ -1,13 +1,14 @@
 //! Decoded remote video on its way to the UI's tiles.
 //!
-//! The engine hands every decoded picture to [`Tiles`] (a [`VideoSink`]), which keeps only the
+//! The engine hands every decoded picture to [`Tiles`] (a [`MediaSink`]), which keeps only the
 //! latest one per participant. Each tile in the UI pulls with `next_frame`: the command waits
 //! for a picture newer than the one the tile drew and returns it as raw bytes. Pulling gives
 //! natural back-pressure — a tile that draws slower than frames arrive skips pictures instead
-//! of queueing them — and the skipped ones are counted.
+//! of queueing them — and the skipped ones are counted. Our own picture (the self-view and the
+//! pre-join preview) waits in a slot of its own, asked for as [`SELF_VIEW`].
 
 use confab_core::ParticipantId;
-use confab_engine::{VideoFrame, VideoSink};
+use confab_engine::VideoFrame;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -17,6 +18,10 @@ use tokio::sync::Notify;
 /// Bytes before the I420 planes in a frame handed to the UI: sequence number (u64), width and
 /// height (u32 each), all little-endian.
 pub const FRAME_HEADER_LEN: usize = 16;
+
+/// What the UI asks `next_frame` for to get our own picture: not a valid participant id, so no
+/// remote participant can take it.
+pub const SELF_VIEW: &str = "~self";
 
 #[derive(Default)]
 struct Slot {
@@ -41,32 +46,45 @@ pub struct TileStats {
     pub skipped: u64,
 }
 
-/// The latest decoded picture of every remote participant.
+/// The latest picture of every remote participant (keyed by their id) and our own (`None`).
 #[derive(Default)]
 pub struct Tiles {
-    slots: Mutex<HashMap<ParticipantId, Slot>>,
+    slots: Mutex<HashMap<Option<ParticipantId>, Slot>>,
     fresh: Notify,
 }
 
-impl VideoSink for Tiles {
-    fn show(&self, participant: &ParticipantId, frame: &VideoFrame) {
+impl Tiles {
+    /// Keeps `frame` as the latest picture of `participant` (a remote one, or `None` for us).
+    pub fn show(&self, participant: Option<&ParticipantId>, frame: &VideoFrame) {
         {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let slot = slots.entry(participant.clone()).or_default();
+            let slot = slots.entry(participant.cloned()).or_default();
             slot.sequence += 1;
             slot.decoded += 1;
             slot.latest = Some(Arc::new(frame.clone()));
         }
         self.fresh.notify_waiters();
     }
-}
 
-impl Tiles {
-    /// Waits up to `wait` for a picture of `participant` newer than `after` and returns it with
-    /// its sequence number; `None` if none came.
+    /// How many of our own pictures have been shown so far.
+    pub fn own_sequence(&self) -> u64 {
+        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.get(&None).map_or(0, |slot| slot.sequence)
+    }
+
+    /// Forgets our own picture (the preview or the call stopped sending it).
+    pub fn clear_own(&self) {
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&None);
+    }
+
+    /// Waits up to `wait` for a picture of `participant` (`None`: ours) newer than `after` and
+    /// returns it with its sequence number; `None` if none came.
     pub async fn next(
         &self,
-        participant: &ParticipantId,
+        participant: Option<&ParticipantId>,
         after: u64,
         wait: Duration,
     ) -> Option<(u64, Arc<VideoFrame>)> {
@@ -82,9 +100,9 @@ impl Tiles {
         }
     }
 
-    fn newer_than(&self, participant: &ParticipantId, after: u64) -> Option<(u64, Arc<VideoFrame>)> {
+    fn newer_than(&self, participant: Option<&ParticipantId>, after: u64) -> Option<(u64, Arc<VideoFrame>)> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let slot = slots.get_mut(participant)?;
+        let slot = slots.get_mut(&participant.cloned())?;
         let frame = slot.latest.clone().filter(|_| slot.sequence > after)?;
         slot.delivered += 1;
         Some((slot.sequence, frame))
@@ -95,6 +113,7 @@ impl Tiles {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         let mut stats: Vec<TileStats> = slots
             .iter()
+            .filter_map(|(participant, slot)| Some((participant.as_ref()?, slot)))
             .map(|(participant, slot)| TileStats {
                 participant: participant.as_str().to_owned(),
                 decoded: slot.decoded,
@@ -106,9 +125,11 @@ impl Tiles {
         stats
     }
 
-    /// Forgets every picture (the call ended).
+    /// Forgets every remote picture (the call ended).
     pub fn clear(&self) {
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.retain(|participant, _| participant.is_none());
+        drop(slots);
         self.fresh.notify_waiters();
     }
 }
@@ -135,9 +156,9 @@ mod tests {
     async fn a_slow_tile_gets_the_latest_picture_and_the_rest_count_as_skipped() {
         let tiles = Tiles::default();
         for _ in 0..3 {
-            tiles.show(&alice(), &VideoFrame::black(4, 2));
+            tiles.show(Some(&alice()), &VideoFrame::black(4, 2));
         }
-        let (sequence, frame) = tiles.next(&alice(), 0, Duration::ZERO).await.unwrap();
+        let (sequence, frame) = tiles.next(Some(&alice()), 0, Duration::ZERO).await.unwrap();
         assert_eq!((sequence, frame.width, frame.height), (3, 4, 2));
         assert_eq!(
             tiles.stats()[0],
@@ -153,16 +174,22 @@ mod tests {
     #[tokio::test]
     async fn a_waiting_tile_wakes_for_the_next_picture_and_gives_up_after_its_wait() {
         let tiles = Arc::new(Tiles::default());
-        assert!(tiles.next(&alice(), 0, Duration::from_millis(20)).await.is_none());
+        assert!(tiles
+            .next(Some(&alice()), 0, Duration::from_millis(20))
+            .await
+            .is_none());
         let waiter = tokio::spawn({
             let tiles = tiles.clone();
-            async move { tiles.next(&alice(), 0, Duration::from_secs(5)).await }
+            async move { tiles.next(Some(&alice()), 0, Duration::from_secs(5)).await }
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
-        tiles.show(&alice(), &VideoFrame::black(2, 2));
+        tiles.show(Some(&alice()), &VideoFrame::black(2, 2));
         let (sequence, _) = waiter.await.unwrap().unwrap();
         assert_eq!(sequence, 1);
-        assert!(tiles.next(&alice(), 1, Duration::from_millis(20)).await.is_none());
+        assert!(tiles
+            .next(Some(&alice()), 1, Duration::from_millis(20))
+            .await
+            .is_none());
     }
 
     #[test]

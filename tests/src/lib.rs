@@ -113,7 +113,7 @@ pub fn join_synthetic_probing(
     probe: std::sync::Arc<PictureProbe>,
 ) -> (Call, mpsc::UnboundedReceiver<CallEvent>) {
     Call::start(CallConfig {
-        video_out: Some(probe),
+        media_out: Some(probe),
         ..synthetic_config(link, name, size, 550.0)
     })
 }
@@ -129,7 +129,7 @@ pub fn synthetic_config(link: &JoinLink, name: &str, size: (usize, usize), tone_
         audio: Some(Box::new(Tone::new(tone_hz))),
         peer: Some(PeerConfig::default()),
         identity: None,
-        video_out: None,
+        media_out: None,
     }
 }
 
@@ -151,7 +151,7 @@ pub fn join_chat_only_as(
         audio: None,
         peer: Some(PeerConfig::default()),
         identity,
-        video_out: None,
+        media_out: None,
     })
 }
 

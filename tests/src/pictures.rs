@@ -1,9 +1,9 @@
-//! A [`VideoSink`] for tests that receive video from third-party senders, whose pictures carry
+//! A [`MediaSink`] for tests that receive video from third-party senders, whose pictures carry
 //! no Confab test-pattern stamp: it keeps, per participant, the size of the latest decoded
 //! picture and how many different pictures arrived (a moving source keeps changing them).
 
 use confab_core::ParticipantId;
-use confab_engine::{VideoFrame, VideoSink};
+use confab_engine::{MediaSink, VideoFrame};
 use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::{Mutex, PoisonError};
@@ -17,7 +17,7 @@ pub struct PictureProbe {
     seen: Mutex<HashMap<ParticipantId, Seen>>,
 }
 
-impl VideoSink for PictureProbe {
+impl MediaSink for PictureProbe {
     fn show(&self, participant: &ParticipantId, frame: &VideoFrame) {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         frame.data[..frame.width * frame.height].hash(&mut hasher);

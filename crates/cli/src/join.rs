@@ -127,7 +127,7 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         audio,
         peer: args.media_address.map(PeerConfig::bound_to),
         identity,
-        video_out: None,
+        media_out: None,
     });
 
     let joined = loop {

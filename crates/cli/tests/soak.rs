@@ -54,7 +54,7 @@ async fn one_visit(link: &JoinLink) {
         audio: None,
         peer: None,
         identity: None,
-        video_out: None,
+        media_out: None,
     });
     let seen = tokio::time::timeout(Duration::from_secs(20), async {
         while let Some(event) = events.recv().await {

@@ -11,11 +11,11 @@
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::identity::Identity;
+use crate::media_out::MediaSink;
 use crate::record::CallRecord;
 use crate::room_events::{relay, track_muted, Presence};
 use crate::seal::SessionKeys;
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
-use crate::video_out::VideoSink;
 use confab_core::link::NativeLink;
 use confab_core::{
     ConversationId, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room,
@@ -67,7 +67,7 @@ pub struct CallConfig {
     /// Our stable identity and its proof; `None` makes a fresh one for this call.
     pub identity: Option<Identity>,
     /// Where decoded remote pictures go (the desktop's tiles); `None` only counts them.
-    pub video_out: Option<Arc<dyn VideoSink>>,
+    pub media_out: Option<Arc<dyn MediaSink>>,
 }
 
 /// A running call. Drop the handle's command sender (or send `Leave`) to end it.
@@ -197,7 +197,7 @@ struct Driver {
     sends_audio: bool,
     muted: HashSet<MediaKind>,
     peer_config: Option<PeerConfig>,
-    video_out: Option<Arc<dyn VideoSink>>,
+    media_out: Option<Arc<dyn MediaSink>>,
     media: Option<LocalMedia>,
     problems: mpsc::UnboundedSender<MediaError>,
     local: Option<ParticipantId>,
@@ -265,7 +265,7 @@ async fn run(
         sources: Some((config.video, config.audio)),
         muted: HashSet::new(),
         peer_config: config.peer,
-        video_out: config.video_out,
+        media_out: config.media_out,
         media: None,
         problems,
         local: None,
@@ -638,7 +638,7 @@ impl Driver {
                     return;
                 };
                 self.presence
-                    .receive(track, participant, &self.record, self.video_out.clone());
+                    .receive(track, participant, &self.record, self.media_out.clone());
             }
             PeerEvent::KeyframeRequested(_) => self.media.iter().for_each(LocalMedia::request_keyframe),
             PeerEvent::SendFeedback(feedback) => self.media.iter().for_each(|m| m.feedback(feedback)),

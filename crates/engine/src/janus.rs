@@ -20,11 +20,11 @@
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::{unix_millis, CallConfig};
 use crate::identity::Identity;
+use crate::media_out::MediaSink;
 use crate::record::CallRecord;
 use crate::room_call::{join_command, send_chat, send_private, Outgoing, SnapshotParts, Traffic};
 use crate::room_events::{relay, Presence};
 use crate::send::track_id;
-use crate::video_out::VideoSink;
 use confab_core::link::JanusLink;
 use confab_core::{
     LeaveReason, MediaKind, Output, PeerSlot, Room, RoomCommand, RoomEvent, SendOrder, SessionDescription,
@@ -60,7 +60,7 @@ struct JanusCall {
     peer_config: PeerConfig,
     peer_tx: PeerEvents,
     outgoing: Outgoing,
-    video_out: Option<Arc<dyn VideoSink>>,
+    media_out: Option<Arc<dyn MediaSink>>,
     presence: Presence,
     joined_ms: Option<u64>,
     send_order: SendOrder,
@@ -109,7 +109,7 @@ pub(crate) async fn run(
         generation: 0,
         peer_tx,
         outgoing: Outgoing::new(config.video, config.audio, problems),
-        video_out: config.video_out,
+        media_out: config.media_out,
         presence: Presence::default(),
         joined_ms: None,
         send_order: SendOrder::default(),
@@ -368,7 +368,7 @@ impl JanusCall {
                     return;
                 };
                 self.presence
-                    .receive(track, participant, &self.record, self.video_out.clone());
+                    .receive(track, participant, &self.record, self.media_out.clone());
             }
             PeerEvent::KeyframeRequested(_) => {
                 self.outgoing.media().iter().for_each(|m| m.request_keyframe())

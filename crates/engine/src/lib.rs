@@ -17,6 +17,7 @@ mod api;
 mod call;
 mod identity;
 mod janus;
+mod media_out;
 mod peerjs;
 mod receive;
 mod record;
@@ -25,16 +26,15 @@ mod room_events;
 mod seal;
 mod send;
 mod streams;
-mod video_out;
 
 pub use api::{
     CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery, RemoteSnapshot, SentSnapshot,
 };
 pub use call::{Call, CallConfig, CallControl, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
-/// A decoded picture handed to a [`VideoSink`].
-pub use confab_media::VideoFrame;
+/// Decoded pictures and sound handed to a [`MediaSink`].
+pub use confab_media::{AudioFrame, VideoFrame};
 /// Where a call's media sockets bind (see [`CallConfig::peer`]).
 pub use confab_rtc::PeerConfig;
 pub use identity::{Identity, IdentityError};
+pub use media_out::MediaSink;
 pub use seal::{SealError, SessionKeys};
-pub use video_out::VideoSink;

@@ -1,4 +1,5 @@
-//! Receiving one remote track: RTP → frame assembly → decoder thread → counters.
+//! Receiving one remote track: RTP → frame assembly → decoder thread → counters and the
+//! [`MediaSink`] (tiles, speaker).
 //!
 //! Video frames are only fed to the decoder from a keyframe on, so a lost packet never turns
 //! into a corrupt picture: after a loss the task asks for a keyframe and waits for it. A frame
@@ -6,7 +7,7 @@
 //! without that, a sender that only sends keyframes when asked would stay frozen forever.
 
 use crate::api::{CallEvent, RemoteSnapshot};
-use crate::video_out::VideoSink;
+use crate::media_out::MediaSink;
 use confab_core::{IdentityId, LeaveReason, MediaKind, ParticipantId};
 use confab_media::pattern::inspect;
 use confab_media::pipeline::{AudioReceiver, VideoReceiver};
@@ -127,11 +128,11 @@ pub(crate) async fn receive_track(
     stats: Arc<RemoteStats>,
     started: Instant,
     events: UnboundedSender<CallEvent>,
-    video_out: Option<Arc<dyn VideoSink>>,
+    media_out: Option<Arc<dyn MediaSink>>,
 ) {
     match track.kind() {
-        MediaKind::Video => receive_video(track, participant, stats, started, events, video_out).await,
-        MediaKind::Audio => receive_audio(track, stats).await,
+        MediaKind::Video => receive_video(track, participant, stats, started, events, media_out).await,
+        MediaKind::Audio => receive_audio(track, participant, stats, media_out).await,
     }
 }
 
@@ -141,7 +142,7 @@ async fn receive_video(
     stats: Arc<RemoteStats>,
     started: Instant,
     events: UnboundedSender<CallEvent>,
-    video_out: Option<Arc<dyn VideoSink>>,
+    media_out: Option<Arc<dyn MediaSink>>,
 ) {
     let sink_stats = stats.clone();
     let decoder = VideoReceiver::start(move |result| match result {
@@ -162,7 +163,7 @@ async fn receive_video(
                     sink_stats.frames_corrupt.fetch_add(1, Ordering::Relaxed);
                 }
             }
-            if let Some(sink) = &video_out {
+            if let Some(sink) = &media_out {
                 sink.show(&participant, &frame);
             }
         }
@@ -216,13 +217,21 @@ async fn receive_video(
     }
 }
 
-async fn receive_audio(track: RemoteTrack, stats: Arc<RemoteStats>) {
+async fn receive_audio(
+    track: RemoteTrack,
+    participant: ParticipantId,
+    stats: Arc<RemoteStats>,
+    media_out: Option<Arc<dyn MediaSink>>,
+) {
     let sink_stats = stats.clone();
     let decoder = AudioReceiver::start(move |result| {
         if let Ok(frame) = result {
             sink_stats.audio_frames_decoded.fetch_add(1, Ordering::Relaxed);
             if rms(&frame.samples) > AUDIBLE_RMS {
                 sink_stats.audio_frames_audible.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Some(sink) = &media_out {
+                sink.hear(&participant, &frame);
             }
         }
     });

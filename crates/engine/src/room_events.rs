@@ -4,9 +4,9 @@
 //! (joining, leaving) needs the driver.
 
 use crate::api::{CallError, CallEvent};
+use crate::media_out::MediaSink;
 use crate::receive::{receive_track, RemoteStats};
 use crate::record::CallRecord;
-use crate::video_out::VideoSink;
 use confab_core::{ParticipantId, Room, RoomEvent, TrackId};
 use confab_rtc::RemoteTrack;
 use std::collections::HashMap;
@@ -28,7 +28,7 @@ impl Presence {
         track: RemoteTrack,
         participant: ParticipantId,
         record: &CallRecord,
-        video_out: Option<Arc<dyn VideoSink>>,
+        media_out: Option<Arc<dyn MediaSink>>,
     ) {
         let stats = self.remote.entry(participant.clone()).or_default().clone();
         let events = record.events.clone();
@@ -38,7 +38,7 @@ impl Presence {
             stats,
             record.started,
             events,
-            video_out,
+            media_out,
         ));
     }
 }

@@ -7,13 +7,17 @@
 //!   machine-readable stamp with frame number and capture time that survives H.264) and
 //!   [`tone::Tone`];
 //! - H.264 (openh264) and Opus codecs, and the threads that run them ([`pipeline`]);
-//! - the video send rate, moved by what receivers report ([`rate`]).
+//! - the video send rate, moved by what receivers report ([`rate`]);
+//! - real devices ([`devices`]: nokhwa cameras, cpal microphones and speakers) and the mix of
+//!   remote audio a speaker plays ([`mixer`]).
 //!
 //! No async runtime here: each device and each codec runs on its own OS thread and hands frames on
 //! over a bounded [`queue`] that drops the oldest frame when full and counts what it dropped.
 
+pub mod devices;
 pub mod frame;
 pub mod h264;
+pub mod mixer;
 pub mod opus_codec;
 pub mod pattern;
 pub mod pipeline;

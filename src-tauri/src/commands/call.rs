@@ -1,34 +1,28 @@
 //! The call: join, leave, mute, and the tiles' pictures.
 
+use crate::commands::devices;
 use crate::commands::links::check_link;
 use crate::commands::settings::settings_dir;
 use crate::error::UiError;
 use crate::events::{forward, UiEvent};
+use crate::local_media::{self, SourceChoice};
+use crate::playout::Playout;
 use crate::settings::{self, Settings};
 use crate::state::AppState;
-use crate::tiles::{encode_frame, TileStats};
+use crate::tiles::{encode_frame, TileStats, SELF_VIEW};
 use confab_core::{MediaKind, ParticipantId};
 use confab_engine::{Call, CallCommand, CallConfig};
-use confab_media::pattern::TestPattern;
-use confab_media::tone::Tone;
-use confab_media::{AudioSource, VideoSource};
+use confab_media::devices::speaker::Speaker;
+use confab_media::mixer::Mixer;
+use confab_media::SourceError;
 use serde::Deserialize;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 use tauri::ipc::{Channel, Response};
 use tauri::{AppHandle, Runtime, State};
 
 /// How long a tile's `next_frame` waits for a new picture before answering "none yet".
 const FRAME_WAIT: Duration = Duration::from_millis(500);
-
-/// Which source feeds a medium.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub enum SourceChoice {
-    /// The synthetic test pattern or tone.
-    Synthetic,
-    /// Join without this medium.
-    None,
-}
 
 /// What the pre-join screen hands over.
 #[derive(Debug, Clone, Deserialize)]
@@ -42,32 +36,24 @@ pub struct JoinRequest {
     pub camera: SourceChoice,
     /// Audio source.
     pub microphone: SourceChoice,
+    /// Where remote sound plays: `"device:<id>"`, or `"none"` (also when absent).
+    #[serde(default = "no_speaker")]
+    pub speaker: SourceChoice,
 }
 
-fn video_source(choice: SourceChoice) -> Result<Option<Box<dyn VideoSource>>, UiError> {
-    match choice {
-        SourceChoice::None => Ok(None),
-        SourceChoice::Synthetic => TestPattern::new(1280, 720, 30)
-            .map(|p| Some(Box::new(p) as Box<dyn VideoSource>))
-            .map_err(|e| UiError::new("video_failed", format!("The test pattern could not start: {e}."))),
-    }
+fn no_speaker() -> SourceChoice {
+    SourceChoice::None
 }
 
-fn audio_source(choice: SourceChoice) -> Option<Box<dyn AudioSource>> {
-    match choice {
-        SourceChoice::None => None,
-        SourceChoice::Synthetic => Some(Box::new(Tone::new(440.0))),
-    }
-}
-
-/// Joins the meeting behind `link`; progress and everything after arrive on `events`.
+/// Joins the meeting behind `link`; progress and everything after arrive on `events`. Returns
+/// sentences about devices the call goes on without (one would not open).
 #[tauri::command]
 pub async fn join<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     request: JoinRequest,
     events: Channel<UiEvent>,
-) -> Result<(), UiError> {
+) -> Result<Vec<String>, UiError> {
     let (link, _) = check_link(&request.link)?;
     let name = request.name.trim().to_owned();
     if name.is_empty() {
@@ -81,24 +67,53 @@ pub async fn join<R: Runtime>(
         ));
     }
     remember_name(&app, &state, &name);
+    devices::stop(&state).await;
+    let (tiles, level, mixer) = (state.tiles.clone(), state.mic_level.clone(), state.mixer.clone());
+    let JoinRequest {
+        camera,
+        microphone,
+        speaker,
+        ..
+    } = request;
+    let (sources, speaker) = tokio::task::spawn_blocking(move || {
+        let sources = local_media::open(&camera, &microphone, &tiles, &level);
+        (sources, open_speaker(&speaker, mixer))
+    })
+    .await
+    .map_err(|_| UiError::new("devices_failed", "The camera and microphone could not be opened."))?;
+    let mut notices = sources.notices;
+    match speaker {
+        Ok(speaker) => *state.speaker.lock().unwrap_or_else(PoisonError::into_inner) = speaker,
+        Err(e) => notices.push(format!(
+            "{} You will not hear the others.",
+            local_media::sentence(&e)
+        )),
+    }
+    let playout = Playout {
+        tiles: state.tiles.clone(),
+        mixer: state.mixer.clone(),
+    };
     let config = CallConfig {
         link,
         name,
-        video: video_source(request.camera)?,
-        audio: audio_source(request.microphone),
+        video: sources.video,
+        audio: sources.audio,
         peer: None,
         identity: None,
-        video_out: Some(state.tiles.clone()),
+        media_out: Some(Arc::new(playout)),
     };
     let (started, call_events) = Call::start(config);
-    tokio::spawn(forward(
-        call_events,
-        started.control(),
-        events,
-        state.tiles.clone(),
-    ));
+    tokio::spawn(forward(call_events, started.control(), events, app.clone()));
     *call = Some(started);
-    Ok(())
+    Ok(notices)
+}
+
+/// The speaker chosen, playing the call's mix; `None` when "none" was chosen.
+fn open_speaker(choice: &SourceChoice, mixer: Arc<Mixer>) -> Result<Option<Speaker>, SourceError> {
+    match choice {
+        SourceChoice::Device(id) => Speaker::open(Some(id), mixer).map(Some),
+        _ => Ok(None),
+    }
 }
 
 fn remember_name<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {
@@ -113,7 +128,8 @@ fn remember_name<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {
     }
 }
 
-/// Leaves the call (the events channel reports `ended`, and its forwarder clears the tiles).
+/// Leaves the call (the events channel reports `ended`, and its forwarder clears the tiles and
+/// closes the speaker).
 #[tauri::command]
 pub async fn leave(state: State<'_, AppState>) -> Result<(), UiError> {
     let call = state.call.lock().await.take().ok_or_else(UiError::not_in_call)?;
@@ -130,7 +146,8 @@ pub async fn set_muted(state: State<'_, AppState>, media: MediaKind, muted: bool
     Ok(())
 }
 
-/// The next picture for `participant`'s tile after the one numbered `after`, as raw bytes
+/// The next picture for `participant`'s tile ([`SELF_VIEW`]: our own) after the one numbered
+/// `after`, as raw bytes
 /// (header and I420 planes, see [`crate::tiles::FRAME_HEADER_LEN`]); empty if none came in time.
 #[tauri::command]
 pub async fn next_frame(
@@ -138,9 +155,15 @@ pub async fn next_frame(
     participant: String,
     after: u64,
 ) -> Result<Response, UiError> {
-    let participant = ParticipantId::new(participant)
-        .map_err(|e| UiError::new("bad_participant", format!("No such participant: {e}.")))?;
-    let bytes = match state.tiles.next(&participant, after, FRAME_WAIT).await {
+    let participant = if participant == SELF_VIEW {
+        None
+    } else {
+        Some(
+            ParticipantId::new(participant)
+                .map_err(|e| UiError::new("bad_participant", format!("No such participant: {e}.")))?,
+        )
+    };
+    let bytes = match state.tiles.next(participant.as_ref(), after, FRAME_WAIT).await {
         Some((sequence, frame)) => encode_frame(sequence, &frame),
         None => Vec::new(),
     };

@@ -23,7 +23,7 @@ pub fn start_dave(link: &JoinLink, media_ip: Option<&str>) -> (Call, UnboundedRe
         audio: None,
         peer: media_ip.map(|ip| PeerConfig::bound_to(ip.parse().expect("the test names an IP address"))),
         identity: None,
-        video_out: None,
+        media_out: None,
     })
 }
 

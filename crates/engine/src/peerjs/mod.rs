@@ -15,11 +15,11 @@ use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::reconnect::backoff;
 use crate::call::CallConfig;
 use crate::identity::Identity;
+use crate::media_out::MediaSink;
 use crate::record::CallRecord;
 use crate::room_call::{join_command, send_chat, send_private, Outgoing, SnapshotParts, Traffic};
 use crate::room_events::{relay, track_muted, Presence};
 use crate::send::track_id;
-use crate::video_out::VideoSink;
 use confab_core::link::PeerJsLink;
 use confab_core::{
     LeaveReason, MediaKind, Output, ParticipantId, Room, RoomCommand, RoomEvent, SendOrder, SignalOut,
@@ -76,7 +76,7 @@ struct PeerJsCall {
     peer_config: PeerConfig,
     peer_tx: PeerEvents,
     outgoing: Outgoing,
-    video_out: Option<Arc<dyn VideoSink>>,
+    media_out: Option<Arc<dyn MediaSink>>,
     presence: Presence,
     joined_ms: Option<u64>,
     send_order: SendOrder,
@@ -129,7 +129,7 @@ pub(crate) async fn run(
         generation: 0,
         peer_tx,
         outgoing,
-        video_out: config.video_out,
+        media_out: config.media_out,
         presence: Presence::default(),
         joined_ms: None,
         send_order: SendOrder::default(),
@@ -385,7 +385,7 @@ impl PeerJsCall {
             PeerEvent::LocalCandidate(candidate) => self.mesh.local_candidate(peer, *lane, &candidate),
             PeerEvent::TrackReceived(track) => {
                 self.presence
-                    .receive(track, peer.clone(), &self.record, self.video_out.clone());
+                    .receive(track, peer.clone(), &self.record, self.media_out.clone());
             }
             PeerEvent::KeyframeRequested(_) => {
                 self.outgoing.media().iter().for_each(|m| m.request_keyframe())

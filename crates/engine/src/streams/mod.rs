@@ -11,10 +11,10 @@
 
 use crate::api::{CallCommand, CallError, CallEvent, CallSnapshot, Recovery};
 use crate::call::{CallConfig, RECONNECT_FOR};
+use crate::media_out::MediaSink;
 use crate::receive::{receive_track, RemoteStats};
 use crate::record::CallRecord;
 use crate::send::{track_id, LocalMedia, SentTotals, Sources};
-use crate::video_out::VideoSink;
 use confab_core::link::StreamLink;
 use confab_core::{IceServer, IdentityId, LeaveReason, MediaKind, ParticipantId};
 use confab_media::pipeline::MediaError;
@@ -63,7 +63,7 @@ struct StreamCall {
     watched_name: String,
     watched_stats: Arc<RemoteStats>,
     watched_left_ms: Option<u64>,
-    video_out: Option<Arc<dyn VideoSink>>,
+    media_out: Option<Arc<dyn MediaSink>>,
     /// Where media sockets bind (`None`: the interface that reaches each endpoint).
     binding: Option<PeerConfig>,
     sources: Option<Sources>,
@@ -123,7 +123,7 @@ pub(crate) async fn run(
         watched_name: link.watch.as_ref().map_or_else(String::new, stream_name),
         watched_stats: Arc::default(),
         watched_left_ms: None,
-        video_out: config.video_out,
+        media_out: config.media_out,
         binding: config.peer,
         sources: Some((config.video, config.audio)),
         sends: sends.into_iter().flatten().collect(),
@@ -296,7 +296,7 @@ impl StreamCall {
                     self.watched_stats.clone(),
                     self.record.started,
                     self.record.events.clone(),
-                    self.video_out.clone(),
+                    self.media_out.clone(),
                 ));
             }
             PeerEvent::KeyframeRequested(_) => {
