@@ -83,9 +83,62 @@ fn links_are_checked_and_the_launch_link_is_handed_over_once() {
 fn devices_and_settings_answer_without_a_call() {
     let (_app, window) = window(loopback());
     let devices = json_of(&window, "list_devices", json!({}));
-    assert_eq!(devices["cameras"][0]["id"], "synthetic");
+    let cameras = devices["cameras"].as_array().expect("a camera list");
+    assert_eq!(
+        cameras.last().map(|c| &c["id"]),
+        Some(&json!("synthetic")),
+        "{devices}"
+    );
+    assert!(devices["speakers"].is_array(), "{devices}");
     let settings = json_of(&window, "load_settings", json!({}));
     assert!(settings["settings"].is_object(), "{settings}");
+}
+
+/// Calls `next_frame` for `participant` until a picture comes (20 s at most) and returns its size.
+fn first_picture(window: &WebviewWindow<MockRuntime>, participant: &str) -> (u32, u32, usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let args = json!({"participant": participant, "after": 0});
+        if let Ok(InvokeResponseBody::Raw(bytes)) = invoke(window, "next_frame", args) {
+            if !bytes.is_empty() {
+                let width = u32::from_le_bytes(bytes[8..12].try_into().expect("four bytes"));
+                let height = u32::from_le_bytes(bytes[12..16].try_into().expect("four bytes"));
+                return (width, height, bytes.len());
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no picture of {participant} reached the tiles in 20 s"
+        );
+    }
+}
+
+#[test]
+fn the_preview_shows_our_picture_and_level_and_a_missing_device_is_a_sentence() {
+    let (_app, window) = window(loopback());
+    let synthetic = json!({"camera": "synthetic", "microphone": "synthetic"});
+    assert_eq!(json_of(&window, "start_preview", synthetic), json!([]));
+    assert_eq!(first_picture(&window, "~self").0, 1280);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while json_of(&window, "mic_level", json!({})).as_f64().unwrap_or(0.0) < 0.1 {
+        assert!(Instant::now() < deadline, "the meter never showed the test tone");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    json_of(&window, "stop_preview", json!({}));
+    assert_eq!(json_of(&window, "mic_level", json!({})), json!(0.0));
+
+    let missing = json!({"camera": "device:no-such-camera", "microphone": "none"});
+    let notices = json_of(&window, "start_preview", missing);
+    assert!(
+        notices[0].as_str().is_some_and(|n| n.contains("without video")),
+        "{notices}"
+    );
+    let unknown = json!({"camera": "webcam", "microphone": "none"});
+    assert!(
+        invoke(&window, "start_preview", unknown).is_err(),
+        "an unknown source is refused"
+    );
+    json_of(&window, "stop_preview", json!({}));
 }
 
 #[test]
@@ -123,29 +176,21 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
     let ada_id = runtime.block_on(wait_joined(&mut ada_events));
 
     let (_app, window) = window(loopback());
-    let request =
-        json!({"link": link.to_string(), "name": "Cleo", "camera": "none", "microphone": "synthetic"});
+    // A camera that is not there: the call goes on without video, and says so.
+    let request = json!({"link": link.to_string(), "name": "Cleo", "camera": "device:gone",
+        "microphone": "synthetic", "speaker": "none"});
     let join = json!({"request": request.clone(), "events": "__CHANNEL__:1"});
-    json_of(&window, "join", join.clone());
+    let notices = json_of(&window, "join", join.clone());
+    assert!(
+        notices[0].as_str().is_some_and(|n| n.contains("without video")),
+        "{notices}"
+    );
     assert_eq!(error_code(&window, "join", join), "already_in_call");
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let frame = loop {
-        let args = json!({"participant": ada_id.as_str(), "after": 0});
-        if let Ok(InvokeResponseBody::Raw(bytes)) = invoke(&window, "next_frame", args) {
-            if !bytes.is_empty() {
-                break bytes;
-            }
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no picture of Ada reached the tiles in 20 s"
-        );
-    };
-    let width = u32::from_le_bytes(frame[8..12].try_into().expect("four bytes"));
-    let height = u32::from_le_bytes(frame[12..16].try_into().expect("four bytes"));
-    assert_eq!((width, height), (320, 180));
-    assert_eq!(frame.len(), 16 + 320 * 180 * 3 / 2);
+    assert_eq!(
+        first_picture(&window, ada_id.as_str()),
+        (320, 180, 16 + 320 * 180 * 3 / 2)
+    );
     let stats = json_of(&window, "tile_stats", json!({}));
     assert!(stats[0]["decoded"].as_u64().unwrap_or(0) >= 1, "{stats}");
 

@@ -1,10 +1,13 @@
 //! The desktop app end to end, driven as a person would (Xvfb + tauri-driver + WebKitWebDriver):
 //! two synthetic participants are in a room on a real embedded server; the app opens the room's
-//! link from its command line, joins from the pre-join screen with the test pattern, shows both
-//! participants' moving pictures, sends a public and a private message (the test checks who
+//! link from its command line; its pre-join preview shows the test pattern and the level meter
+//! moves with the test tone; it joins, shows both participants' moving pictures and its own,
+//! marks one of them speaking, sends a public and a private message (the test checks who
 //! received which), reads a private reply, mutes (the others are told), and leaves (the others
 //! see it). Screenshots of pre-join, call and chat are kept in the test's target folder, or in
-//! `docs/screenshots` with `CONFAB_UPDATE_SCREENSHOTS=1`.
+//! `docs/screenshots` with `CONFAB_UPDATE_SCREENSHOTS=1`. A second test starts the app with no
+//! camera and no sound card (this machine's state; the test's home has no `.asoundrc`): the
+//! pre-join screen says so in sentences and the app joins for chat.
 
 mod support;
 
@@ -16,6 +19,9 @@ use std::time::Duration;
 use support::picture::{bars_problem, Picture};
 use support::App;
 use tokio::sync::mpsc::UnboundedReceiver;
+
+/// One app at a time: two WebKit processes drawing video on two cores would measure the machine.
+static ONE_APP: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 const SHORT: Duration = Duration::from_secs(10);
 const LONG: Duration = Duration::from_secs(40);
@@ -68,6 +74,7 @@ fn wait_event<T>(
 
 #[test]
 fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
+    let _one_app = ONE_APP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let server = runtime.block_on(TestServer::start());
     let link = server.link("e2e");
@@ -94,11 +101,25 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
     app.type_into(&name, "Cleo");
     app.select("#camera-select", "synthetic");
     app.select("#mic-select", "synthetic");
+    // The preview shows what the camera sends and the meter moves with the tone.
+    let preview = app.wait_for("#preview:not(.no-picture)", LONG);
+    std::thread::sleep(Duration::from_millis(500));
+    let png = app.screenshot();
+    if let Some(problem) = bars_problem(&Picture::from_png(&png).crop(app.rect(&preview))) {
+        keep("failed-prejoin.png", &png);
+        panic!("the preview does not show the test pattern: {problem}");
+    }
+    wait_until(LONG, "the microphone meter to move", || {
+        app.script("return Number(document.getElementById('mic-meter').dataset.level ?? 0)")
+            .as_f64()
+            .is_some_and(|level| level > 0.1)
+    });
     keep("prejoin.png", &app.screenshot());
     app.click_css("#join-button", SHORT);
 
-    // Both remote tiles show the moving test pattern.
-    let tiles = app.wait_for_count(".tile:not(.no-picture)", 2, LONG);
+    // Both remote tiles show the moving test pattern, and our own tile what we send.
+    let tiles = app.wait_for_count(".tile:not(.self):not(.no-picture)", 2, LONG);
+    let own = app.wait_for(".tile.self:not(.no-picture)", LONG);
     let cleo_snapshot = runtime
         .block_on(snapshot(&ada))
         .participants
@@ -132,6 +153,13 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
             changed * 100.0
         );
     }
+    let png = app.screenshot();
+    if let Some(problem) = bars_problem(&Picture::from_png(&png).crop(app.rect(&own))) {
+        keep("failed-call.png", &png);
+        panic!("the self-view does not show the test pattern: {problem}");
+    }
+    // Ada and Bo send tones: the mix names one of them as speaking.
+    app.wait_for(".tile.speaking:not(.self)", LONG);
     keep("call.png", &app.screenshot());
 
     // Chat: one public message, one private to Ada; a private reply from Ada.
@@ -221,6 +249,78 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
         server.stop().await;
     });
     let _ = std::fs::remove_dir_all(settings);
+}
+
+#[test]
+fn with_no_camera_and_no_sound_card_the_app_says_so_and_joins_for_chat() {
+    let _one_app = ONE_APP.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let server = runtime.block_on(TestServer::start());
+    let link = server.link("quiet");
+    let (ada, mut ada_events) = runtime.block_on(async { join_synthetic(&link, "Ada", (320, 180), 440.0) });
+    runtime.block_on(wait_joined(&mut ada_events));
+    let settings = tempdir("quiet-settings");
+    // The test's surroundings give the app no `.asoundrc` and this machine has no /dev/video*
+    // nor /dev/snd: no camera, no microphone, no speaker.
+    let app = App::launch(
+        PathBuf::from(env!("CARGO_BIN_EXE_confab")).as_path(),
+        &[
+            "--settings-dir".into(),
+            settings.display().to_string(),
+            link.to_string(),
+        ],
+    );
+    app.wait_for("#prejoin", LONG);
+    app.wait_for_count("#device-notes li", 3, LONG);
+    let notes = app.texts("#device-notes li");
+    for sentence in ["No camera found: ", "No microphone found: ", "No speaker found: "] {
+        assert!(
+            notes.iter().any(|n| n.starts_with(sentence)),
+            "{sentence}… missing from {notes:?}"
+        );
+    }
+    assert_eq!(
+        app.texts("#camera-select option"),
+        vec!["Test pattern".to_owned(), "Off".to_owned()],
+        "only the synthetic source and Off are offered"
+    );
+    assert_eq!(app.texts("#speaker-select option"), vec!["Off".to_owned()]);
+    let name = app.wait_for("#name-input", SHORT);
+    app.type_into(&name, "Quinn");
+    app.select("#camera-select", "none");
+    app.select("#mic-select", "none");
+    app.click_css("#join-button", SHORT);
+    app.wait_for(".tile:not(.self):not(.no-picture)", LONG);
+    let input = app.wait_for("#chat-input", SHORT);
+    app.type_into(&input, "no devices here");
+    app.click_css("#chat-send", SHORT);
+    wait_event(&runtime, &mut ada_events, "Quinn's message at Ada", |e| match e {
+        CallEvent::ChatReceived(m) if m.text == "no devices here" => Some(()),
+        _ => None,
+    });
+    assert!(
+        app.find_all(".error").is_empty(),
+        "no error is shown: {}",
+        app.page_text()
+    );
+    drop(app);
+    runtime.block_on(async {
+        ada.leave().await;
+        server.stop().await;
+    });
+    let _ = std::fs::remove_dir_all(settings);
+}
+
+/// Polls `done` every 100 ms until it holds; fails the test after `within`.
+fn wait_until(within: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + within;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {within:?} for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 fn tempdir(name: &str) -> PathBuf {

@@ -3,7 +3,11 @@ import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 
 export type Media = "audio" | "video";
-export type SourceChoice = "synthetic" | "none";
+/** A picker's value: "synthetic", "none" or "device:<id>" (ids come from the device list). */
+export type SourceChoice = string;
+
+/** What `nextFrame` is asked for to get our own picture (self-view and preview). */
+export const SELF_VIEW = "~self";
 
 export type ConversationView = { kind: "public" } | { kind: "private"; members: string[] };
 
@@ -34,6 +38,7 @@ export type UiEvent =
   | { kind: "chatDelivered"; id: string; to: string }
   | { kind: "chatNotDelivered"; id: string; reason: string }
   | { kind: "reconnecting"; attempt: number }
+  | { kind: "activeSpeaker"; participant: string | null }
   | { kind: "mediaInterrupted" }
   | { kind: "mediaRestored" }
   | { kind: "problem"; message: string }
@@ -64,6 +69,7 @@ export interface DeviceView {
 export interface DevicesView {
   cameras: DeviceView[];
   microphones: DeviceView[];
+  speakers: DeviceView[];
   notes: string[];
 }
 
@@ -77,6 +83,7 @@ export interface JoinRequest {
   name: string;
   camera: SourceChoice;
   microphone: SourceChoice;
+  speaker: SourceChoice;
 }
 
 /** A failed command's sentence, whatever shape the failure took. */
@@ -94,11 +101,18 @@ export const backend = {
   onOpenLink: (handler: () => void) => listen("open-link", handler),
   startMeeting: () => invoke<MeetingView>("start_meeting"),
   listDevices: () => invoke<DevicesView>("list_devices"),
+  /** Calls `handler` with the new pickers whenever a device is plugged in or out. */
+  onDevicesChanged: (handler: (devices: DevicesView) => void) => listen<DevicesView>("devices-changed", (event) => handler(event.payload)),
+  /** Runs the chosen camera and microphone before joining; resolves to sentences about any that would not open. */
+  startPreview: (camera: SourceChoice, microphone: SourceChoice) => invoke<string[]>("start_preview", { camera, microphone }),
+  stopPreview: () => invoke<void>("stop_preview"),
+  micLevel: () => invoke<number>("mic_level"),
   loadSettings: () => invoke<LoadedSettings>("load_settings"),
-  join(request: JoinRequest, onEvent: (event: UiEvent) => void): Promise<void> {
+  /** Resolves to sentences about devices the call goes on without. */
+  join(request: JoinRequest, onEvent: (event: UiEvent) => void): Promise<string[]> {
     const events = new Channel<UiEvent>();
     events.onmessage = onEvent;
-    return invoke("join", { request, events });
+    return invoke<string[]>("join", { request, events });
   },
   leave: () => invoke<void>("leave"),
   setMuted: (media: Media, muted: boolean) => invoke<void>("set_muted", { media, muted }),

@@ -3,12 +3,17 @@ import { backend, errorMessage, type JoinRequest, type LinkView, type UiEvent } 
 import { applyEvent, newCallModel, openConversation, privateWith, type CallModel } from "./model";
 import { CallScreen } from "./views/call";
 import { homeView } from "./views/home";
-import { prejoinView, type PrejoinInput } from "./views/prejoin";
+import { PrejoinScreen, type PrejoinInput } from "./views/prejoin";
 
 const root = document.getElementById("app") as HTMLElement;
 let call: { model: CallModel; screen: CallScreen } | null = null;
+let prejoin: PrejoinScreen | null = null;
 
 function show(node: HTMLElement): void {
+  if (prejoin && node !== prejoin.root) {
+    prejoin.dispose();
+    prejoin = null;
+  }
   root.replaceChildren(node);
 }
 
@@ -19,6 +24,7 @@ function closeCallScreen(): void {
 
 function home(error: string | null = null): void {
   closeCallScreen();
+  if (prejoin) void backend.stopPreview().catch(() => undefined);
   show(homeView({ newMeeting: () => void newMeeting(), openLink: (text) => void openLink(text, null) }, error));
 }
 
@@ -50,12 +56,23 @@ async function openLink(link: string, hosted: { link: string; localOnly: boolean
     notes: [...devices.notes, ...(loaded.problem ? [loaded.problem] : [])],
     error: null,
   };
-  const prejoin = () => show(prejoinView(input, { join: (request) => void join(request, input, prejoin), back: () => home() }));
-  prejoin();
+  const showPrejoin = () => {
+    const screen = new PrejoinScreen(input, {
+      join: (request) => void join(request, input, showPrejoin),
+      back: () => home(),
+      preview: backend.startPreview,
+      micLevel: backend.micLevel,
+      fetchFrame: backend.nextFrame,
+    });
+    show(screen.root);
+    prejoin = screen;
+  };
+  showPrejoin();
 }
 
 async function join(request: JoinRequest, input: PrejoinInput, retry: () => void): Promise<void> {
   const model = newCallModel();
+  prejoin?.dispose();
   const screen = new CallScreen(callActions(), request.camera !== "none", request.microphone !== "none");
   call = { model, screen };
   const onEvent = (event: UiEvent) => {
@@ -64,7 +81,7 @@ async function join(request: JoinRequest, input: PrejoinInput, retry: () => void
     screen.update(model);
   };
   try {
-    await backend.join(request, onEvent);
+    model.problems.push(...(await backend.join(request, onEvent)));
   } catch (error) {
     screen.dispose();
     call = null;
@@ -137,6 +154,11 @@ async function leaveAndOpen(link: string): Promise<void> {
 
 async function start(): Promise<void> {
   home();
+  await backend
+    .onDevicesChanged((devices) => {
+      if (prejoin) prejoin.setDevices(devices);
+    })
+    .catch(() => undefined);
   await backend.onOpenLink(() => void incomingLink()).catch(() => undefined);
   await incomingLink();
 }

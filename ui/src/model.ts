@@ -40,6 +40,8 @@ export interface CallModel {
   open: string;
   banner: Banner;
   problems: string[];
+  /** The participant heard loudest now, as the engine's mix says. */
+  speaking: string | null;
 }
 
 export const PUBLIC = "public";
@@ -57,6 +59,7 @@ export function newCallModel(): CallModel {
     open: PUBLIC,
     banner: { kind: "joining" },
     problems: [],
+    speaking: null,
   };
   conversation(model, { kind: "public" });
   return model;
@@ -179,6 +182,9 @@ export function applyEvent(model: CallModel, event: UiEvent): void {
     }
     case "reconnecting":
       model.banner = { kind: "reconnecting", attempt: event.attempt };
+      break;
+    case "activeSpeaker":
+      model.speaking = event.participant;
       break;
     case "mediaInterrupted":
       model.banner = { kind: "mediaInterrupted" };

@@ -1,6 +1,7 @@
 //! What a desktop app runs inside, made private to one test: an X server (Xvfb) on a free
 //! display, a D-Bus session bus (single instance is decided on it), and its own XDG data and
-//! config folders (where `confab://` gets registered). Everything is stopped and removed on drop.
+//! config folders (where `confab://` gets registered) and home. Everything is stopped and removed
+//! on drop.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -72,9 +73,11 @@ impl Surroundings {
         }
     }
 
-    /// Sets a command's display, session bus and XDG folders to these.
+    /// Sets a command's display, session bus, XDG folders and home to these. The home folder
+    /// holds no `.asoundrc`, so ALSA sees this machine's sound cards only (none in CI).
     pub fn apply<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         command
+            .env("HOME", self.folder.join("home"))
             .env("DISPLAY", &self.display)
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
             .env("XDG_DATA_HOME", self.data_home())

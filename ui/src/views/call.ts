@@ -1,6 +1,6 @@
 // The call screen: banner, a grid of tiles (live canvases kept across updates), controls with
 // keyboard shortcuts, the participant list and the chat panel.
-import type { Media } from "../backend";
+import { SELF_VIEW, type Media } from "../backend";
 import { el } from "../dom";
 import { present, type Banner, type CallModel, type Person } from "../model";
 import { TileVideo } from "../video";
@@ -50,6 +50,8 @@ export class CallScreen {
   private readonly banner = el("div", { id: "banner", role: "status" });
   private readonly incoming = el("div", { id: "incoming-link", class: "banner incoming", hidden: true });
   private readonly grid = el("div", { id: "grid", class: "grid" });
+  private readonly problems = el("ul", { id: "problems", class: "notes", role: "alert" });
+  private readonly selfView: Tile | null;
   private readonly people = el("div", { class: "people" });
   private readonly chat: ChatPanel;
   private readonly side = el("div", { class: "side" });
@@ -62,7 +64,9 @@ export class CallScreen {
   constructor(private readonly actions: CallActions, private readonly sendsVideo: boolean, private readonly sendsAudio: boolean) {
     this.chat = new ChatPanel(actions);
     this.side.append(this.people, this.chat.root);
-    this.root.append(this.banner, this.incoming, el("div", { class: "stage" }, this.grid, this.side), this.controls);
+    this.selfView = sendsVideo ? this.newTile(SELF_VIEW, "You") : null;
+    this.selfView?.root.classList.add("self");
+    this.root.append(this.banner, this.incoming, this.problems, el("div", { class: "stage" }, this.grid, this.side), this.controls);
     window.addEventListener("keydown", this.onKey);
   }
 
@@ -70,6 +74,7 @@ export class CallScreen {
     window.removeEventListener("keydown", this.onKey);
     for (const tile of this.tiles.values()) tile.video.stop();
     this.tiles.clear();
+    this.selfView?.video.stop();
   }
 
   private key(event: KeyboardEvent): void {
@@ -110,13 +115,24 @@ export class CallScreen {
     this.banner.textContent = text;
     this.banner.className = `banner ${model.banner.kind}`;
     this.banner.hidden = text === "";
-    this.updateTiles(present(model));
+    this.problems.replaceChildren(...model.problems.map((problem) => el("li", {}, problem)));
+    this.updateTiles(present(model), model.speaking);
     this.people.replaceChildren(...this.participantList(model));
     this.chat.update(model);
     this.controls.replaceChildren(...this.controlButtons(model));
   }
 
-  private updateTiles(people: Person[]): void {
+  private newTile(participant: string, name: string): Tile {
+    const canvas = el("canvas", { class: "video" });
+    const root = el("div", { class: "tile no-picture", "data-participant": participant, "data-name": name });
+    const video = new TileVideo(canvas, participant, this.actions.fetchFrame, () => root.classList.remove("no-picture"));
+    const label = el("div", { class: "label" }, name);
+    root.append(canvas, el("div", { class: "placeholder" }, "No video"), label);
+    this.grid.append(root);
+    return { root, label, video };
+  }
+
+  private updateTiles(people: Person[], speaking: string | null): void {
     const ids = new Set(people.map((p) => p.id));
     for (const [id, tile] of this.tiles) {
       if (!ids.has(id)) {
@@ -128,19 +144,15 @@ export class CallScreen {
     for (const person of people) {
       let tile = this.tiles.get(person.id);
       if (!tile) {
-        const canvas = el("canvas", { class: "video" });
-        const root = el("div", { class: "tile no-picture", "data-participant": person.id, "data-name": person.name });
-        const video = new TileVideo(canvas, person.id, this.actions.fetchFrame, () => root.classList.remove("no-picture"));
-        const label = el("div", { class: "label" });
-        root.append(canvas, el("div", { class: "placeholder" }, "No video"), label);
-        this.grid.append(root);
-        tile = { root, label, video };
+        tile = this.newTile(person.id, person.name);
         this.tiles.set(person.id, tile);
       }
       tile.root.classList.toggle("video-off", person.videoMuted);
+      tile.root.classList.toggle("speaking", person.id === speaking);
       tile.label.replaceChildren(person.name, person.audioMuted ? el("span", { class: "muted-badge", title: "Muted" }, " 🔇 muted") : "");
     }
-    this.grid.dataset.count = String(people.length);
+    this.grid.dataset.count = String(people.length + (this.selfView ? 1 : 0));
+    this.selfView?.root.classList.toggle("video-off", this.cameraMuted);
   }
 
   private participantList(model: CallModel): HTMLElement[] {
