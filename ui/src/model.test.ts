@@ -97,3 +97,13 @@ describe("call model", () => {
     expect(cannotSend(model, PUBLIC)).toBe("The call has ended.");
   });
 });
+
+describe("active speaker", () => {
+  it("follows the engine's mix and clears when nobody speaks", () => {
+    const model = joinedModel();
+    applyEvent(model, { kind: "activeSpeaker", participant: "p-bo" });
+    expect(model.speaking).toBe("p-bo");
+    applyEvent(model, { kind: "activeSpeaker", participant: null });
+    expect(model.speaking).toBeNull();
+  });
+});
