@@ -3,6 +3,8 @@
 use crate::report::Report;
 use confab_core::{ConversationId, JoinLink, PrivateMembers};
 use confab_engine::{Call, CallCommand, CallConfig, CallEvent, Identity, PeerConfig};
+use confab_media::devices::camera::Camera;
+use confab_media::devices::microphone::Microphone;
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
 use confab_media::{AudioSource, VideoSource};
@@ -87,8 +89,18 @@ fn parse_size(text: &str) -> Result<(usize, usize), String> {
     Ok((w, h))
 }
 
-/// Device capture arrives with the desktop app; until then the call goes on without it.
-const NO_DEVICES: &str = "this build of confab-cli has no device capture yet (use synthetic)";
+/// The first camera this computer has, at the size and rate asked for (or the closest it offers).
+fn first_camera(size: (usize, usize), fps: u32) -> Result<Camera, String> {
+    let cameras =
+        confab_media::devices::camera::list().map_err(|e| format!("cameras could not be listed: {e}"))?;
+    let first = cameras.first().ok_or("no camera found")?;
+    let want = (
+        u32::try_from(size.0).unwrap_or(1280),
+        u32::try_from(size.1).unwrap_or(720),
+        fps,
+    );
+    Camera::open(&first.id, want).map_err(|e| e.to_string())
+}
 
 pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
     let link = JoinLink::parse(&args.link).map_err(|e| format!("bad link: {e}"))?;
@@ -97,18 +109,24 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         VideoChoice::Synthetic => Some(Box::new(
             TestPattern::new(args.size.0, args.size.1, args.fps).map_err(|e| e.to_string())?,
         )),
-        VideoChoice::Camera => {
-            notes.push(format!("camera: {NO_DEVICES}; joined without video"));
-            None
-        }
+        VideoChoice::Camera => match first_camera(args.size, args.fps) {
+            Ok(camera) => Some(Box::new(camera)),
+            Err(e) => {
+                notes.push(format!("camera: {e}; joined without video"));
+                None
+            }
+        },
         VideoChoice::None => None,
     };
     let audio: Option<Box<dyn AudioSource>> = match args.audio {
         AudioChoice::Synthetic => Some(Box::new(Tone::new(440.0))),
-        AudioChoice::Mic => {
-            notes.push(format!("microphone: {NO_DEVICES}; joined without audio"));
-            None
-        }
+        AudioChoice::Mic => match Microphone::open(None) {
+            Ok(microphone) => Some(Box::new(microphone)),
+            Err(e) => {
+                notes.push(format!("microphone: {e}; joined without audio"));
+                None
+            }
+        },
         AudioChoice::None => None,
     };
     for note in &notes {
