@@ -242,8 +242,7 @@ pub async fn forward<R: Runtime>(
         .take();
     state.mixer.clear();
     state.tiles.clear();
-    state.tiles.clear_own();
-    state.mic_level.set(0.0);
+    state.forget_own_media();
 }
 
 async fn ui_event(event: CallEvent, control: &CallControl) -> Option<UiEvent> {

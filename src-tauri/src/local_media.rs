@@ -176,12 +176,12 @@ impl Preview {
         let stop = Arc::new(AtomicBool::new(false));
         let mut threads = Vec::new();
         if let Some(mut video) = sources.video {
-            threads.push(run_until(&stop, "preview-video", move || {
+            threads.extend(run_until(&stop, "preview-video", move || {
                 video.next_frame().is_ok()
             }));
         }
         if let Some(mut audio) = sources.audio {
-            threads.push(run_until(&stop, "preview-audio", move || {
+            threads.extend(run_until(&stop, "preview-audio", move || {
                 audio.next_frame().is_ok()
             }));
         }
@@ -198,17 +198,19 @@ impl Drop for Preview {
     }
 }
 
-/// Calls `step` on a new thread until it returns false or `stop` is set.
+/// Calls `step` on a new thread until it returns false or `stop` is set; `None` (logged) if the
+/// OS would not start the thread, and that part of the preview stays still.
 fn run_until(
     stop: &Arc<AtomicBool>,
     name: &str,
     mut step: impl FnMut() -> bool + Send + 'static,
-) -> JoinHandle<()> {
+) -> Option<JoinHandle<()>> {
     let stop = stop.clone();
     std::thread::Builder::new()
         .name(name.into())
         .spawn(move || while !stop.load(Ordering::Relaxed) && step() {})
-        .unwrap_or_else(|_| std::thread::spawn(|| {}))
+        .inspect_err(|e| tracing::warn!(error = %e, "{name} could not start"))
+        .ok()
 }
 
 #[cfg(test)]

@@ -50,6 +50,12 @@ impl AppState {
         }
     }
 
+    /// Clears the self-view and the meter (the preview or the call stopped our sources).
+    pub fn forget_own_media(&self) {
+        self.tiles.clear_own();
+        self.mic_level.set(0.0);
+    }
+
     /// A link handed over while the app runs replaces any not yet opened.
     pub fn set_pending_link(&self, link: String) {
         *self.pending_link.lock().unwrap_or_else(PoisonError::into_inner) = Some(link);

@@ -46,11 +46,27 @@ pub struct TileStats {
     pub skipped: u64,
 }
 
-/// The latest picture of every remote participant (keyed by their id) and our own (`None`).
+/// The latest picture of every remote participant, and our own.
 #[derive(Default)]
 pub struct Tiles {
-    slots: Mutex<HashMap<Option<ParticipantId>, Slot>>,
+    slots: Mutex<Slots>,
     fresh: Notify,
+}
+
+#[derive(Default)]
+struct Slots {
+    remote: HashMap<ParticipantId, Slot>,
+    own: Slot,
+}
+
+impl Slots {
+    /// `participant`'s slot (`None`: ours), if they have sent a picture.
+    fn get_mut(&mut self, participant: Option<&ParticipantId>) -> Option<&mut Slot> {
+        match participant {
+            Some(id) => self.remote.get_mut(id),
+            None => Some(&mut self.own),
+        }
+    }
 }
 
 impl Tiles {
@@ -58,7 +74,10 @@ impl Tiles {
     pub fn show(&self, participant: Option<&ParticipantId>, frame: &VideoFrame) {
         {
             let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-            let slot = slots.entry(participant.cloned()).or_default();
+            let slot = match participant {
+                Some(id) => slots.remote.entry(id.clone()).or_default(),
+                None => &mut slots.own,
+            };
             slot.sequence += 1;
             slot.decoded += 1;
             slot.latest = Some(Arc::new(frame.clone()));
@@ -68,16 +87,16 @@ impl Tiles {
 
     /// How many of our own pictures have been shown so far.
     pub fn own_sequence(&self) -> u64 {
-        let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.get(&None).map_or(0, |slot| slot.sequence)
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .own
+            .sequence
     }
 
     /// Forgets our own picture (the preview or the call stopped sending it).
     pub fn clear_own(&self) {
-        self.slots
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&None);
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner).own = Slot::default();
     }
 
     /// Waits up to `wait` for a picture of `participant` (`None`: ours) newer than `after` and
@@ -102,7 +121,7 @@ impl Tiles {
 
     fn newer_than(&self, participant: Option<&ParticipantId>, after: u64) -> Option<(u64, Arc<VideoFrame>)> {
         let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        let slot = slots.get_mut(&participant.cloned())?;
+        let slot = slots.get_mut(participant)?;
         let frame = slot.latest.clone().filter(|_| slot.sequence > after)?;
         slot.delivered += 1;
         Some((slot.sequence, frame))
@@ -112,8 +131,8 @@ impl Tiles {
     pub fn stats(&self) -> Vec<TileStats> {
         let slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
         let mut stats: Vec<TileStats> = slots
+            .remote
             .iter()
-            .filter_map(|(participant, slot)| Some((participant.as_ref()?, slot)))
             .map(|(participant, slot)| TileStats {
                 participant: participant.as_str().to_owned(),
                 decoded: slot.decoded,
@@ -127,9 +146,11 @@ impl Tiles {
 
     /// Forgets every remote picture (the call ended).
     pub fn clear(&self) {
-        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
-        slots.retain(|participant, _| participant.is_none());
-        drop(slots);
+        self.slots
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remote
+            .clear();
         self.fresh.notify_waiters();
     }
 }

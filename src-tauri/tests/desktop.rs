@@ -285,11 +285,7 @@ fn with_no_camera_and_no_sound_card_the_app_says_so_and_joins_for_chat() {
         "only the synthetic source and Off are offered"
     );
     assert_eq!(app.texts("#speaker-select option"), vec!["Off".to_owned()]);
-    let name = app.wait_for("#name-input", SHORT);
-    app.type_into(&name, "Quinn");
-    app.select("#camera-select", "none");
-    app.select("#mic-select", "none");
-    app.click_css("#join-button", SHORT);
+    app.join_without_devices("Quinn");
     app.wait_for(".tile:not(.self):not(.no-picture)", LONG);
     let input = app.wait_for("#chat-input", SHORT);
     app.type_into(&input, "no devices here");

@@ -75,11 +75,7 @@ fn a_clicked_link_reaches_the_running_app_once_and_never_ends_a_call_unasked() {
     // Not in a call: the link opens its pre-join screen.
     launch_again(&app, &first.to_string());
     app.wait_for_text("h2", "Join first-room", SHORT);
-    let name = app.wait_for("#name-input", SHORT);
-    app.type_into(&name, "Dee");
-    app.select("#camera-select", "none");
-    app.select("#mic-select", "none");
-    app.click_css("#join-button", SHORT);
+    app.join_without_devices("Dee");
     app.wait_for("#leave", LONG);
     let dee = runtime.block_on(wait_for(&mut eve_events, LONG, "Dee joining", |e| match e {
         CallEvent::ParticipantJoined(id) => Some(id.clone()),

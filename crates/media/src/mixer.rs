@@ -34,14 +34,21 @@ struct Voice {
 /// The mix of every remote participant's audio.
 #[derive(Default)]
 pub struct Mixer {
-    voices: Mutex<HashMap<String, Voice>>,
+    state: Mutex<MixState>,
+}
+
+#[derive(Default)]
+struct MixState {
+    voices: HashMap<String, Voice>,
+    /// The sum being built, kept between pulls so the speaker's callback does not allocate.
+    sums: Vec<i32>,
 }
 
 impl Mixer {
     /// Queues one decoded frame of `participant`.
     pub fn push(&self, participant: &str, frame: &AudioFrame) {
-        let mut voices = self.voices.lock().unwrap_or_else(PoisonError::into_inner);
-        let voice = voices.entry(participant.to_owned()).or_default();
+        let mut state = self.lock();
+        let voice = state.voices.entry(participant.to_owned()).or_default();
         voice.level = rms(&frame.samples);
         voice.samples.extend(&frame.samples);
         let excess = voice.samples.len().saturating_sub(MAX_QUEUED);
@@ -56,8 +63,10 @@ impl Mixer {
 
     /// Fills `out` with the sum of every playing queue (silence where none has samples).
     pub fn pull(&self, out: &mut [i16]) {
-        let mut sums = vec![0i32; out.len()];
-        let mut voices = self.voices.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut state = self.lock();
+        let MixState { voices, sums } = &mut *state;
+        sums.clear();
+        sums.resize(out.len(), 0);
         for voice in voices.values_mut().filter(|v| v.playing) {
             let take = voice.samples.len().min(out.len());
             for (sum, sample) in sums.iter_mut().zip(voice.samples.drain(..take)) {
@@ -68,15 +77,15 @@ impl Mixer {
                 voice.level = 0.0;
             }
         }
-        for (out, sum) in out.iter_mut().zip(sums) {
+        for (out, &sum) in out.iter_mut().zip(sums.iter()) {
             *out = sum.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16;
         }
     }
 
     /// The loudest participant speaking now, if anyone is.
     pub fn loudest(&self) -> Option<String> {
-        let voices = self.voices.lock().unwrap_or_else(PoisonError::into_inner);
-        voices
+        self.lock()
+            .voices
             .iter()
             .filter(|(_, v)| v.level > SPEAKING_RMS)
             .max_by(|a, b| a.1.level.total_cmp(&b.1.level))
@@ -85,21 +94,21 @@ impl Mixer {
 
     /// Samples dropped so far because a queue was full.
     pub fn dropped(&self) -> u64 {
-        let voices = self.voices.lock().unwrap_or_else(PoisonError::into_inner);
-        voices.values().map(|v| v.dropped).sum()
+        self.lock().voices.values().map(|v| v.dropped).sum()
     }
 
     /// Forgets `participant` (they left).
     pub fn remove(&self, participant: &str) {
-        self.voices
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(participant);
+        self.lock().voices.remove(participant);
     }
 
     /// Forgets everyone (the call ended).
     pub fn clear(&self) {
-        self.voices.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.lock().voices.clear();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MixState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

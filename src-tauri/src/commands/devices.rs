@@ -144,8 +144,7 @@ pub(crate) async fn stop(state: &AppState) {
     if let Some(preview) = preview {
         let _ = tokio::task::spawn_blocking(move || drop(preview)).await;
     }
-    state.tiles.clear_own();
-    state.mic_level.set(0.0);
+    state.forget_own_media();
 }
 
 /// The microphone's level now (RMS, 0 to 1), for the meter.

@@ -208,6 +208,15 @@ impl App {
         self.click(&option);
     }
 
+    /// On the pre-join screen: types `name`, turns camera and microphone off and joins.
+    pub fn join_without_devices(&self, name: &str) {
+        let input = self.wait_for("#name-input", Duration::from_secs(10));
+        self.type_into(&input, name);
+        self.select("#camera-select", "none");
+        self.select("#mic-select", "none");
+        self.click_css("#join-button", Duration::from_secs(10));
+    }
+
     /// Runs a script in the page and returns its value.
     pub fn script(&self, script: &str) -> Value {
         self.call(
