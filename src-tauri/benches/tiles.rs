@@ -1,9 +1,10 @@
 //! Video into the webview: the real `confab` app (under Xvfb, driven through WebDriver) in a
-//! room with 1, 4 and 9 remote participants each sending the 1280x720 30 fps test pattern.
-//! For each room size it prints pictures shown per second per tile (counted by the UI as it
-//! draws), pictures skipped because a tile drew too slowly, and the CPU of the app process and
-//! of its web process, beside the CPU of this process (the senders' encoders and the room
-//! server) — all on the same machine in the same run.
+//! room with 1, 4 and 9 remote participants each sending the 1280x720 30 fps test pattern, once
+//! for each way the UI can draw (`videoDrawing`: WebGL from I420 planes, or a 2D canvas from
+//! RGBA made in Rust). For each it prints pictures shown per second per tile (counted by the
+//! UI as it draws), pictures skipped because a tile drew too slowly, and the CPU of the app
+//! process and of its web process, beside the CPU of this process (the senders' encoders and
+//! the room server) — all on the same machine in the same run, side by side.
 //!
 //! `cargo bench -p confab-desktop --bench tiles` (needs `scripts/install-deps.sh` and a built UI).
 
@@ -110,7 +111,11 @@ fn tile_counts(app: &App) -> TileCounts {
     }
 }
 
+/// The ways of drawing compared, as the `videoDrawing` setting names them.
+const DRAWINGS: [&str; 2] = ["webgl", "canvas"];
+
 struct Row {
+    drawing: &'static str,
     tiles: usize,
     decoded_fps: f64,
     shown_min: f64,
@@ -128,7 +133,7 @@ fn per_tile_rates(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>,
         .collect()
 }
 
-fn measure(tiles: usize) -> Row {
+fn measure(drawing: &'static str, tiles: usize) -> Row {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let server = runtime.block_on(TestServer::start());
     let link = server.link(&format!("bench-{tiles}"));
@@ -148,6 +153,12 @@ fn measure(tiles: usize) -> Row {
         .collect();
 
     let settings = std::env::temp_dir().join(format!("confab-bench-settings-{}", std::process::id()));
+    std::fs::create_dir_all(&settings).expect("a settings folder");
+    std::fs::write(
+        settings.join("settings.json"),
+        format!(r#"{{"videoDrawing":"{drawing}"}}"#),
+    )
+    .expect("settings written");
     let app = App::launch(
         &PathBuf::from(env!("CARGO_BIN_EXE_confab")),
         &[
@@ -188,6 +199,7 @@ fn measure(tiles: usize) -> Row {
     let decoded = per_tile_rates(&counts_before.decoded, &counts_after.decoded, seconds);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let row = Row {
+        drawing,
         tiles,
         decoded_fps: mean(&decoded),
         shown_min: shown.iter().copied().fold(f64::INFINITY, f64::min),
@@ -210,17 +222,21 @@ fn measure(tiles: usize) -> Row {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing to choose.
-    let rows: Vec<Row> = [1, 4, 9].into_iter().map(measure).collect();
+    let rows: Vec<Row> = [1, 4, 9]
+        .into_iter()
+        .flat_map(|tiles| DRAWINGS.map(|drawing| measure(drawing, tiles)))
+        .collect();
     println!();
     println!("video into the webview: remote 1280x720 tiles at {SOURCE_FPS} fps; CPU in % of one core");
     println!(
-        "| tiles | decoded fps/tile | shown fps/tile (min / mean) | skipped/s (all tiles) | app (confab) | web process | app + web | senders + server (this process) |"
+        "| tiles | drawing | decoded fps/tile | shown fps/tile (min / mean) | skipped/s (all tiles) | app (confab) | web process | app + web | senders + server (this process) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &rows {
         println!(
-            "| {} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
+            "| {} | {} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
             r.tiles,
+            r.drawing,
             r.decoded_fps,
             r.shown_min,
             r.shown_mean,

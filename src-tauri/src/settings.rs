@@ -1,5 +1,7 @@
-//! What the app remembers between runs (the display name), in `settings.json` in the app's
-//! config folder. A missing file is a first run; an unreadable one is reported and replaced.
+//! What the app remembers between runs, in `settings.json` in the app's config folder: the
+//! display name, and how video is drawn (`videoDrawing`, for a machine where the automatic
+//! choice draws badly; set by hand). A missing file is a first run; an unreadable one is
+//! reported and replaced.
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -13,6 +15,22 @@ pub struct Settings {
     /// The display name used last time.
     #[serde(default)]
     pub display_name: Option<String>,
+    /// How tiles draw video: `"auto"` (the default), `"webgl"` or `"canvas"`; the UI reads it.
+    #[serde(default)]
+    pub video_drawing: VideoDrawing,
+}
+
+/// How the UI's tiles draw video (see `ui/src/video.ts`).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum VideoDrawing {
+    /// The app decides.
+    #[default]
+    Auto,
+    /// I420 planes drawn by a WebGL shader.
+    Webgl,
+    /// RGBA pixels made by the app, put on a 2D canvas.
+    Canvas,
 }
 
 /// Settings as loaded, with a sentence if the file could not be read.
@@ -84,6 +102,7 @@ mod tests {
         assert_eq!(load(&dir).settings, Settings::default());
         let settings = Settings {
             display_name: Some("Ada".into()),
+            video_drawing: VideoDrawing::Canvas,
         };
         save(&dir, &settings).unwrap();
         assert_eq!(
@@ -93,6 +112,15 @@ mod tests {
                 problem: None
             }
         );
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_file_without_a_drawing_choice_lets_the_app_decide() {
+        let dir = temp_dir("older");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(FILE_NAME), r#"{"displayName":"Bo"}"#).unwrap();
+        assert_eq!(load(&dir).settings.video_drawing, VideoDrawing::Auto);
         std::fs::remove_dir_all(dir).unwrap();
     }
 

@@ -6,10 +6,17 @@
 //! natural back-pressure — a tile that draws slower than frames arrive skips pictures instead
 //! of queueing them — and the skipped ones are counted. Our own picture (the self-view and the
 //! pre-join preview) waits in a slot of its own, asked for as [`SELF_VIEW`].
+//!
+//! A tile says how it draws ([`FrameShape`]): the size it shows pictures at, and whether it
+//! wants I420 planes (drawn by WebGL) or RGBA pixels (put on a 2D canvas as they are). The
+//! picture is scaled and converted here, with SIMD, before it crosses into the webview; the
+//! tiles benchmark chose this over sending every tile the full decoded picture
+//! (`docs/benchmarks.md`).
 
 use confab_core::ParticipantId;
 use confab_engine::VideoFrame;
-use serde::Serialize;
+use confab_media::fit::{scaled_to_fit, to_rgba, FitError};
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -155,14 +162,56 @@ impl Tiles {
     }
 }
 
-/// `frame` as the UI reads it: [`FRAME_HEADER_LEN`] header bytes, then Y, U and V.
-pub fn encode_frame(sequence: u64, frame: &VideoFrame) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(FRAME_HEADER_LEN + frame.data.len());
+/// What a tile draws: pixels as a WebGL shader takes them or as a 2D canvas takes them.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Pixels {
+    /// Y, U and V planes (the decoder's own layout).
+    #[default]
+    I420,
+    /// 4 bytes per pixel, opaque.
+    Rgba,
+}
+
+/// How a tile wants its pictures.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct FrameShape {
+    /// Widest the tile shows a picture, in screen pixels; 0 for the decoded size.
+    #[serde(default)]
+    pub max_width: usize,
+    /// Tallest the tile shows a picture; 0 for the decoded size.
+    #[serde(default)]
+    pub max_height: usize,
+    /// The pixel layout the tile draws.
+    #[serde(default)]
+    pub pixels: Pixels,
+}
+
+/// `frame` as the UI reads it: [`FRAME_HEADER_LEN`] header bytes (sequence, width, height of
+/// what follows), then the picture scaled to fit `shape` and laid out as it asks.
+pub fn encode_frame(sequence: u64, frame: &VideoFrame, shape: FrameShape) -> Result<Vec<u8>, FitError> {
+    let fitted;
+    let frame = if shape.max_width == 0 || shape.max_height == 0 {
+        frame
+    } else {
+        fitted = scaled_to_fit(frame, shape.max_width, shape.max_height)?;
+        &fitted
+    };
+    let rgba;
+    let body = match shape.pixels {
+        Pixels::I420 => &frame.data,
+        Pixels::Rgba => {
+            rgba = to_rgba(frame)?;
+            &rgba
+        }
+    };
+    let mut bytes = Vec::with_capacity(FRAME_HEADER_LEN + body.len());
     bytes.extend_from_slice(&sequence.to_le_bytes());
     bytes.extend_from_slice(&u32::try_from(frame.width).unwrap_or(0).to_le_bytes());
     bytes.extend_from_slice(&u32::try_from(frame.height).unwrap_or(0).to_le_bytes());
-    bytes.extend_from_slice(&frame.data);
-    bytes
+    bytes.extend_from_slice(body);
+    Ok(bytes)
 }
 
 #[cfg(test)]
@@ -215,10 +264,26 @@ mod tests {
 
     #[test]
     fn the_ui_reads_a_header_then_the_planes() {
-        let bytes = encode_frame(7, &VideoFrame::black(4, 2));
+        let bytes = encode_frame(7, &VideoFrame::black(4, 2), FrameShape::default()).unwrap();
         assert_eq!(bytes.len(), FRAME_HEADER_LEN + 12);
         assert_eq!(bytes[..8], 7u64.to_le_bytes());
         assert_eq!(bytes[8..12], 4u32.to_le_bytes());
         assert_eq!(bytes[12..16], 2u32.to_le_bytes());
+    }
+
+    #[test]
+    fn a_small_tile_gets_a_small_picture_in_the_layout_it_draws() {
+        let shape = |pixels| FrameShape {
+            max_width: 400,
+            max_height: 300,
+            pixels,
+        };
+        let frame = VideoFrame::black(1280, 720);
+        let planes = encode_frame(1, &frame, shape(Pixels::I420)).unwrap();
+        assert_eq!(planes[8..16], [400u32.to_le_bytes(), 224u32.to_le_bytes()].concat());
+        assert_eq!(planes.len(), FRAME_HEADER_LEN + 400 * 224 * 3 / 2);
+        let pixels = encode_frame(1, &frame, shape(Pixels::Rgba)).unwrap();
+        assert_eq!(pixels.len(), FRAME_HEADER_LEN + 400 * 224 * 4);
+        assert_eq!(pixels[FRAME_HEADER_LEN..FRAME_HEADER_LEN + 4], [0, 0, 0, 255]);
     }
 }

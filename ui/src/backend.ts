@@ -1,6 +1,7 @@
 // Everything the UI asks of the Rust side, typed. The only file that calls `invoke`.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
+import type { FrameShape, VideoDrawing } from "./video";
 
 export type Media = "audio" | "video";
 /** A picker's value: "synthetic", "none" or "device:<id>" (ids come from the device list). */
@@ -74,7 +75,7 @@ export interface DevicesView {
 }
 
 export interface LoadedSettings {
-  settings: { displayName?: string | null };
+  settings: { displayName?: string | null; videoDrawing?: VideoDrawing };
   problem?: string | null;
 }
 
@@ -117,5 +118,5 @@ export const backend = {
   leave: () => invoke<void>("leave"),
   setMuted: (media: Media, muted: boolean) => invoke<void>("set_muted", { media, muted }),
   sendChat: (conversation: ConversationView, text: string) => invoke<void>("send_chat", { conversation, text }),
-  nextFrame: (participant: string, after: number) => invoke<ArrayBuffer>("next_frame", { participant, after }),
+  nextFrame: (participant: string, after: number, shape: FrameShape) => invoke<ArrayBuffer>("next_frame", { participant, after, shape }),
 };

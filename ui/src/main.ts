@@ -4,10 +4,13 @@ import { applyEvent, newCallModel, openConversation, privateWith, type CallModel
 import { CallScreen } from "./views/call";
 import { homeView } from "./views/home";
 import { PrejoinScreen, type PrejoinInput } from "./views/prejoin";
+import type { VideoFeed } from "./video";
 
 const root = document.getElementById("app") as HTMLElement;
 let call: { model: CallModel; screen: CallScreen } | null = null;
 let prejoin: PrejoinScreen | null = null;
+/** Where tiles get their pictures; how they draw them comes from the settings. */
+const video: VideoFeed = { drawing: "auto", fetch: backend.nextFrame };
 
 function show(node: HTMLElement): void {
   if (prejoin && node !== prejoin.root) {
@@ -46,6 +49,7 @@ async function openLink(link: string, hosted: { link: string; localOnly: boolean
     return;
   }
   const [devices, loaded] = await Promise.all([backend.listDevices(), backend.loadSettings()]);
+  video.drawing = loaded.settings.videoDrawing ?? "auto";
   const input: PrejoinInput = {
     link: link.trim(),
     summary,
@@ -62,7 +66,7 @@ async function openLink(link: string, hosted: { link: string; localOnly: boolean
       back: () => home(),
       preview: backend.startPreview,
       micLevel: backend.micLevel,
-      fetchFrame: backend.nextFrame,
+      video,
     });
     show(screen.root);
     prejoin = screen;
@@ -108,7 +112,7 @@ function callActions() {
     setMuted: (media: "audio" | "video", muted: boolean) => void backend.setMuted(media, muted).catch(problem),
     leave: () => void backend.leave().catch(problem),
     home: () => home(),
-    fetchFrame: backend.nextFrame,
+    video,
     messagePrivately(identity: string) {
       if (!call) return;
       const conversation = privateWith(call.model, identity);

@@ -1,26 +1,55 @@
-// One remote participant's picture: pulls raw I420 frames from the Rust side (`next_frame`,
-// binary, never JSON) and draws them on a canvas with WebGL (YUV to RGB on the GPU). Where
-// WebGL is missing it draws a half-size picture converted on the CPU instead.
+// One participant's picture: pulls frames from the Rust side (`next_frame`, binary, never
+// JSON) already scaled to the size the tile shows them at, and draws them. Two ways to draw,
+// chosen by the tiles benchmark (docs/benchmarks.md) and the `videoDrawing` setting:
+// - "webgl": I420 planes uploaded as textures, YUV to RGB in a shader (the GPU's work);
+// - "canvas": RGBA pixels (converted in Rust with SIMD) put on a 2D canvas as they are.
 
 export const FRAME_HEADER_LEN = 16;
+
+/** The pixel layout a tile asks for. */
+export type Pixels = "i420" | "rgba";
+
+/** The `videoDrawing` setting: a way to draw, or "auto" to let the app pick. */
+export type VideoDrawing = "auto" | "webgl" | "canvas";
+
+/** How a tile wants its pictures (what `next_frame` is told). */
+export interface FrameShape {
+  maxWidth: number;
+  maxHeight: number;
+  pixels: Pixels;
+}
+
+/** Where tiles get pictures from, and how they draw them. */
+export interface VideoFeed {
+  drawing: VideoDrawing;
+  fetch(participant: string, after: number, shape: FrameShape): Promise<ArrayBuffer>;
+}
 
 export interface Frame {
   sequence: number;
   width: number;
   height: number;
-  planes: Uint8Array;
+  /** I420 planes or RGBA pixels, as asked. */
+  pixels: Uint8Array<ArrayBuffer>;
 }
 
-/** Reads the header `next_frame` puts before the planes; null for "no new picture". */
-export function parseFrame(buffer: ArrayBuffer): Frame | null {
+const BYTES_PER_PIXEL: Record<Pixels, number> = { i420: 1.5, rgba: 4 };
+
+/** Reads the header `next_frame` puts before the pixels; null for "no new picture". */
+export function parseFrame(buffer: ArrayBuffer, layout: Pixels): Frame | null {
   if (buffer.byteLength < FRAME_HEADER_LEN) return null;
   const header = new DataView(buffer, 0, FRAME_HEADER_LEN);
   const sequence = Number(header.getBigUint64(0, true));
   const width = header.getUint32(8, true);
   const height = header.getUint32(12, true);
-  const planes = new Uint8Array(buffer, FRAME_HEADER_LEN);
-  if (width === 0 || height === 0 || planes.length < (width * height * 3) / 2) return null;
-  return { sequence, width, height, planes };
+  const pixels = new Uint8Array(buffer, FRAME_HEADER_LEN);
+  if (width === 0 || height === 0 || pixels.length < width * height * BYTES_PER_PIXEL[layout]) return null;
+  return { sequence, width, height, pixels };
+}
+
+/** The size to ask for: the canvas's box in screen pixels (0 before it is laid out: any size). */
+export function tileShape(cssWidth: number, cssHeight: number, pixelRatio: number, pixels: Pixels): FrameShape {
+  return { maxWidth: Math.round(cssWidth * pixelRatio), maxHeight: Math.round(cssHeight * pixelRatio), pixels };
 }
 
 const VERTEX = `
@@ -46,6 +75,7 @@ void main() {
 }`;
 
 interface Painter {
+  readonly pixels: Pixels;
   draw(frame: Frame): void;
 }
 
@@ -92,7 +122,8 @@ function webglPainter(canvas: HTMLCanvasElement): Painter | null {
     return texture;
   });
   return {
-    draw({ width, height, planes }) {
+    pixels: "i420",
+    draw({ width, height, pixels: planes }) {
       if (canvas.width !== width || canvas.height !== height) {
         canvas.width = width;
         canvas.height = height;
@@ -116,41 +147,25 @@ function webglPainter(canvas: HTMLCanvasElement): Painter | null {
   };
 }
 
-/** Half-size RGBA from I420 (one pixel per chroma sample), for canvases without WebGL. */
-export function halfSizeRgba({ width, height, planes }: Frame): { width: number; height: number; data: Uint8ClampedArray<ArrayBuffer> } {
-  const w = width / 2;
-  const h = height / 2;
-  const out = { width: w, height: h, data: new Uint8ClampedArray(w * h * 4) };
-  const luma = width * height;
-  for (let row = 0; row < h; row++) {
-    for (let col = 0; col < w; col++) {
-      const y = 1.1643 * (planes[row * 2 * width + col * 2] - 16);
-      const u = planes[luma + row * w + col] - 128;
-      const v = planes[luma + luma / 4 + row * w + col] - 128;
-      const at = (row * w + col) * 4;
-      out.data[at] = y + 1.5958 * v;
-      out.data[at + 1] = y - 0.39173 * u - 0.8129 * v;
-      out.data[at + 2] = y + 2.017 * u;
-      out.data[at + 3] = 255;
-    }
-  }
-  return out;
-}
-
 function canvasPainter(canvas: HTMLCanvasElement): Painter | null {
   const context = canvas.getContext("2d");
   if (!context) return null;
   return {
-    draw(frame) {
-      const rgba = halfSizeRgba(frame);
-      const image = new ImageData(rgba.data, rgba.width, rgba.height);
-      if (canvas.width !== image.width || canvas.height !== image.height) {
-        canvas.width = image.width;
-        canvas.height = image.height;
+    pixels: "rgba",
+    draw({ width, height, pixels }) {
+      if (canvas.width !== width || canvas.height !== height) {
+        canvas.width = width;
+        canvas.height = height;
       }
-      context.putImageData(image, 0, 0);
+      const rgba = new Uint8ClampedArray(pixels.buffer, pixels.byteOffset, width * height * 4);
+      context.putImageData(new ImageData(rgba, width, height), 0, 0);
     },
   };
+}
+
+function painterFor(canvas: HTMLCanvasElement, drawing: VideoDrawing): Painter | null {
+  if (drawing === "webgl") return webglPainter(canvas) ?? canvasPainter(canvas);
+  return canvasPainter(canvas) ?? webglPainter(canvas);
 }
 
 /** Draws a participant's pictures until stopped; counts what it drew (also as the canvas's
@@ -164,10 +179,10 @@ export class TileVideo {
   constructor(
     readonly canvas: HTMLCanvasElement,
     private readonly participant: string,
-    private readonly fetchFrame: (participant: string, after: number) => Promise<ArrayBuffer>,
+    private readonly feed: VideoFeed,
     private readonly onFirstPicture: () => void,
   ) {
-    this.painter = webglPainter(canvas) ?? canvasPainter(canvas);
+    this.painter = painterFor(canvas, feed.drawing);
     void this.loop();
   }
 
@@ -177,13 +192,15 @@ export class TileVideo {
 
   private async loop(): Promise<void> {
     while (this.running && this.painter) {
+      const { pixels } = this.painter;
+      const shape = tileShape(this.canvas.clientWidth, this.canvas.clientHeight, window.devicePixelRatio, pixels);
       let buffer: ArrayBuffer;
       try {
-        buffer = await this.fetchFrame(this.participant, this.last);
+        buffer = await this.feed.fetch(this.participant, this.last, shape);
       } catch {
         return; // the call is over
       }
-      const frame = parseFrame(buffer);
+      const frame = parseFrame(buffer, pixels);
       if (!frame || !this.running) continue;
       this.last = frame.sequence;
       await new Promise((done) => requestAnimationFrame(done));

@@ -8,6 +8,7 @@
 //!   [`tone::Tone`];
 //! - H.264 (openh264) and Opus codecs, and the threads that run them ([`pipeline`]);
 //! - the video send rate, moved by what receivers report ([`rate`]);
+//! - decoded pictures scaled to the size they are shown at and converted to RGBA ([`fit`]);
 //! - real devices ([`devices`]: nokhwa cameras, cpal microphones and speakers) and the mix of
 //!   remote audio a speaker plays ([`mixer`]).
 //!
@@ -15,6 +16,7 @@
 //! over a bounded [`queue`] that drops the oldest frame when full and counts what it dropped.
 
 pub mod devices;
+pub mod fit;
 pub mod frame;
 pub mod h264;
 pub mod mixer;

@@ -9,7 +9,7 @@ use crate::local_media::{self, SourceChoice};
 use crate::playout::Playout;
 use crate::settings::{self, Settings};
 use crate::state::AppState;
-use crate::tiles::{encode_frame, TileStats, SELF_VIEW};
+use crate::tiles::{encode_frame, FrameShape, TileStats, SELF_VIEW};
 use confab_core::{MediaKind, ParticipantId};
 use confab_engine::{Call, CallCommand, CallConfig};
 use confab_media::devices::speaker::Speaker;
@@ -120,8 +120,10 @@ fn remember_name<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {
     let Some(dir) = settings_dir(app, state) else {
         return;
     };
+    // Keep what else the file says (a drawing choice made by hand).
     let settings = Settings {
         display_name: Some(name.to_owned()),
+        ..settings::load(&dir).settings
     };
     if let Err(e) = settings::save(&dir, &settings) {
         tracing::warn!(error = %e, "could not remember the display name");
@@ -147,13 +149,14 @@ pub async fn set_muted(state: State<'_, AppState>, media: MediaKind, muted: bool
 }
 
 /// The next picture for `participant`'s tile ([`SELF_VIEW`]: our own) after the one numbered
-/// `after`, as raw bytes
-/// (header and I420 planes, see [`crate::tiles::FRAME_HEADER_LEN`]); empty if none came in time.
+/// `after`, as raw bytes shaped as the tile asks (header, then I420 planes or RGBA pixels at
+/// the tile's size, see [`crate::tiles::encode_frame`]); empty if none came in time.
 #[tauri::command]
 pub async fn next_frame(
     state: State<'_, AppState>,
     participant: String,
     after: u64,
+    shape: Option<FrameShape>,
 ) -> Result<Response, UiError> {
     let participant = if participant == SELF_VIEW {
         None
@@ -163,9 +166,20 @@ pub async fn next_frame(
                 .map_err(|e| UiError::new("bad_participant", format!("No such participant: {e}.")))?,
         )
     };
-    let bytes = match state.tiles.next(participant.as_ref(), after, FRAME_WAIT).await {
-        Some((sequence, frame)) => encode_frame(sequence, &frame),
-        None => Vec::new(),
+    let Some((sequence, frame)) = state.tiles.next(participant.as_ref(), after, FRAME_WAIT).await else {
+        return Ok(Response::new(Vec::new()));
+    };
+    // Scaling and converting take a millisecond or two of CPU: off the async workers.
+    let shape = shape.unwrap_or_default();
+    let encoded = tokio::task::spawn_blocking(move || encode_frame(sequence, &frame, shape)).await;
+    let bytes = match encoded {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(e)) => {
+            // The next picture gets another chance; the tile keeps its last one meanwhile.
+            tracing::warn!(error = %e, "a picture could not be prepared for its tile");
+            Vec::new()
+        }
+        Err(e) => return Err(UiError::new("internal", format!("Preparing a picture failed: {e}."))),
     };
     Ok(Response::new(bytes))
 }

@@ -3,7 +3,7 @@
 import { SELF_VIEW, type Media } from "../backend";
 import { el } from "../dom";
 import { present, type Banner, type CallModel, type Person } from "../model";
-import { TileVideo } from "../video";
+import { TileVideo, type VideoFeed } from "../video";
 import { ChatPanel, type ChatActions } from "./chat";
 
 export interface CallActions extends ChatActions {
@@ -11,7 +11,7 @@ export interface CallActions extends ChatActions {
   leave(): void;
   messagePrivately(identity: string): void;
   home(): void;
-  fetchFrame(participant: string, after: number): Promise<ArrayBuffer>;
+  video: VideoFeed;
 }
 
 /** Shortcuts: Ctrl+D microphone, Ctrl+E camera (as in the common clients), Ctrl+Shift+L leave. */
@@ -125,7 +125,7 @@ export class CallScreen {
   private newTile(participant: string, name: string): Tile {
     const canvas = el("canvas", { class: "video" });
     const root = el("div", { class: "tile no-picture", "data-participant": participant, "data-name": name });
-    const video = new TileVideo(canvas, participant, this.actions.fetchFrame, () => root.classList.remove("no-picture"));
+    const video = new TileVideo(canvas, participant, this.actions.video, () => root.classList.remove("no-picture"));
     const label = el("div", { class: "label" }, name);
     root.append(canvas, el("div", { class: "placeholder" }, "No video"), label);
     this.grid.append(root);

@@ -3,7 +3,7 @@
 // devices are plugged in or out.
 import { SELF_VIEW, type DeviceView, type DevicesView, type JoinRequest, type LinkView, type SourceChoice } from "../backend";
 import { el } from "../dom";
-import { TileVideo } from "../video";
+import { TileVideo, type VideoFeed } from "../video";
 
 export interface PrejoinInput {
   link: string;
@@ -23,7 +23,7 @@ export interface PrejoinActions {
   /** Runs the chosen camera and microphone; resolves to sentences about any that would not open. */
   preview(camera: SourceChoice, microphone: SourceChoice): Promise<string[]>;
   micLevel(): Promise<number>;
-  fetchFrame(participant: string, after: number): Promise<ArrayBuffer>;
+  video: VideoFeed;
 }
 
 /** Fills `select` with `options` (and "Off"), keeping its choice if that is still offered. */
@@ -60,7 +60,7 @@ export class PrejoinScreen {
     this.setDevices(input.devices);
     const canvas = el("canvas", { class: "video" });
     this.previewTile.append(canvas, el("div", { class: "placeholder" }, "Camera off"));
-    this.preview = new TileVideo(canvas, SELF_VIEW, actions.fetchFrame, () => this.previewTile.classList.remove("no-picture"));
+    this.preview = new TileVideo(canvas, SELF_VIEW, actions.video, () => this.previewTile.classList.remove("no-picture"));
     this.camera.onchange = () => void this.restartPreview();
     this.microphone.onchange = () => void this.restartPreview();
     const join = () =>
