@@ -1,7 +1,8 @@
 //! Video into the webview: the real `confab` app (under Xvfb, driven through WebDriver) in a
 //! room with 1, 4 and 9 remote participants each sending the 1280x720 30 fps test pattern, once
 //! for each way the UI can draw (`videoDrawing`: WebGL from I420 planes, or a 2D canvas from
-//! RGBA made in Rust). For each it prints pictures shown per second per tile (counted by the
+//! RGBA made in Rust) and each way WebKitGTK can put the window together (composited with
+//! OpenGL, or not; `WEBKIT_DISABLE_COMPOSITING_MODE`, see `compositing.rs`). For each it prints pictures shown per second per tile (counted by the
 //! UI as it draws), pictures skipped because a tile drew too slowly, and the CPU of the app
 //! process and of its web process, beside the CPU of this process (the senders' encoders and
 //! the room server) — all on the same machine in the same run, side by side.
@@ -11,6 +12,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use confab_desktop::compositing::COMPOSITING_SWITCH;
 use confab_tests::{join_synthetic, wait_joined, TestServer};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -113,8 +115,11 @@ fn tile_counts(app: &App) -> TileCounts {
 
 /// The ways of drawing compared, as the `videoDrawing` setting names them.
 const DRAWINGS: [&str; 2] = ["webgl", "canvas"];
+/// WebKitGTK compositing with OpenGL, and without, as `WEBKIT_DISABLE_COMPOSITING_MODE` sets it.
+const COMPOSITING: [(&str, &str); 2] = [("OpenGL", "0"), ("off", "1")];
 
 struct Row {
+    compositing: &'static str,
     drawing: &'static str,
     tiles: usize,
     decoded_fps: f64,
@@ -133,7 +138,7 @@ fn per_tile_rates(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>,
         .collect()
 }
 
-fn measure(drawing: &'static str, tiles: usize) -> Row {
+fn measure((compositing, switch): (&'static str, &str), drawing: &'static str, tiles: usize) -> Row {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let server = runtime.block_on(TestServer::start());
     let link = server.link(&format!("bench-{tiles}"));
@@ -159,13 +164,14 @@ fn measure(drawing: &'static str, tiles: usize) -> Row {
         format!(r#"{{"videoDrawing":"{drawing}"}}"#),
     )
     .expect("settings written");
-    let app = App::launch(
+    let app = App::launch_with_env(
         &PathBuf::from(env!("CARGO_BIN_EXE_confab")),
         &[
             "--settings-dir".into(),
             settings.display().to_string(),
             link.to_string(),
         ],
+        &[(COMPOSITING_SWITCH, switch)],
     );
     let name = app.wait_for("#name-input", Duration::from_secs(30));
     app.type_into(&name, "Viewer");
@@ -199,6 +205,7 @@ fn measure(drawing: &'static str, tiles: usize) -> Row {
     let decoded = per_tile_rates(&counts_before.decoded, &counts_after.decoded, seconds);
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
     let row = Row {
+        compositing,
         drawing,
         tiles,
         decoded_fps: mean(&decoded),
@@ -224,18 +231,23 @@ fn main() {
     // `cargo bench` passes `--bench`; nothing to choose.
     let rows: Vec<Row> = [1, 4, 9]
         .into_iter()
-        .flat_map(|tiles| DRAWINGS.map(|drawing| measure(drawing, tiles)))
+        .flat_map(|tiles| {
+            COMPOSITING
+                .into_iter()
+                .flat_map(move |compositing| DRAWINGS.map(|drawing| measure(compositing, drawing, tiles)))
+        })
         .collect();
     println!();
     println!("video into the webview: remote 1280x720 tiles at {SOURCE_FPS} fps; CPU in % of one core");
     println!(
-        "| tiles | drawing | decoded fps/tile | shown fps/tile (min / mean) | skipped/s (all tiles) | app (confab) | web process | app + web | senders + server (this process) |"
+        "| tiles | compositing | drawing | decoded fps/tile | shown fps/tile (min / mean) | skipped/s (all tiles) | app (confab) | web process | app + web | senders + server (this process) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &rows {
         println!(
-            "| {} | {} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
+            "| {} | {} | {} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
             r.tiles,
+            r.compositing,
             r.drawing,
             r.decoded_fps,
             r.shown_min,

@@ -3,8 +3,9 @@
 //! A thin layer between the web UI (`ui/`) and [`confab_engine`]: commands grouped by domain
 //! ([`commands`]) turn the UI's requests into engine calls and map errors to [`UiError`];
 //! call events reach the UI over a [`tauri::ipc::Channel`] ([`events`]); decoded video reaches
-//! it as raw I420 planes pulled by each tile ([`tiles`]), never as JSON, and decoded sound goes
-//! to the speaker ([`playout`]). Our own camera and microphone, the self-view and the level
+//! it as raw pixels pulled by each tile at the size it shows them ([`tiles`]), never as JSON,
+//! and decoded sound goes to the speaker ([`playout`]); without a GPU the window is drawn
+//! without OpenGL compositing ([`compositing`]). Our own camera and microphone, the self-view and the level
 //! meter are `local_media`'s; devices plugged in or out are noticed by `device_watch`. Links clicked or
 //! launched while the app runs are handed to it by `handover`. The UI renders what it
 //! is told and decides nothing about routing or privacy.
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 pub mod commands;
+pub mod compositing;
 mod device_watch;
 mod error;
 mod events;
@@ -60,6 +62,7 @@ pub fn run() {
         )
         .with_writer(std::io::stderr)
         .init();
+    compositing::choose();
     let options = match LaunchOptions::from_args(std::env::args().skip(1)) {
         Ok(options) => options,
         Err(message) => {

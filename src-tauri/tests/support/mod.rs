@@ -47,6 +47,11 @@ pub struct App {
 impl App {
     /// Starts `binary` with `args` in fresh surroundings and opens a session on it.
     pub fn launch(binary: &Path, args: &[String]) -> Self {
+        Self::launch_with_env(binary, args, &[])
+    }
+
+    /// [`App::launch`] with extra environment variables for the app.
+    pub fn launch_with_env(binary: &Path, args: &[String], env: &[(&str, &str)]) -> Self {
         let surroundings = Surroundings::start();
         let port = free_port();
         let native_port = free_port();
@@ -58,6 +63,7 @@ impl App {
                 "--native-port",
                 &native_port.to_string(),
             ])
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         let driver = Started::spawn(
