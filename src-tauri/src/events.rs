@@ -5,7 +5,9 @@
 
 use crate::state::AppState;
 use confab_core::{ChatMessage, ConversationId, LeaveReason, MediaKind, ParticipantId};
-use confab_engine::{CallControl, CallError, CallEvent};
+use crate::local_media;
+use confab_engine::{CallCommand, CallControl, CallError, CallEvent};
+use confab_media::SourceError;
 use serde::{Deserialize, Serialize};
 use std::sync::PoisonError;
 use std::time::Duration;
@@ -157,6 +159,13 @@ pub enum UiEvent {
     MediaInterrupted,
     /// Media flows again.
     MediaRestored,
+    /// Our camera or microphone stopped; that medium is muted until another device is picked.
+    DeviceLost {
+        /// `audio` or `video`.
+        media: MediaKind,
+        /// A sentence saying what happened and what to do.
+        message: String,
+    },
     /// Something went wrong; the call goes on.
     Problem {
         /// A sentence.
@@ -224,8 +233,14 @@ pub async fn forward<R: Runtime>(
             }
         };
         let Some(event) = event else { break };
-        if let CallEvent::ParticipantLeft { id, .. } = &event {
-            state.mixer.remove(id.as_str());
+        match &event {
+            CallEvent::ParticipantLeft { id, .. } => state.mixer.remove(id.as_str()),
+            // Others see our camera off rather than its last picture frozen.
+            CallEvent::SourceLost { kind, .. } => control.command(CallCommand::SetMuted {
+                kind: *kind,
+                muted: true,
+            }),
+            _ => {}
         }
         let ended = matches!(event, CallEvent::Ended { .. });
         if let Some(view) = ui_event(event, &control).await {
@@ -289,6 +304,10 @@ async fn ui_event(event: CallEvent, control: &CallControl) -> Option<UiEvent> {
         CallEvent::Reconnecting { attempt } => UiEvent::Reconnecting { attempt },
         CallEvent::MediaInterrupted => UiEvent::MediaInterrupted,
         CallEvent::MediaRestored => UiEvent::MediaRestored,
+        CallEvent::SourceLost { kind, error } => UiEvent::DeviceLost {
+            media: kind,
+            message: lost_sentence(kind, &error),
+        },
         CallEvent::Problem(error) => UiEvent::Problem {
             message: error.to_string(),
         },
@@ -297,6 +316,18 @@ async fn ui_event(event: CallEvent, control: &CallControl) -> Option<UiEvent> {
         },
         _ => return None,
     })
+}
+
+/// What the user reads when our camera or microphone stops mid-call.
+fn lost_sentence(kind: MediaKind, error: &SourceError) -> String {
+    let (device, muted) = match kind {
+        MediaKind::Video => ("camera", "Your video is off"),
+        MediaKind::Audio => ("microphone", "You are muted"),
+    };
+    format!(
+        "{} {muted} until you pick a {device} in the list under the call (plug it back in and pick it again, or pick another).",
+        local_media::sentence(error)
+    )
 }
 
 async fn participant_view(control: &CallControl, id: &ParticipantId) -> Option<ParticipantView> {
@@ -342,5 +373,14 @@ mod tests {
             missing.is_err(),
             "a private conversation without members is refused, never made public"
         );
+    }
+
+    #[test]
+    fn a_stopped_device_says_what_is_off_and_what_to_do() {
+        let camera = lost_sentence(MediaKind::Video, &SourceError::Stopped { kind: "camera" });
+        assert!(camera.starts_with("The camera stopped working. Your video is off"), "{camera}");
+        assert!(camera.contains("pick a camera"), "{camera}");
+        let microphone = lost_sentence(MediaKind::Audio, &SourceError::NotFound { kind: "microphone" });
+        assert!(microphone.contains("You are muted until you pick a microphone"), "{microphone}");
     }
 }

@@ -50,6 +50,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> ta
         commands::devices::start_preview,
         commands::devices::stop_preview,
         commands::devices::mic_level,
+        commands::devices::switch_device,
         commands::settings::load_settings,
     ])
 }

@@ -8,7 +8,9 @@
 use crate::tiles::Tiles;
 use confab_media::devices::camera::Camera;
 use confab_media::devices::microphone::Microphone;
+use confab_media::devices::speaker::Speaker;
 use confab_media::devices::Level;
+use confab_media::mixer::Mixer;
 use confab_media::pattern::TestPattern;
 use confab_media::tone::{rms, Tone};
 use confab_media::{AudioFrame, AudioSource, SourceError, VideoFrame, VideoSource};
@@ -66,14 +68,14 @@ pub fn open(
     level: &Arc<Level>,
 ) -> LocalSources {
     let mut notices = Vec::new();
-    let video = open_video(camera).unwrap_or_else(|e| {
+    let video = open_camera(camera, tiles).unwrap_or_else(|e| {
         notices.push(format!(
             "{} You join without video; others see your name.",
             sentence(&e)
         ));
         None
     });
-    let audio = open_audio(microphone).unwrap_or_else(|e| {
+    let audio = open_microphone(microphone, level).unwrap_or_else(|e| {
         notices.push(format!(
             "{} You join without sound; chat still works.",
             sentence(&e)
@@ -81,37 +83,53 @@ pub fn open(
         None
     });
     LocalSources {
-        video: video.map(|source| {
-            Box::new(SelfView {
-                source,
-                tiles: tiles.clone(),
-            }) as Box<dyn VideoSource>
-        }),
-        audio: audio.map(|source| {
-            Box::new(Metered {
-                source,
-                level: level.clone(),
-            }) as Box<dyn AudioSource>
-        }),
+        video,
+        audio,
         notices,
     }
 }
 
-fn open_video(choice: &SourceChoice) -> Result<Option<Box<dyn VideoSource>>, SourceError> {
+/// The chosen camera (or test pattern), showing itself in the self-view on the way to the
+/// encoder; `None` for "off".
+pub fn open_camera(
+    choice: &SourceChoice,
+    tiles: &Arc<Tiles>,
+) -> Result<Option<Box<dyn VideoSource>>, SourceError> {
     let (width, height, fps) = VIDEO_WANTED;
-    Ok(match choice {
-        SourceChoice::None => None,
-        SourceChoice::Synthetic => Some(Box::new(TestPattern::new(width as usize, height as usize, fps)?)),
-        SourceChoice::Device(id) => Some(Box::new(Camera::open(id, VIDEO_WANTED)?)),
-    })
+    let source: Box<dyn VideoSource> = match choice {
+        SourceChoice::None => return Ok(None),
+        SourceChoice::Synthetic => Box::new(TestPattern::new(width as usize, height as usize, fps)?),
+        SourceChoice::Device(id) => Box::new(Camera::open(id, VIDEO_WANTED)?),
+    };
+    Ok(Some(Box::new(SelfView {
+        source,
+        tiles: tiles.clone(),
+    })))
 }
 
-fn open_audio(choice: &SourceChoice) -> Result<Option<Box<dyn AudioSource>>, SourceError> {
-    Ok(match choice {
-        SourceChoice::None => None,
-        SourceChoice::Synthetic => Some(Box::new(Tone::new(440.0))),
-        SourceChoice::Device(id) => Some(Box::new(Microphone::open(Some(id))?)),
-    })
+/// The chosen microphone (or test tone), measured for the meter on the way to the encoder;
+/// `None` for "off".
+pub fn open_microphone(
+    choice: &SourceChoice,
+    level: &Arc<Level>,
+) -> Result<Option<Box<dyn AudioSource>>, SourceError> {
+    let source: Box<dyn AudioSource> = match choice {
+        SourceChoice::None => return Ok(None),
+        SourceChoice::Synthetic => Box::new(Tone::new(440.0)),
+        SourceChoice::Device(id) => Box::new(Microphone::open(Some(id))?),
+    };
+    Ok(Some(Box::new(Metered {
+        source,
+        level: level.clone(),
+    })))
+}
+
+/// The chosen speaker, playing `mixer`; `None` when "none" (or the test tone) was chosen.
+pub fn open_speaker(choice: &SourceChoice, mixer: Arc<Mixer>) -> Result<Option<Speaker>, SourceError> {
+    match choice {
+        SourceChoice::Device(id) => Speaker::open(Some(id), mixer).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// A device failure as the user reads it.

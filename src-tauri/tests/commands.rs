@@ -94,11 +94,17 @@ fn devices_and_settings_answer_without_a_call() {
     assert!(settings["settings"].is_object(), "{settings}");
 }
 
-/// Calls `next_frame` for `participant` until a picture comes (20 s at most) and returns its size.
+/// Calls `next_frame` for `participant` until a picture comes (20 s at most) and returns its
+/// size and byte length.
 fn first_picture(window: &WebviewWindow<MockRuntime>, participant: &str) -> (u32, u32, usize) {
+    picture_shaped(window, participant, Value::Null)
+}
+
+/// [`first_picture`] asked for as a tile of `shape` asks (`null`: as decoded).
+fn picture_shaped(window: &WebviewWindow<MockRuntime>, participant: &str, shape: Value) -> (u32, u32, usize) {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let args = json!({"participant": participant, "after": 0});
+        let args = json!({"participant": participant, "after": 0, "shape": shape});
         if let Ok(InvokeResponseBody::Raw(bytes)) = invoke(window, "next_frame", args) {
             if !bytes.is_empty() {
                 let width = u32::from_le_bytes(bytes[8..12].try_into().expect("four bytes"));
@@ -151,6 +157,8 @@ fn commands_that_need_a_call_say_so() {
     );
     let public = json!({"conversation": {"kind": "public"}, "text": "hi"});
     assert_eq!(error_code(&window, "send_chat", public), "not_in_call");
+    let camera = json!({"role": "camera", "choice": "synthetic"});
+    assert_eq!(error_code(&window, "switch_device", camera), "not_in_call");
     let lonely = json!({"conversation": {"kind": "private", "members": ["me"]}, "text": "hi"});
     assert_eq!(error_code(&window, "send_chat", lonely), "bad_conversation");
 }
@@ -193,6 +201,34 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
     );
     let stats = json_of(&window, "tile_stats", json!({}));
     assert!(stats[0]["decoded"].as_u64().unwrap_or(0) >= 1, "{stats}");
+    // A small tile drawing on a 2D canvas gets a small RGBA picture of the same shape.
+    let small_tile = json!({"maxWidth": 160, "maxHeight": 160, "pixels": "rgba"});
+    assert_eq!(
+        picture_shaped(&window, ada_id.as_str(), small_tile),
+        (160, 90, 16 + 160 * 90 * 4)
+    );
+
+    // Another device mid-call: one that is not there is a sentence and the call keeps the old
+    // one; "off" is the mute button's job; an existing one is taken.
+    let gone = invoke(
+        &window,
+        "switch_device",
+        json!({"role": "microphone", "choice": "device:gone"}),
+    )
+    .expect_err("a microphone that is not there");
+    assert_eq!(gone["code"], "device_unavailable", "{gone}");
+    assert!(
+        gone["message"].as_str().is_some_and(|m| m.contains("microphone")),
+        "{gone}"
+    );
+    let off = json!({"role": "microphone", "choice": "none"});
+    assert_eq!(error_code(&window, "switch_device", off), "no_device");
+    json_of(
+        &window,
+        "switch_device",
+        json!({"role": "microphone", "choice": "synthetic"}),
+    );
+    json_of(&window, "switch_device", json!({"role": "speaker", "choice": "none"}));
 
     json_of(&window, "set_muted", json!({"media": "audio", "muted": true}));
     json_of(

@@ -225,6 +225,12 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
         } if *participant == cleo => Some(()),
         _ => None,
     });
+    app.wait_for_text("#toggle-mic", "Unmute", SHORT);
+    // The devices joined with are what the call's pickers show (to switch mid-call).
+    assert_eq!(
+        app.script("return ['#call-camera', '#call-mic'].map(s => document.querySelector(s).value)"),
+        serde_json::json!(["synthetic", "synthetic"])
+    );
 
     // Leave: the others see it, the app says so.
     app.click_css("#leave", SHORT);

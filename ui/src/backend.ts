@@ -7,6 +7,9 @@ export type Media = "audio" | "video";
 /** A picker's value: "synthetic", "none" or "device:<id>" (ids come from the device list). */
 export type SourceChoice = string;
 
+/** What an in-call device picker changes. */
+export type DeviceRole = "camera" | "microphone" | "speaker";
+
 /** What `nextFrame` is asked for to get our own picture (self-view and preview). */
 export const SELF_VIEW = "~self";
 
@@ -42,6 +45,7 @@ export type UiEvent =
   | { kind: "activeSpeaker"; participant: string | null }
   | { kind: "mediaInterrupted" }
   | { kind: "mediaRestored" }
+  | { kind: "deviceLost"; media: Media; message: string }
   | { kind: "problem"; message: string }
   | { kind: "ended"; reason: string };
 
@@ -108,6 +112,8 @@ export const backend = {
   startPreview: (camera: SourceChoice, microphone: SourceChoice) => invoke<string[]>("start_preview", { camera, microphone }),
   stopPreview: () => invoke<void>("stop_preview"),
   micLevel: () => invoke<number>("mic_level"),
+  /** Uses another device in the call from now on; rejects with a sentence if it will not open. */
+  switchDevice: (role: DeviceRole, choice: SourceChoice) => invoke<void>("switch_device", { role, choice }),
   loadSettings: () => invoke<LoadedSettings>("load_settings"),
   /** Resolves to sentences about devices the call goes on without. */
   join(request: JoinRequest, onEvent: (event: UiEvent) => void): Promise<string[]> {

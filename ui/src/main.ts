@@ -1,6 +1,6 @@
 // The app's screens and how one leads to the next: home → pre-join → call → home.
-import { backend, errorMessage, type JoinRequest, type LinkView, type UiEvent } from "./backend";
-import { applyEvent, newCallModel, openConversation, privateWith, type CallModel } from "./model";
+import { backend, errorMessage, type DeviceRole, type JoinRequest, type LinkView, type Media, type SourceChoice, type UiEvent } from "./backend";
+import { applyEvent, deviceReplaced, newCallModel, openConversation, privateWith, type CallModel } from "./model";
 import { CallScreen } from "./views/call";
 import { homeView } from "./views/home";
 import { PrejoinScreen, type PrejoinInput } from "./views/prejoin";
@@ -77,7 +77,8 @@ async function openLink(link: string, hosted: { link: string; localOnly: boolean
 async function join(request: JoinRequest, input: PrejoinInput, retry: () => void): Promise<void> {
   const model = newCallModel();
   prejoin?.dispose();
-  const screen = new CallScreen(callActions(), request.camera !== "none", request.microphone !== "none");
+  const screen = new CallScreen(callActions(), request);
+  screen.setDevices(input.devices);
   call = { model, screen };
   const onEvent = (event: UiEvent) => {
     if (call?.model !== model) return;
@@ -109,7 +110,28 @@ function problem(error: unknown): void {
 
 function callActions() {
   return {
-    setMuted: (media: "audio" | "video", muted: boolean) => void backend.setMuted(media, muted).catch(problem),
+    toggleMuted(media: Media) {
+      if (!call) return;
+      const muted = !call.model.own.muted[media];
+      call.model.own.muted[media] = muted;
+      refresh();
+      backend.setMuted(media, muted).catch(problem);
+    },
+    switchDevice(role: DeviceRole, choice: SourceChoice) {
+      const model = call?.model;
+      if (!model) return;
+      const media: Media | null = role === "camera" ? "video" : role === "microphone" ? "audio" : null;
+      backend
+        .switchDevice(role, choice)
+        .then(async () => {
+          // A device that had stopped is replaced: send that medium again.
+          if (media && deviceReplaced(model, media)) {
+            refresh();
+            await backend.setMuted(media, false);
+          }
+        })
+        .catch(problem);
+    },
     leave: () => void backend.leave().catch(problem),
     home: () => home(),
     video,
@@ -161,6 +183,7 @@ async function start(): Promise<void> {
   await backend
     .onDevicesChanged((devices) => {
       if (prejoin) prejoin.setDevices(devices);
+      call?.screen.setDevices(devices);
     })
     .catch(() => undefined);
   await backend.onOpenLink(() => void incomingLink()).catch(() => undefined);

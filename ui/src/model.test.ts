@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ChatView, UiEvent } from "./backend";
-import { applyEvent, cannotSend, conversationKey, conversationTitle, newCallModel, openConversation, PUBLIC, privateWith, present } from "./model";
+import { applyEvent, cannotSend, conversationKey, conversationTitle, deviceReplaced, newCallModel, openConversation, PUBLIC, privateWith, present } from "./model";
 
 function joinedModel() {
   const model = newCallModel();
@@ -105,5 +105,24 @@ describe("active speaker", () => {
     expect(model.speaking).toBe("p-bo");
     applyEvent(model, { kind: "activeSpeaker", participant: null });
     expect(model.speaking).toBeNull();
+  });
+});
+
+describe("our own devices", () => {
+  it("a camera that stops mutes our video and says so; another camera picked turns it back on", () => {
+    const model = joinedModel();
+    applyEvent(model, { kind: "deviceLost", media: "video", message: "The camera stopped working. Your video is off until you pick a camera." });
+    expect(model.own.muted).toEqual({ audio: false, video: true });
+    expect(model.problems).toEqual(["The camera stopped working. Your video is off until you pick a camera."]);
+    expect(deviceReplaced(model, "audio")).toBe(false);
+    expect(deviceReplaced(model, "video")).toBe(true);
+    expect(model.own.muted.video).toBe(false);
+  });
+
+  it("a device switched while we muted ourselves keeps us muted", () => {
+    const model = joinedModel();
+    model.own.muted.audio = true;
+    expect(deviceReplaced(model, "audio")).toBe(false);
+    expect(model.own.muted.audio).toBe(true);
   });
 });

@@ -42,6 +42,9 @@ export interface CallModel {
   problems: string[];
   /** The participant heard loudest now, as the engine's mix says. */
   speaking: string | null;
+  /** Our own camera and microphone: muted (by us, or because the device stopped), and which
+   * stopped and wait for another device to be picked. */
+  own: { muted: Record<Media, boolean>; lost: Set<Media> };
 }
 
 export const PUBLIC = "public";
@@ -60,6 +63,7 @@ export function newCallModel(): CallModel {
     banner: { kind: "joining" },
     problems: [],
     speaking: null,
+    own: { muted: { audio: false, video: false }, lost: new Set() },
   };
   conversation(model, { kind: "public" });
   return model;
@@ -106,6 +110,14 @@ export function conversationTitle(model: CallModel, key: string): string {
     .filter((m) => m !== model.identity)
     .map((m) => byIdentity(model, m)?.name ?? "someone who left");
   return names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1]}`;
+}
+
+/** Another device now feeds `media`: if the old one had stopped, it is sent again (the caller
+ * unmutes it); true when that is so. */
+export function deviceReplaced(model: CallModel, media: Media): boolean {
+  if (!model.own.lost.delete(media)) return false;
+  model.own.muted[media] = false;
+  return true;
 }
 
 /** Why sending to `key` is not possible now, or null if it is. */
@@ -191,6 +203,11 @@ export function applyEvent(model: CallModel, event: UiEvent): void {
       break;
     case "mediaRestored":
       model.banner = { kind: "inCall" };
+      break;
+    case "deviceLost":
+      model.problems.push(event.message);
+      model.own.muted[event.media] = true;
+      model.own.lost.add(event.media);
       break;
     case "problem":
       model.problems.push(event.message);

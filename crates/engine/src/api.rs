@@ -6,6 +6,7 @@ use confab_core::{
     MessageId, ParticipantId, RoomError,
 };
 use confab_media::pipeline::MediaError;
+use confab_media::{AudioSource, SourceError, VideoSource};
 use confab_rtc::RtcError;
 use confab_signal::whip::client::StreamError;
 use confab_signal::{AdapterError, TransportError};
@@ -68,10 +69,38 @@ pub enum CallCommand {
         /// New state.
         muted: bool,
     },
+    /// Capture from another camera or microphone from now on (the user picked one, or the
+    /// old one was unplugged). Tracks, mute state and peers stay; only a medium the call sends
+    /// can be replaced.
+    ReplaceSource(LocalSource),
     /// Leave the call.
     Leave,
     /// Report the whole picture.
     Snapshot(oneshot::Sender<CallSnapshot>),
+}
+
+/// A camera or microphone to capture from.
+pub enum LocalSource {
+    /// Pictures.
+    Video(Box<dyn VideoSource>),
+    /// Sound.
+    Audio(Box<dyn AudioSource>),
+}
+
+impl LocalSource {
+    /// Which medium it feeds.
+    pub fn kind(&self) -> MediaKind {
+        match self {
+            Self::Video(_) => MediaKind::Video,
+            Self::Audio(_) => MediaKind::Audio,
+        }
+    }
+}
+
+impl std::fmt::Debug for LocalSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalSource({:?})", self.kind())
+    }
 }
 
 /// Something that happened in the call.
@@ -133,6 +162,14 @@ pub enum CallEvent {
     MediaInterrupted,
     /// Media flows again on the same connection after `MediaInterrupted`.
     MediaRestored,
+    /// Our camera or microphone stopped delivering (unplugged, taken by another app). Nothing
+    /// of that medium is sent until [`CallCommand::ReplaceSource`]; the call goes on.
+    SourceLost {
+        /// Which medium.
+        kind: MediaKind,
+        /// What the device did.
+        error: SourceError,
+    },
     /// Something went wrong but the call goes on.
     Problem(CallError),
     /// The call is over.

@@ -15,13 +15,12 @@ use crate::media_out::MediaSink;
 use crate::record::CallRecord;
 use crate::room_events::{relay, track_muted, Presence};
 use crate::seal::SessionKeys;
-use crate::send::{track_id, LocalMedia, SentTotals, Sources};
+use crate::send::{replace_source, track_id, LocalMedia, LocalProblem, SentTotals, Sources};
 use confab_core::link::NativeLink;
 use confab_core::{
     ConversationId, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room,
     RoomCommand, RoomEvent, SendOrder, SignalIn, SignalOut, TrackInfo,
 };
-use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::native::{NativeAdapter, PING_INTERVAL};
@@ -199,7 +198,7 @@ struct Driver {
     peer_config: Option<PeerConfig>,
     media_out: Option<Arc<dyn MediaSink>>,
     media: Option<LocalMedia>,
-    problems: mpsc::UnboundedSender<MediaError>,
+    problems: mpsc::UnboundedSender<LocalProblem>,
     local: Option<ParticipantId>,
     presence: Presence,
     joined_ms: Option<u64>,
@@ -312,7 +311,7 @@ async fn run(
                 None => driver.signaling_lost(Instant::now()),
             },
             Some((generation, event)) = peer_rx.recv() => driver.peer_event(generation, event),
-            Some(problem) = problem_rx.recv() => driver.record.problem(problem.into()),
+            Some(problem) = problem_rx.recv() => driver.record.local_problem(problem),
             command = commands.recv() => driver.command(command).await,
             () = sleep_until(deadline) => driver.timeout(Instant::now()).await,
         }
@@ -345,6 +344,11 @@ impl Driver {
                 }
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
+            Some(CallCommand::ReplaceSource(source)) => {
+                if let Err(e) = replace_source(self.sources.as_mut(), self.media.as_ref(), source) {
+                    self.record.problem(e);
+                }
+            }
             Some(CallCommand::Snapshot(reply)) => {
                 self.refresh_media_bytes().await;
                 let _ = reply.send(self.snapshot());

@@ -138,7 +138,7 @@ pub(crate) async fn run(
                 None => call.room.handle_disconnect(Instant::now()),
             },
             Some((slot, generation, event)) = peer_rx.recv() => call.peer_event(slot, generation, event).await,
-            Some(problem) = problem_rx.recv() => call.record.problem(problem.into()),
+            Some(problem) = problem_rx.recv() => call.record.local_problem(problem),
             command = commands.recv() => call.command(command).await,
             () = sleep_until(deadline) => {
                 let now = Instant::now();
@@ -173,6 +173,11 @@ impl JanusCall {
                 );
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
+            Some(CallCommand::ReplaceSource(source)) => {
+                if let Err(e) = self.outgoing.replace_source(source) {
+                    self.record.problem(e);
+                }
+            }
             Some(CallCommand::Snapshot(reply)) => {
                 self.traffic
                     .refresh(self.peers.values().map(|(_, p)| p.as_ref()))

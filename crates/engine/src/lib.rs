@@ -28,7 +28,8 @@ mod send;
 mod streams;
 
 pub use api::{
-    CallCommand, CallError, CallEvent, CallSnapshot, Reconnection, Recovery, RemoteSnapshot, SentSnapshot,
+    CallCommand, CallError, CallEvent, CallSnapshot, LocalSource, Reconnection, Recovery, RemoteSnapshot,
+    SentSnapshot,
 };
 pub use call::{Call, CallConfig, CallControl, RECONNECT_FOR, SERVER_SILENCE_LIMIT};
 /// Decoded pictures and sound handed to a [`MediaSink`].

@@ -3,7 +3,8 @@
 //! the snapshot every kind of call reports alike.
 
 use crate::api::{CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
-use crate::send::SentTotals;
+use crate::send::{LocalProblem, SentTotals};
+use confab_media::pipeline::MediaError;
 use confab_core::LeaveReason;
 use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
@@ -47,6 +48,22 @@ impl CallRecord {
         tracing::warn!(error = %error, "call problem");
         self.errors.push(error.to_string());
         self.send(CallEvent::Problem(error));
+    }
+
+    /// Our camera or microphone failed (told as [`CallEvent::SourceLost`]) or its encoder did
+    /// (a [`CallEvent::Problem`]); the call goes on either way.
+    pub(crate) fn local_problem(&mut self, problem: LocalProblem) {
+        match problem.error {
+            MediaError::Source(error) => {
+                tracing::warn!(kind = ?problem.kind, error = %error, "local source lost");
+                self.errors.push(error.to_string());
+                self.send(CallEvent::SourceLost {
+                    kind: problem.kind,
+                    error,
+                });
+            }
+            other => self.problem(other.into()),
+        }
     }
 
     /// The call is over.

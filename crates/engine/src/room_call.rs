@@ -3,17 +3,16 @@
 //! new connections), what their media connections carried ([`Traffic`]), the room's join
 //! command, sending chat, and the snapshot.
 
-use crate::api::{CallError, CallSnapshot};
+use crate::api::{CallError, CallSnapshot, LocalSource};
 use crate::call::new_chat;
 use crate::call::snapshot::RoomPicture;
 use crate::record::CallRecord;
 use crate::room_events::Presence;
-use crate::send::{track_id, LocalMedia, SentTotals, Sources};
+use crate::send::{replace_source, track_id, LocalMedia, LocalProblem, SentTotals, Sources};
 use confab_core::{
     ChatMessage, ConversationId, MediaKind, ParticipantId, PrivateDraft, Room, RoomCommand, RoomName, Secret,
     SendOrder, TrackInfo,
 };
-use confab_media::pipeline::MediaError;
 use confab_media::{AudioSource, VideoSource};
 use confab_rtc::PeerSession;
 use confab_signal::AdapterError;
@@ -30,7 +29,7 @@ pub(crate) struct Outgoing {
     media: Option<LocalMedia>,
     /// What the encoders had sent when they stopped.
     stopped_totals: SentTotals,
-    problems: mpsc::UnboundedSender<MediaError>,
+    problems: mpsc::UnboundedSender<LocalProblem>,
 }
 
 impl Outgoing {
@@ -38,7 +37,7 @@ impl Outgoing {
     pub(crate) fn new(
         video: Option<Box<dyn VideoSource>>,
         audio: Option<Box<dyn AudioSource>>,
-        problems: mpsc::UnboundedSender<MediaError>,
+        problems: mpsc::UnboundedSender<LocalProblem>,
     ) -> Self {
         let sends = [
             video.is_some().then_some(MediaKind::Video),
@@ -102,6 +101,11 @@ impl Outgoing {
             media.set_paused(kind, muted);
         }
         Ok(())
+    }
+
+    /// Captures `source` instead of our current camera or microphone.
+    pub(crate) fn replace_source(&mut self, source: LocalSource) -> Result<(), CallError> {
+        replace_source(self.sources.as_mut(), self.media.as_ref(), source)
     }
 
     /// What the encoders sent so far.

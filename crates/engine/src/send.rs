@@ -1,8 +1,10 @@
 //! Sending local media: capture/encode threads feed a writer task per medium, which writes to
 //! whichever tracks the current media connections give it (one, or one per peer in a mesh).
-//! Capture and encoding outlive a reconnect; only the target tracks change.
+//! Capture and encoding outlive a reconnect; only the target tracks change. A camera or
+//! microphone can be replaced mid-call without touching tracks or peers.
 
-use confab_core::{MediaKind, TrackId};
+use crate::api::{CallError, LocalSource};
+use confab_core::{MediaKind, RoomError, TrackId};
 use confab_media::pipeline::{AudioSender, MediaError, VideoSender};
 use confab_media::rate::RateSignal;
 use confab_media::{AudioSource, EncodedAudio, EncodedVideo, VideoSource};
@@ -27,6 +29,40 @@ pub(crate) fn track_id(kind: MediaKind) -> TrackId {
 
 /// Video and audio sources, either of which may be absent.
 pub(crate) type Sources = (Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>);
+
+/// Capturing or encoding one of our media failed.
+#[derive(Debug)]
+pub(crate) struct LocalProblem {
+    pub kind: MediaKind,
+    pub error: MediaError,
+}
+
+/// Puts `source` in place of our current one of its kind, whether capture has not started yet
+/// (`waiting`) or runs (`media`). A medium the call does not send cannot be replaced.
+pub(crate) fn replace_source(
+    waiting: Option<&mut Sources>,
+    media: Option<&LocalMedia>,
+    source: LocalSource,
+) -> Result<(), CallError> {
+    let kind = source.kind();
+    let replaced = match (waiting, media, source) {
+        (Some((video @ Some(_), _)), _, LocalSource::Video(new)) => {
+            *video = Some(new);
+            true
+        }
+        (Some((_, audio @ Some(_))), _, LocalSource::Audio(new)) => {
+            *audio = Some(new);
+            true
+        }
+        (None, Some(media), source) => media.replace_source(source),
+        _ => false,
+    };
+    if replaced {
+        Ok(())
+    } else {
+        Err(CallError::Room(RoomError::UnknownTrack(track_id(kind))))
+    }
+}
 
 /// What local media sent, for the snapshot.
 #[derive(Debug, Clone, Copy, Default)]
@@ -71,16 +107,20 @@ impl LocalMedia {
     pub(crate) fn start(
         video: Option<Box<dyn VideoSource>>,
         audio: Option<Box<dyn AudioSource>>,
-        problems: mpsc::UnboundedSender<MediaError>,
+        problems: mpsc::UnboundedSender<LocalProblem>,
     ) -> Self {
         let frames_sent = Arc::new(AtomicU64::new(0));
         let frames_dropped_before_write = Arc::new(AtomicU64::new(0));
         let (video_target, video_track) = watch::channel(Vec::new());
         let (audio_target, audio_track) = watch::channel(Vec::new());
+        let report = |kind| {
+            let problems = problems.clone();
+            move |error| problems.send(LocalProblem { kind, error }).is_ok()
+        };
         let video = video.and_then(|source| {
             let (tx, rx) = mpsc::channel::<EncodedVideo>(QUEUE);
             tokio::spawn(write_video(rx, video_track, frames_sent.clone()));
-            let to_report = problems.clone();
+            let to_report = report(MediaKind::Video);
             let dropped = frames_dropped_before_write.clone();
             VideoSender::start(source, None, move |result| match result {
                 Ok(frame) => match tx.try_send(frame) {
@@ -91,24 +131,20 @@ impl LocalMedia {
                     }
                     Err(mpsc::error::TrySendError::Closed(_)) => false,
                 },
-                Err(e) => to_report.send(e).is_ok(),
+                Err(e) => to_report(e),
             })
-            .map_err(|e| {
-                let _ = problems.send(e.into());
-            })
+            .map_err(|e| report(MediaKind::Video)(e.into()))
             .ok()
         });
         let audio = audio.and_then(|source| {
             let (tx, rx) = mpsc::channel::<EncodedAudio>(QUEUE);
             tokio::spawn(write_audio(rx, audio_track));
-            let to_report = problems.clone();
+            let to_report = report(MediaKind::Audio);
             AudioSender::start(source, move |result| match result {
                 Ok(packet) => !matches!(tx.try_send(packet), Err(mpsc::error::TrySendError::Closed(_))),
-                Err(e) => to_report.send(e).is_ok(),
+                Err(e) => to_report(e),
             })
-            .map_err(|e| {
-                let _ = problems.send(e.into());
-            })
+            .map_err(|e| report(MediaKind::Audio)(e.into()))
             .ok()
         });
         Self {
@@ -155,6 +191,14 @@ impl LocalMedia {
     /// Moves the video send rate (a server reporting congestion, or a receiver's report).
     pub(crate) fn rate_signal(&self, signal: RateSignal) {
         self.video.iter().for_each(|v| v.rate_signal(signal));
+    }
+
+    /// Captures from `source` from now on; `false` if that medium's encoder is not running.
+    fn replace_source(&self, source: LocalSource) -> bool {
+        match source {
+            LocalSource::Video(source) => self.video.as_ref().map(|v| v.replace_source(source)).is_some(),
+            LocalSource::Audio(source) => self.audio.as_ref().map(|a| a.replace_source(source)).is_some(),
+        }
     }
 
     /// Pauses or resumes sending `kind` (a paused medium encodes and sends nothing).

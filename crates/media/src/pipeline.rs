@@ -4,6 +4,11 @@
 //! Results leave through a sink closure the caller provides, so this crate needs no async
 //! runtime; the engine's sink forwards into its own channels. Dropping a pipeline stops and
 //! joins its threads.
+//!
+//! A sender's source can be replaced while it runs (another camera picked mid-call): the
+//! capture thread takes the new one between frames. A source that fails is reported once and
+//! the capture thread waits for a replacement instead of ending, so the encoder, its settings
+//! and the tracks it feeds stay as they are.
 
 use crate::frame::{AudioFrame, EncodedAudio, EncodedVideo, VideoFrame};
 use crate::h264::{CodecError, H264Decoder, H264Encoder, VideoEncoderConfig};
@@ -66,22 +71,45 @@ impl Drop for Threads {
     }
 }
 
-fn capture_loop<T: Send + 'static>(
+/// Replacement sources waiting for a capture thread; only the newest one counts.
+const REPLACEMENTS: usize = 1;
+
+/// Reads `source` into `queue` until stopped, switching to each source sent on `replacements`
+/// (`on_replaced` then runs). A failure goes to `on_error` and the thread waits for the next
+/// source.
+fn capture_loop<S: ?Sized, T>(
     stop: &AtomicBool,
-    mut next: impl FnMut() -> Result<T, SourceError>,
+    source: Box<S>,
+    next: impl Fn(&mut S) -> Result<T, SourceError>,
+    replacements: QueueReceiver<Box<S>>,
     queue: QueueSender<T>,
-    on_error: impl FnOnce(SourceError),
+    mut on_error: impl FnMut(SourceError),
+    mut on_replaced: impl FnMut(),
 ) {
+    let mut current = Some(source);
     while !stop.load(Ordering::Relaxed) {
-        match next() {
+        // Between frames, a waiting replacement wins; with no source, wait for one.
+        let wait = if current.is_some() { Duration::ZERO } else { POLL };
+        match replacements.recv_timeout(wait) {
+            Ok(Some(replacement)) => {
+                current = Some(replacement);
+                on_replaced();
+            }
+            Ok(None) => {}
+            Err(_) => return,
+        }
+        let Some(source) = current.as_deref_mut() else {
+            continue;
+        };
+        match next(source) {
             Ok(item) => {
                 if queue.push(item).is_err() {
                     return;
                 }
             }
             Err(e) => {
+                current = None;
                 on_error(e);
-                return;
             }
         }
     }
@@ -126,6 +154,7 @@ impl EncodeStats {
 
 /// Camera (or pattern) thread → H.264 encoder thread → `sink`.
 pub struct VideoSender {
+    replacements: QueueSender<Box<dyn VideoSource>>,
     keyframe: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
     rate: Mutex<RateController>,
@@ -139,7 +168,7 @@ pub struct VideoSender {
 impl VideoSender {
     /// Starts capturing from `source` and encoding. `sink` returns `false` to stop.
     pub fn start(
-        mut source: Box<dyn VideoSource>,
+        source: Box<dyn VideoSource>,
         bitrate_bps: Option<u32>,
         mut sink: impl FnMut(Result<EncodedVideo, MediaError>) -> bool + Send + 'static,
     ) -> Result<Self, CodecError> {
@@ -157,15 +186,21 @@ impl VideoSender {
         let paused = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(EncodeStats::default());
         let (error_tx, error_rx) = drop_oldest::<SourceError>(1);
+        let (replacements, replacement_rx) = drop_oldest::<Box<dyn VideoSource>>(REPLACEMENTS);
         let mut threads = Threads::new();
+        let fresh_source_keyframe = keyframe.clone();
         threads.spawn("video-capture", move |stop| {
             capture_loop(
                 &stop,
-                || source.next_frame(),
+                source,
+                |source| source.next_frame(),
+                replacement_rx,
                 raw_tx,
                 |e| {
                     let _ = error_tx.push(e);
                 },
+                // Receivers decode the new source's pictures from a keyframe on.
+                || fresh_source_keyframe.store(true, Ordering::Relaxed),
             );
         });
         let (kf, st, muted, target) = (
@@ -175,14 +210,10 @@ impl VideoSender {
             target_bps.clone(),
         );
         threads.spawn("video-encode", move |stop| {
-            let mut source_done = false;
             while !stop.load(Ordering::Relaxed) {
-                if !source_done {
-                    if let Ok(Some(e)) = error_rx.recv_timeout(Duration::ZERO) {
-                        source_done = true;
-                        if !sink(Err(e.into())) {
-                            return;
-                        }
+                if let Ok(Some(e)) = error_rx.recv_timeout(Duration::ZERO) {
+                    if !sink(Err(e.into())) {
+                        return;
                     }
                 }
                 let frame = match raw_rx.recv_timeout(POLL) {
@@ -208,6 +239,7 @@ impl VideoSender {
             }
         });
         Ok(Self {
+            replacements,
             keyframe,
             paused,
             rate: Mutex::new(RateController::new(config.bitrate_bps)),
@@ -216,6 +248,12 @@ impl VideoSender {
             captured_dropped: Arc::new(move || dropped_probe.dropped()),
             _threads: threads,
         })
+    }
+
+    /// Captures from `source` instead from its next frame on (a new size is fine: the encoder
+    /// starts over at it). The old source is closed on the capture thread.
+    pub fn replace_source(&self, source: Box<dyn VideoSource>) {
+        let _ = self.replacements.push(source);
     }
 
     /// Makes the next encoded frame an IDR (answer to a PLI/FIR).
@@ -263,6 +301,7 @@ impl VideoSender {
 
 /// Microphone (or tone) thread → Opus encoder thread → `sink`.
 pub struct AudioSender {
+    replacements: QueueSender<Box<dyn AudioSource>>,
     paused: Arc<AtomicBool>,
     _threads: Threads,
 }
@@ -270,21 +309,25 @@ pub struct AudioSender {
 impl AudioSender {
     /// Starts capturing from `source` and encoding. `sink` returns `false` to stop.
     pub fn start(
-        mut source: Box<dyn AudioSource>,
+        source: Box<dyn AudioSource>,
         mut sink: impl FnMut(Result<EncodedAudio, MediaError>) -> bool + Send + 'static,
     ) -> Result<Self, CodecError> {
         let mut encoder = OpusEncoder::new()?;
         let (raw_tx, raw_rx) = drop_oldest::<Result<AudioFrame, SourceError>>(ENCODED_QUEUE);
         let mut threads = Threads::new();
         let error_tx = raw_tx.clone();
+        let (replacements, replacement_rx) = drop_oldest::<Box<dyn AudioSource>>(REPLACEMENTS);
         threads.spawn("audio-capture", move |stop| {
             capture_loop(
                 &stop,
-                || source.next_frame().map(Ok),
+                source,
+                |source| source.next_frame().map(Ok),
+                replacement_rx,
                 raw_tx,
                 |e| {
                     let _ = error_tx.push(Err(e));
                 },
+                || {},
             );
         });
         let paused = Arc::new(AtomicBool::new(false));
@@ -302,9 +345,15 @@ impl AudioSender {
             });
         });
         Ok(Self {
+            replacements,
             paused,
             _threads: threads,
         })
+    }
+
+    /// Captures from `source` instead from its next frame on.
+    pub fn replace_source(&self, source: Box<dyn AudioSource>) {
+        let _ = self.replacements.push(source);
     }
 
     /// Stops (or resumes) sending audio.
@@ -415,5 +464,95 @@ mod tests {
             .all(|w| w[1].frame_number == w[0].frame_number + 1));
         assert!(sender.stats().frames() >= 10);
         drop(sender);
+    }
+
+    /// A camera that gives `frames` pictures and is then unplugged.
+    struct Unplugged {
+        pattern: TestPattern,
+        frames: usize,
+    }
+
+    impl VideoSource for Unplugged {
+        fn frame_interval(&self) -> Duration {
+            self.pattern.frame_interval()
+        }
+        fn size(&self) -> (usize, usize) {
+            self.pattern.size()
+        }
+        fn next_frame(&mut self) -> Result<VideoFrame, SourceError> {
+            if self.frames == 0 {
+                return Err(SourceError::Stopped { kind: "camera" });
+            }
+            self.frames -= 1;
+            self.pattern.next_frame()
+        }
+    }
+
+    #[test]
+    fn an_unplugged_camera_is_reported_once_and_another_one_takes_over() {
+        let (tx, rx) = mpsc::channel();
+        let receiver = VideoReceiver::start(move |frame| {
+            let _ = tx.send(frame.map(|f| (f.width, f.height)));
+        })
+        .unwrap();
+        let (etx, erx) = mpsc::channel();
+        let first = Unplugged {
+            pattern: TestPattern::new(320, 240, 30).unwrap(),
+            frames: 3,
+        };
+        let sender = VideoSender::start(Box::new(first), None, move |out| etx.send(out).is_ok()).unwrap();
+        let next = || erx.recv_timeout(Duration::from_secs(2)).unwrap();
+        for _ in 0..3 {
+            receiver.push(next().unwrap().data);
+        }
+        assert_eq!(
+            next().unwrap_err(),
+            MediaError::Source(SourceError::Stopped { kind: "camera" })
+        );
+        assert!(
+            erx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "nothing more until another camera is picked"
+        );
+        sender.replace_source(Box::new(TestPattern::new(160, 120, 30).unwrap()));
+        let resumed = next().unwrap();
+        assert!(resumed.keyframe, "the new camera starts with a keyframe");
+        receiver.push(resumed.data);
+        let sizes: Vec<_> = (0..4)
+            .map(|_| rx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap())
+            .collect();
+        assert_eq!(sizes, [(320, 240), (320, 240), (320, 240), (160, 120)]);
+    }
+
+    /// A microphone that gives two frames and is then unplugged.
+    struct UnpluggedMicrophone(usize);
+
+    impl AudioSource for UnpluggedMicrophone {
+        fn next_frame(&mut self) -> Result<AudioFrame, SourceError> {
+            if self.0 == 0 {
+                return Err(SourceError::Stopped { kind: "microphone" });
+            }
+            self.0 -= 1;
+            Ok(AudioFrame {
+                samples: vec![0; crate::AUDIO_FRAME_SAMPLES],
+            })
+        }
+    }
+
+    #[test]
+    fn after_an_unplugged_microphone_the_encoder_waits_for_another() {
+        use crate::tone::Tone;
+        let (tx, rx) = mpsc::channel();
+        let sender = AudioSender::start(Box::new(UnpluggedMicrophone(2)), move |out| tx.send(out).is_ok()).unwrap();
+        let next = || rx.recv_timeout(Duration::from_secs(2)).unwrap();
+        assert!(next().is_ok() && next().is_ok());
+        assert_eq!(
+            next().unwrap_err(),
+            MediaError::Source(SourceError::Stopped { kind: "microphone" })
+        );
+        assert!(rx.recv_timeout(Duration::from_millis(300)).is_err());
+        sender.replace_source(Box::new(Tone::new(440.0)));
+        for _ in 0..5 {
+            assert!(next().is_ok(), "the new microphone is encoded");
+        }
     }
 }

@@ -12,9 +12,6 @@ use crate::state::AppState;
 use crate::tiles::{encode_frame, FrameShape, TileStats, SELF_VIEW};
 use confab_core::{MediaKind, ParticipantId};
 use confab_engine::{Call, CallCommand, CallConfig};
-use confab_media::devices::speaker::Speaker;
-use confab_media::mixer::Mixer;
-use confab_media::SourceError;
 use serde::Deserialize;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
@@ -77,7 +74,7 @@ pub async fn join<R: Runtime>(
     } = request;
     let (sources, speaker) = tokio::task::spawn_blocking(move || {
         let sources = local_media::open(&camera, &microphone, &tiles, &level);
-        (sources, open_speaker(&speaker, mixer))
+        (sources, local_media::open_speaker(&speaker, mixer))
     })
     .await
     .map_err(|_| UiError::new("devices_failed", "The camera and microphone could not be opened."))?;
@@ -106,14 +103,6 @@ pub async fn join<R: Runtime>(
     tokio::spawn(forward(call_events, started.control(), events, app.clone()));
     *call = Some(started);
     Ok(notices)
-}
-
-/// The speaker chosen, playing the call's mix; `None` when "none" was chosen.
-fn open_speaker(choice: &SourceChoice, mixer: Arc<Mixer>) -> Result<Option<Speaker>, SourceError> {
-    match choice {
-        SourceChoice::Device(id) => Speaker::open(Some(id), mixer).map(Some),
-        _ => Ok(None),
-    }
 }
 
 fn remember_name<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {

@@ -1,12 +1,14 @@
 //! Devices: what the pickers offer (real cameras, microphones and speakers, plus the synthetic
-//! sources), the pre-join preview that moves the self-view and the level meter, and the meter's
-//! reading.
+//! sources), the pre-join preview that moves the self-view and the level meter, the meter's
+//! reading, and another device picked during a call.
 
 use crate::error::UiError;
 use crate::local_media::{self, Preview, SourceChoice};
 use crate::state::AppState;
+use confab_engine::{CallCommand, LocalSource};
+use confab_media::devices::speaker::Speaker;
 use confab_media::devices::{DeviceInfo, DeviceList, Listing};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::PoisonError;
 use tauri::State;
 
@@ -145,6 +147,63 @@ pub(crate) async fn stop(state: &AppState) {
         let _ = tokio::task::spawn_blocking(move || drop(preview)).await;
     }
     state.forget_own_media();
+}
+
+/// What an in-call picker changes.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceRole {
+    /// What we send as video.
+    Camera,
+    /// What we send as sound.
+    Microphone,
+    /// Where the others are heard.
+    Speaker,
+}
+
+/// Uses another camera, microphone or speaker in the call we are in, from now on (the others
+/// keep seeing and hearing us without a rejoin). A device that will not open is an error with a
+/// sentence, and the call keeps what it had.
+#[tauri::command]
+pub async fn switch_device(
+    state: State<'_, AppState>,
+    role: DeviceRole,
+    choice: SourceChoice,
+) -> Result<(), UiError> {
+    let call = state.call.lock().await;
+    let call = call.as_ref().ok_or_else(UiError::not_in_call)?;
+    if choice == SourceChoice::None && role != DeviceRole::Speaker {
+        return Err(UiError::new(
+            "no_device",
+            "Pick a device; to stop sending, use the mute buttons.",
+        ));
+    }
+    let (tiles, level, mixer) = (state.tiles.clone(), state.mic_level.clone(), state.mixer.clone());
+    let opened = tokio::task::spawn_blocking(move || match role {
+        DeviceRole::Camera => local_media::open_camera(&choice, &tiles)
+            .map(|source| source.map(|s| Switched::Source(LocalSource::Video(s)))),
+        DeviceRole::Microphone => local_media::open_microphone(&choice, &level)
+            .map(|source| source.map(|s| Switched::Source(LocalSource::Audio(s)))),
+        DeviceRole::Speaker => local_media::open_speaker(&choice, mixer).map(|s| Some(Switched::Speaker(s))),
+    })
+    .await
+    .map_err(|_| UiError::new("devices_failed", "The device could not be opened."))?
+    .map_err(|e| UiError::new("device_unavailable", local_media::sentence(&e)))?;
+    match opened {
+        Some(Switched::Source(source)) => call.command(CallCommand::ReplaceSource(source)),
+        Some(Switched::Speaker(speaker)) => {
+            // The old speaker's stream stops as it is dropped.
+            *state.speaker.lock().unwrap_or_else(PoisonError::into_inner) = speaker;
+        }
+        None => {}
+    }
+    Ok(())
+}
+
+/// A device opened for the call.
+enum Switched {
+    Source(LocalSource),
+    Speaker(Option<Speaker>),
 }
 
 /// The microphone's level now (RMS, 0 to 1), for the meter.

@@ -1,13 +1,18 @@
 // The call screen: banner, a grid of tiles (live canvases kept across updates), controls with
-// keyboard shortcuts, the participant list and the chat panel.
-import { SELF_VIEW, type Media } from "../backend";
+// keyboard shortcuts, device pickers that switch devices mid-call, the participant list and
+// the chat panel.
+import { SELF_VIEW, type DeviceRole, type DevicesView, type JoinRequest, type Media, type SourceChoice } from "../backend";
 import { el } from "../dom";
 import { present, type Banner, type CallModel, type Person } from "../model";
 import { TileVideo, type VideoFeed } from "../video";
 import { ChatPanel, type ChatActions } from "./chat";
+import { fillPicker } from "./pickers";
 
 export interface CallActions extends ChatActions {
-  setMuted(media: Media, muted: boolean): void;
+  /** Mutes or unmutes our `media` (the model says which it is now). */
+  toggleMuted(media: Media): void;
+  /** Another device picked in the call. */
+  switchDevice(role: DeviceRole, choice: SourceChoice): void;
   leave(): void;
   messagePrivately(identity: string): void;
   home(): void;
@@ -57,17 +62,44 @@ export class CallScreen {
   private readonly side = el("div", { class: "side" });
   private readonly controls = el("div", { class: "controls" });
   private readonly tiles = new Map<string, Tile>();
-  private micMuted = false;
-  private cameraMuted = false;
+  private readonly sendsVideo: boolean;
+  private readonly sendsAudio: boolean;
+  private readonly pickers: Record<DeviceRole, HTMLSelectElement> = {
+    camera: el("select", { id: "call-camera", "aria-label": "Camera" }),
+    microphone: el("select", { id: "call-mic", "aria-label": "Microphone" }),
+    speaker: el("select", { id: "call-speaker", "aria-label": "Speaker" }),
+  };
+  private muted: Record<Media, boolean> = { audio: false, video: false };
   private readonly onKey = (event: KeyboardEvent) => this.key(event);
 
-  constructor(private readonly actions: CallActions, private readonly sendsVideo: boolean, private readonly sendsAudio: boolean) {
+  /** `chosen`: what the pre-join screen joined with ("none" for a medium not sent). */
+  constructor(private readonly actions: CallActions, chosen: Pick<JoinRequest, "camera" | "microphone" | "speaker">) {
+    this.sendsVideo = chosen.camera !== "none";
+    this.sendsAudio = chosen.microphone !== "none";
     this.chat = new ChatPanel(actions);
     this.side.append(this.people, this.chat.root);
-    this.selfView = sendsVideo ? this.newTile(SELF_VIEW, "You") : null;
+    this.selfView = this.sendsVideo ? this.newTile(SELF_VIEW, "You") : null;
     this.selfView?.root.classList.add("self");
-    this.root.append(this.banner, this.incoming, this.problems, el("div", { class: "stage" }, this.grid, this.side), this.controls);
+    const devices = el("div", { class: "devices", id: "call-devices" });
+    for (const [role, label, shown] of [
+      ["camera", "Camera", this.sendsVideo],
+      ["microphone", "Microphone", this.sendsAudio],
+      ["speaker", "Speaker", true],
+    ] as const) {
+      const picker = this.pickers[role];
+      picker.append(el("option", { value: chosen[role] }, ""));
+      picker.onchange = () => this.actions.switchDevice(role, picker.value);
+      if (shown) devices.append(el("label", {}, label, picker));
+    }
+    this.root.append(this.banner, this.incoming, this.problems, el("div", { class: "stage" }, this.grid, this.side), this.controls, devices);
     window.addEventListener("keydown", this.onKey);
+  }
+
+  /** Redraws the pickers from a new device list, keeping each choice while it is plugged in. */
+  setDevices(devices: DevicesView): void {
+    fillPicker(this.pickers.camera, devices.cameras, false);
+    fillPicker(this.pickers.microphone, devices.microphones, false);
+    fillPicker(this.pickers.speaker, devices.speakers, true);
   }
 
   dispose(): void {
@@ -87,14 +119,7 @@ export class CallScreen {
   }
 
   private toggle(media: Media): void {
-    if (media === "audio" && this.sendsAudio) {
-      this.micMuted = !this.micMuted;
-      this.actions.setMuted("audio", this.micMuted);
-    }
-    if (media === "video" && this.sendsVideo) {
-      this.cameraMuted = !this.cameraMuted;
-      this.actions.setMuted("video", this.cameraMuted);
-    }
+    if (media === "audio" ? this.sendsAudio : this.sendsVideo) this.actions.toggleMuted(media);
   }
 
   /** A link to another room arrived: offer to leave this call for it, or stay. */
@@ -111,6 +136,7 @@ export class CallScreen {
   }
 
   update(model: CallModel): void {
+    this.muted = { ...model.own.muted };
     const text = bannerText(model.banner);
     this.banner.textContent = text;
     this.banner.className = `banner ${model.banner.kind}`;
@@ -152,7 +178,7 @@ export class CallScreen {
       tile.label.replaceChildren(person.name, person.audioMuted ? el("span", { class: "muted-badge", title: "Muted" }, " 🔇 muted") : "");
     }
     this.grid.dataset.count = String(people.length + (this.selfView ? 1 : 0));
-    this.selfView?.root.classList.toggle("video-off", this.cameraMuted);
+    this.selfView?.root.classList.toggle("video-off", this.muted.video);
   }
 
   private participantList(model: CallModel): HTMLElement[] {
@@ -175,8 +201,8 @@ export class CallScreen {
       return [el("button", { id: "home-button", class: "primary", onclick: () => this.actions.home() }, "Back to start")];
     }
     return [
-      el("button", { id: "toggle-mic", disabled: !this.sendsAudio, title: "Ctrl+D", onclick: () => this.toggle("audio") }, this.micMuted ? "Unmute" : "Mute"),
-      el("button", { id: "toggle-camera", disabled: !this.sendsVideo, title: "Ctrl+E", onclick: () => this.toggle("video") }, this.cameraMuted ? "Start video" : "Stop video"),
+      el("button", { id: "toggle-mic", disabled: !this.sendsAudio, title: "Ctrl+D", onclick: () => this.toggle("audio") }, this.muted.audio ? "Unmute" : "Mute"),
+      el("button", { id: "toggle-camera", disabled: !this.sendsVideo, title: "Ctrl+E", onclick: () => this.toggle("video") }, this.muted.video ? "Start video" : "Stop video"),
       el("button", { id: "leave", class: "danger", title: "Ctrl+Shift+L", onclick: () => this.actions.leave() }, "Leave"),
     ];
   }

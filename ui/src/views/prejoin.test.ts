@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { fillPicker, meterPercent } from "./prejoin";
+import { fillPicker } from "./pickers";
+import { meterPercent } from "./prejoin";
 
 describe("device pickers", () => {
   it("keep the chosen device when the list changes and it is still there", () => {

@@ -1,9 +1,10 @@
 // Pre-join: where the link leads, the name others will see, which devices to use — with the
 // camera's preview and the microphone's level meter moving, and the pickers redrawn when
 // devices are plugged in or out.
-import { SELF_VIEW, type DeviceView, type DevicesView, type JoinRequest, type LinkView, type SourceChoice } from "../backend";
+import { SELF_VIEW, type DevicesView, type JoinRequest, type LinkView, type SourceChoice } from "../backend";
 import { el } from "../dom";
 import { TileVideo, type VideoFeed } from "../video";
+import { fillPicker } from "./pickers";
 
 export interface PrejoinInput {
   link: string;
@@ -24,14 +25,6 @@ export interface PrejoinActions {
   preview(camera: SourceChoice, microphone: SourceChoice): Promise<string[]>;
   micLevel(): Promise<number>;
   video: VideoFeed;
-}
-
-/** Fills `select` with `options` (and "Off"), keeping its choice if that is still offered. */
-export function fillPicker(select: HTMLSelectElement, options: DeviceView[], off: boolean): void {
-  const kept = select.value;
-  const entries = off ? [...options, { id: "none", label: "Off" }] : options;
-  select.replaceChildren(...entries.map((option) => el("option", { value: option.id }, option.label)));
-  if (entries.some((entry) => entry.id === kept)) select.value = kept;
 }
 
 /** The meter's width, in percent, for an RMS level: 60 dB of range, so speech fills most of it. */

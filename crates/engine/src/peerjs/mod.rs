@@ -161,7 +161,7 @@ pub(crate) async fn run(
                 None => call.server_lost(None),
             },
             Some((key, generation, event)) = peer_rx.recv() => call.peer_event(key, generation, event).await,
-            Some(problem) = problem_rx.recv() => call.record.problem(problem.into()),
+            Some(problem) = problem_rx.recv() => call.record.local_problem(problem),
             command = commands.recv() => call.command(command).await,
             () = sleep_until(deadline) => {
                 let now = Instant::now();
@@ -212,6 +212,11 @@ impl PeerJsCall {
                 );
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
+            Some(CallCommand::ReplaceSource(source)) => {
+                if let Err(e) = self.outgoing.replace_source(source) {
+                    self.record.problem(e);
+                }
+            }
             Some(CallCommand::Snapshot(reply)) => {
                 self.traffic
                     .refresh(self.peers.values().map(|c| c.session.as_ref()))

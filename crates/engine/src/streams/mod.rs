@@ -14,10 +14,9 @@ use crate::call::{CallConfig, RECONNECT_FOR};
 use crate::media_out::MediaSink;
 use crate::receive::{receive_track, RemoteStats};
 use crate::record::CallRecord;
-use crate::send::{track_id, LocalMedia, SentTotals, Sources};
+use crate::send::{replace_source, track_id, LocalMedia, LocalProblem, SentTotals, Sources};
 use confab_core::link::StreamLink;
 use confab_core::{IceServer, IdentityId, LeaveReason, MediaKind, ParticipantId};
-use confab_media::pipeline::MediaError;
 use confab_rtc::{PeerConfig, PeerEvent, PeerState};
 use confab_signal::whip::client::{StreamClient, StreamError};
 use confab_signal::AdapterError;
@@ -71,7 +70,7 @@ struct StreamCall {
     media: Option<LocalMedia>,
     /// Sending counters, frozen when local media stops.
     sent_totals: SentTotals,
-    problems: mpsc::UnboundedSender<MediaError>,
+    problems: mpsc::UnboundedSender<LocalProblem>,
     joined_ms: Option<u64>,
     /// ICE restarts of legs already closed.
     closed_ice_restarts: u32,
@@ -151,7 +150,7 @@ pub(crate) async fn run(
         );
         tokio::select! {
             Some((role, generation, event)) = leg_rx.recv() => call.leg_event(role, generation, event).await,
-            Some(problem) = problem_rx.recv() => call.record.problem(problem.into()),
+            Some(problem) = problem_rx.recv() => call.record.local_problem(problem),
             command = commands.recv() => call.command(command).await,
             () = tokio::time::sleep_until(deadline) => call.timeout(Instant::now()).await,
         }
@@ -253,6 +252,11 @@ impl StreamCall {
             Some(CallCommand::SendChat { .. }) => {
                 self.record
                     .problem(AdapterError::Unsupported("carry chat (WHIP and WHEP carry media only)").into());
+            }
+            Some(CallCommand::ReplaceSource(source)) => {
+                if let Err(e) = replace_source(self.sources.as_mut(), self.media.as_ref(), source) {
+                    self.record.problem(e);
+                }
             }
             Some(CallCommand::SetMuted { kind, muted }) => match &self.media {
                 Some(media) if self.sends.contains(&kind) => media.set_paused(kind, muted),

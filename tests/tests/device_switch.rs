@@ -1,0 +1,122 @@
+//! Devices change during a call: a camera that stops is reported to its owner (and only the
+//! picture stops, the call goes on); another camera picked mid-call reaches the others at its
+//! own size, decoded cleanly, without a rejoin; a medium the call does not send cannot be
+//! replaced.
+
+use confab_core::{MediaKind, RoomError};
+use confab_engine::{CallCommand, CallConfig, CallError, CallEvent, LocalSource};
+use confab_media::pattern::TestPattern;
+use confab_media::{SourceError, VideoFrame, VideoSource};
+use confab_tests::{
+    join_chat_only, join_synthetic_probing, synthetic_config, wait_for, wait_joined, PictureProbe,
+    TestServer,
+};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A camera that is unplugged after `frames` pictures.
+struct UnpluggedAfter {
+    camera: TestPattern,
+    frames: usize,
+}
+
+impl VideoSource for UnpluggedAfter {
+    fn frame_interval(&self) -> Duration {
+        self.camera.frame_interval()
+    }
+    fn size(&self) -> (usize, usize) {
+        self.camera.size()
+    }
+    fn next_frame(&mut self) -> Result<VideoFrame, SourceError> {
+        self.frames = self
+            .frames
+            .checked_sub(1)
+            .ok_or(SourceError::Stopped { kind: "camera" })?;
+        self.camera.next_frame()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_camera_is_reported_and_another_one_picked_mid_call_reaches_the_others() {
+    let server = TestServer::start().await;
+    let link = server.link("switch");
+    let (alice, mut alice_events) = confab_engine::Call::start(CallConfig {
+        video: Some(Box::new(UnpluggedAfter {
+            camera: TestPattern::new(320, 240, 30).unwrap(),
+            frames: 90,
+        })),
+        ..synthetic_config(&link, "Alice", (320, 240), 440.0)
+    });
+    let probe = Arc::new(PictureProbe::default());
+    let (bob, mut bob_events) = join_synthetic_probing(&link, "Bob", (320, 240), probe.clone());
+    let alice_id = wait_joined(&mut alice_events).await;
+    wait_joined(&mut bob_events).await;
+
+    let lost = wait_for(
+        &mut alice_events,
+        Duration::from_secs(20),
+        "Alice told her camera stopped",
+        |e| match e {
+            CallEvent::SourceLost { kind, error } => Some((*kind, error.clone())),
+            _ => None,
+        },
+    )
+    .await;
+    assert_eq!(lost, (MediaKind::Video, SourceError::Stopped { kind: "camera" }));
+    let (size_before, _) = probe.of(&alice_id).expect("Bob saw Alice's first camera");
+    assert_eq!(size_before, (320, 240));
+
+    alice.command(CallCommand::ReplaceSource(LocalSource::Video(Box::new(
+        TestPattern::new(160, 120, 30).unwrap(),
+    ))));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while probe.of(&alice_id).map(|(size, _)| size) != Some((160, 120)) {
+        assert!(Instant::now() < deadline, "Bob never saw Alice's new camera");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let switched = bob.snapshot().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let later = bob.snapshot().await.unwrap();
+    let view = |s: &confab_engine::CallSnapshot| {
+        s.participants
+            .iter()
+            .find(|p| p.id == alice_id)
+            .cloned()
+            .expect("Alice in Bob's view")
+    };
+    let (at_switch, after) = (view(&switched), view(&later));
+    assert!(
+        after.frames_decoded >= at_switch.frames_decoded + 20,
+        "the new camera's pictures keep coming: {at_switch:?} -> {after:?}"
+    );
+    assert_eq!((after.frames_corrupt, after.decode_errors), (0, 0), "{after:?}");
+    assert!(after.left.is_none(), "nobody left");
+
+    let alice_final = alice.leave().await;
+    assert_eq!(
+        alice_final.errors,
+        ["the camera stopped delivering frames"],
+        "the lost camera is Alice's only error"
+    );
+    bob.leave().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_medium_the_call_does_not_send_cannot_be_replaced() {
+    let server = TestServer::start().await;
+    let link = server.link("no-mic");
+    let (carol, mut events) = join_chat_only(&link, "Carol");
+    wait_joined(&mut events).await;
+    carol.command(CallCommand::ReplaceSource(LocalSource::Audio(Box::new(
+        confab_media::tone::Tone::new(440.0),
+    ))));
+    let refused = wait_for(&mut events, Duration::from_secs(5), "the refusal", |e| match e {
+        CallEvent::Problem(CallError::Room(RoomError::UnknownTrack(track))) => Some(track.clone()),
+        _ => None,
+    })
+    .await;
+    assert_eq!(refused.as_str(), "mic");
+    carol.leave().await;
+    server.stop().await;
+}
