@@ -3,9 +3,9 @@
 //! deltas leave out (a newcomer's name and identity) from a snapshot, and turns reasons and
 //! errors into sentences; it decides nothing.
 
+use crate::local_media;
 use crate::state::AppState;
 use confab_core::{ChatMessage, ConversationId, LeaveReason, MediaKind, ParticipantId};
-use crate::local_media;
 use confab_engine::{CallCommand, CallControl, CallError, CallEvent};
 use confab_media::SourceError;
 use serde::{Deserialize, Serialize};
@@ -378,9 +378,15 @@ mod tests {
     #[test]
     fn a_stopped_device_says_what_is_off_and_what_to_do() {
         let camera = lost_sentence(MediaKind::Video, &SourceError::Stopped { kind: "camera" });
-        assert!(camera.starts_with("The camera stopped working. Your video is off"), "{camera}");
+        assert!(
+            camera.starts_with("The camera stopped working. Your video is off"),
+            "{camera}"
+        );
         assert!(camera.contains("pick a camera"), "{camera}");
         let microphone = lost_sentence(MediaKind::Audio, &SourceError::NotFound { kind: "microphone" });
-        assert!(microphone.contains("You are muted until you pick a microphone"), "{microphone}");
+        assert!(
+            microphone.contains("You are muted until you pick a microphone"),
+            "{microphone}"
+        );
     }
 }

@@ -280,7 +280,10 @@ mod tests {
         };
         let frame = VideoFrame::black(1280, 720);
         let planes = encode_frame(1, &frame, shape(Pixels::I420)).unwrap();
-        assert_eq!(planes[8..16], [400u32.to_le_bytes(), 224u32.to_le_bytes()].concat());
+        assert_eq!(
+            planes[8..16],
+            [400u32.to_le_bytes(), 224u32.to_le_bytes()].concat()
+        );
         assert_eq!(planes.len(), FRAME_HEADER_LEN + 400 * 224 * 3 / 2);
         let pixels = encode_frame(1, &frame, shape(Pixels::Rgba)).unwrap();
         assert_eq!(pixels.len(), FRAME_HEADER_LEN + 400 * 224 * 4);

@@ -228,7 +228,11 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
         "switch_device",
         json!({"role": "microphone", "choice": "synthetic"}),
     );
-    json_of(&window, "switch_device", json!({"role": "speaker", "choice": "none"}));
+    json_of(
+        &window,
+        "switch_device",
+        json!({"role": "speaker", "choice": "none"}),
+    );
 
     json_of(&window, "set_muted", json!({"media": "audio", "muted": true}));
     json_of(

@@ -8,8 +8,7 @@ use confab_engine::{CallCommand, CallConfig, CallError, CallEvent, LocalSource};
 use confab_media::pattern::TestPattern;
 use confab_media::{SourceError, VideoFrame, VideoSource};
 use confab_tests::{
-    join_chat_only, join_synthetic_probing, synthetic_config, wait_for, wait_joined, PictureProbe,
-    TestServer,
+    join_chat_only, join_synthetic_probing, synthetic_config, wait_for, wait_joined, PictureProbe, TestServer,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};

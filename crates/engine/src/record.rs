@@ -4,8 +4,8 @@
 
 use crate::api::{CallError, CallEvent, CallSnapshot, Reconnection, Recovery};
 use crate::send::{LocalProblem, SentTotals};
-use confab_media::pipeline::MediaError;
 use confab_core::LeaveReason;
+use confab_media::pipeline::MediaError;
 use std::time::Instant;
 use tokio::sync::mpsc::UnboundedSender;
 

@@ -542,7 +542,8 @@ mod tests {
     fn after_an_unplugged_microphone_the_encoder_waits_for_another() {
         use crate::tone::Tone;
         let (tx, rx) = mpsc::channel();
-        let sender = AudioSender::start(Box::new(UnpluggedMicrophone(2)), move |out| tx.send(out).is_ok()).unwrap();
+        let sender =
+            AudioSender::start(Box::new(UnpluggedMicrophone(2)), move |out| tx.send(out).is_ok()).unwrap();
         let next = || rx.recv_timeout(Duration::from_secs(2)).unwrap();
         assert!(next().is_ok() && next().is_ok());
         assert_eq!(

@@ -168,7 +168,12 @@ pub async fn next_frame(
             tracing::warn!(error = %e, "a picture could not be prepared for its tile");
             Vec::new()
         }
-        Err(e) => return Err(UiError::new("internal", format!("Preparing a picture failed: {e}."))),
+        Err(e) => {
+            return Err(UiError::new(
+                "internal",
+                format!("Preparing a picture failed: {e}."),
+            ))
+        }
     };
     Ok(Response::new(bytes))
 }
