@@ -60,6 +60,23 @@ fn own_cpu(ticks: f64) -> f64 {
     proc_stat(std::path::Path::new("/proc/self/stat")).map_or(0.0, |p| p.cpu_ticks / ticks)
 }
 
+/// The senders stand in for other people's computers but share the app's cores here: every
+/// thread of this process but the main one (which launches the next app, and would pass its
+/// priority on) is made to yield to the app (nice 10), so the app is measured rather than
+/// starved; the senders still get whatever the app leaves.
+fn yield_to_the_app() {
+    let main_thread = std::process::id().to_string();
+    let tasks = std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten();
+    for task in tasks.filter(|t| t.file_name().to_string_lossy() != main_thread) {
+        let reniced = std::process::Command::new("renice")
+            .args(["-n", "10", "-p"])
+            .arg(task.file_name())
+            .stdout(std::process::Stdio::null())
+            .status();
+        assert!(reniced.is_ok_and(|s| s.success()), "renice must work");
+    }
+}
+
 /// Clock ticks per second (`getconf CLK_TCK`; 100 where it cannot be read).
 fn clock_ticks() -> f64 {
     std::process::Command::new("getconf")
@@ -179,6 +196,7 @@ fn measure((compositing, switch): (&'static str, &str), drawing: &'static str, t
     app.select("#mic-select", "none");
     app.click_css("#join-button", Duration::from_secs(10));
     app.wait_for_count(".tile:not(.no-picture)", tiles, Duration::from_secs(60));
+    yield_to_the_app();
     std::thread::sleep(WARM_UP);
 
     let (group, ticks) = (app.process_group(), clock_ticks());
