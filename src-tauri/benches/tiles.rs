@@ -66,7 +66,10 @@ fn own_cpu(ticks: f64) -> f64 {
 /// starved; the senders still get whatever the app leaves.
 fn yield_to_the_app() {
     let main_thread = std::process::id().to_string();
-    let tasks = std::fs::read_dir("/proc/self/task").into_iter().flatten().flatten();
+    let tasks = std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten();
     for task in tasks.filter(|t| t.file_name().to_string_lossy() != main_thread) {
         let reniced = std::process::Command::new("renice")
             .args(["-n", "10", "-p"])

@@ -1,7 +1,7 @@
 //! How the webview puts the window together. WebKitGTK (Linux) composites the page with
 //! OpenGL; on a machine without a GPU that OpenGL is Mesa's software rasteriser, and the tiles
 //! benchmark measured it costing more than everything else the app does (one 720p tile: the web
-//! process at ~1.5 cores for 15 pictures a second, against 30 a second for a third of that with
+//! process at ~1.5 cores for 16 pictures a second, against all 30 for half of that or less with
 //! compositing off; `docs/benchmarks.md`). So where Linux shows no GPU render node, the app
 //! turns WebKit's compositing off before the webview starts — unless
 //! `WEBKIT_DISABLE_COMPOSITING_MODE` is already set, which is the user's own choice (`0` keeps

@@ -1,9 +1,11 @@
-//! Our own camera and microphone: what the pickers' choices open, the self-view and the level
-//! meter they feed on the way to the encoders, and the pre-join preview that runs them before
-//! there is a call.
+//! Our own camera, microphone and speaker: what the pickers' choices open (at join, for the
+//! pre-join preview, and when another device is picked mid-call), the self-view and the level
+//! meter they feed on the way to the encoders, and the preview that runs them before there is
+//! a call.
 //!
-//! A device that cannot be opened (none plugged in, another app holds it) is not an error: the
-//! call goes on without that medium and the user is told in a sentence.
+//! A device that cannot be opened (none plugged in, another app holds it) does not stop a
+//! join: the call goes on without that medium and the user is told in a sentence ([`open`]).
+//! Mid-call, the device in use stays and the sentence is the switch's error.
 
 use crate::tiles::Tiles;
 use confab_media::devices::camera::Camera;

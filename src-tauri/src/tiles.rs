@@ -22,8 +22,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 use tokio::sync::Notify;
 
-/// Bytes before the I420 planes in a frame handed to the UI: sequence number (u64), width and
-/// height (u32 each), all little-endian.
+/// Bytes before the pixels (I420 planes or RGBA) in a frame handed to the UI: sequence number
+/// (u64), width and height (u32 each), all little-endian. Width and height 0: this picture
+/// could not be prepared, ask for the next one.
 pub const FRAME_HEADER_LEN: usize = 16;
 
 /// What the UI asks `next_frame` for to get our own picture: not a valid participant id, so no
@@ -214,6 +215,13 @@ pub fn encode_frame(sequence: u64, frame: &VideoFrame, shape: FrameShape) -> Res
     Ok(bytes)
 }
 
+/// The header alone, with size 0: picture `sequence` could not be prepared (the UI skips it).
+pub fn unprepared_frame(sequence: u64) -> Vec<u8> {
+    let mut bytes = sequence.to_le_bytes().to_vec();
+    bytes.resize(FRAME_HEADER_LEN, 0);
+    bytes
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,6 +277,14 @@ mod tests {
         assert_eq!(bytes[..8], 7u64.to_le_bytes());
         assert_eq!(bytes[8..12], 4u32.to_le_bytes());
         assert_eq!(bytes[12..16], 2u32.to_le_bytes());
+    }
+
+    #[test]
+    fn a_picture_that_could_not_be_prepared_is_its_number_and_no_size() {
+        let bytes = unprepared_frame(5);
+        assert_eq!(bytes.len(), FRAME_HEADER_LEN);
+        assert_eq!(bytes[..8], 5u64.to_le_bytes());
+        assert!(bytes[8..].iter().all(|&b| b == 0));
     }
 
     #[test]

@@ -128,8 +128,8 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
         .expect("Ada sees Cleo");
     let cleo = cleo_snapshot.id.clone();
     std::thread::sleep(Duration::from_secs(2));
-    // WebKitWebDriver's element screenshots leave WebGL canvases black; the window's shows
-    // what a person sees, so each tile is cut out of that.
+    // WebKitWebDriver's element screenshots can leave canvases black; the window's shows what
+    // a person sees, so each tile is cut out of that.
     for tile in &tiles {
         let area = app.rect(tile);
         let first = Picture::from_png(&app.screenshot()).crop(area);

@@ -114,23 +114,26 @@ function callActions() {
       if (!call) return;
       const muted = !call.model.own.muted[media];
       call.model.own.muted[media] = muted;
+      call.model.own.lost.delete(media); // the user decides from here on
       refresh();
       backend.setMuted(media, muted).catch(problem);
     },
-    switchDevice(role: DeviceRole, choice: SourceChoice) {
+    async switchDevice(role: DeviceRole, choice: SourceChoice): Promise<boolean> {
       const model = call?.model;
-      if (!model) return;
+      if (!model) return false;
       const media: Media | null = role === "camera" ? "video" : role === "microphone" ? "audio" : null;
-      backend
-        .switchDevice(role, choice)
-        .then(async () => {
-          // A device that had stopped is replaced: send that medium again.
-          if (media && deviceReplaced(model, media)) {
-            refresh();
-            await backend.setMuted(media, false);
-          }
-        })
-        .catch(problem);
+      try {
+        await backend.switchDevice(role, choice);
+      } catch (error) {
+        problem(error);
+        return false;
+      }
+      // A device that had stopped is replaced: send that medium again.
+      if (media && deviceReplaced(model, media)) {
+        refresh();
+        await backend.setMuted(media, false).catch(problem);
+      }
+      return true;
     },
     leave: () => void backend.leave().catch(problem),
     home: () => home(),

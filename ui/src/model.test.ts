@@ -119,9 +119,11 @@ describe("our own devices", () => {
     expect(model.own.muted.video).toBe(false);
   });
 
-  it("a device switched while we muted ourselves keeps us muted", () => {
+  it("a device switched while we muted ourselves keeps us muted, even if the old one stopped", () => {
     const model = joinedModel();
     model.own.muted.audio = true;
+    expect(deviceReplaced(model, "audio")).toBe(false);
+    applyEvent(model, { kind: "deviceLost", media: "audio", message: "The microphone stopped working." });
     expect(deviceReplaced(model, "audio")).toBe(false);
     expect(model.own.muted.audio).toBe(true);
   });

@@ -206,8 +206,11 @@ export function applyEvent(model: CallModel, event: UiEvent): void {
       break;
     case "deviceLost":
       model.problems.push(event.message);
-      model.own.muted[event.media] = true;
-      model.own.lost.add(event.media);
+      // Muted by us already: it stays so whatever device is picked next.
+      if (!model.own.muted[event.media]) {
+        model.own.muted[event.media] = true;
+        model.own.lost.add(event.media);
+      }
       break;
     case "problem":
       model.problems.push(event.message);

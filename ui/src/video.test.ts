@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FRAME_HEADER_LEN, parseFrame, tileShape, type Pixels } from "./video";
+import { FRAME_HEADER_LEN, frameSequence, parseFrame, tileShape, type Pixels } from "./video";
 
 function frameBytes(sequence: number, width: number, height: number, layout: Pixels): ArrayBuffer {
   const bytes = width * height * (layout === "i420" ? 1.5 : 4);
@@ -33,6 +33,13 @@ describe("frames from the Rust side", () => {
     expect(parseFrame(new ArrayBuffer(0), "i420")).toBeNull();
     expect(parseFrame(frameBytes(1, 4, 2, "i420").slice(0, FRAME_HEADER_LEN + 5), "i420")).toBeNull();
     expect(parseFrame(frameBytes(1, 4, 2, "i420"), "rgba")).toBeNull();
+  });
+
+  it("skips a picture the app could not prepare (size 0) by its number", () => {
+    const unprepared = frameBytes(9, 0, 0, "rgba");
+    expect(parseFrame(unprepared, "rgba")).toBeNull();
+    expect(frameSequence(unprepared)).toBe(9);
+    expect(frameSequence(new ArrayBuffer(0))).toBeNull();
   });
 });
 

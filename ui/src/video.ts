@@ -47,6 +47,13 @@ export function parseFrame(buffer: ArrayBuffer, layout: Pixels): Frame | null {
   return { sequence, width, height, pixels };
 }
 
+/** The number of the picture an answer is about, even one that could not be prepared (size 0);
+ * null for "no new picture". */
+export function frameSequence(buffer: ArrayBuffer): number | null {
+  if (buffer.byteLength < FRAME_HEADER_LEN) return null;
+  return Number(new DataView(buffer).getBigUint64(0, true));
+}
+
 /** The size to ask for: the canvas's box in screen pixels (0 before it is laid out: any size). */
 export function tileShape(cssWidth: number, cssHeight: number, pixelRatio: number, pixels: Pixels): FrameShape {
   return { maxWidth: Math.round(cssWidth * pixelRatio), maxHeight: Math.round(cssHeight * pixelRatio), pixels };
@@ -200,9 +207,10 @@ export class TileVideo {
       } catch {
         return; // the call is over
       }
+      // A picture the app could not prepare is skipped like a drawn one, so it is not asked for again.
+      this.last = frameSequence(buffer) ?? this.last;
       const frame = parseFrame(buffer, pixels);
       if (!frame || !this.running) continue;
-      this.last = frame.sequence;
       await new Promise((done) => requestAnimationFrame(done));
       this.painter.draw(frame);
       this.shown += 1;

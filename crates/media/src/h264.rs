@@ -197,8 +197,12 @@ impl H264Decoder {
     }
 }
 
+/// The decoder's picture as a tightly packed [`VideoFrame`]. An odd size (a browser adapting
+/// its resolution sends 853x480) loses its last column or row, so the chroma planes are
+/// exactly a quarter of the luma, as everything downstream expects.
 fn copy_planes(yuv: &impl YUVSource) -> VideoFrame {
     let (width, height) = yuv.dimensions();
+    let (width, height) = (width & !1, height & !1);
     let (sy, su, sv) = yuv.strides();
     let mut data = Vec::with_capacity(width * height * 3 / 2);
     for row in 0..height {

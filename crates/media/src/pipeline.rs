@@ -109,7 +109,13 @@ fn capture_loop<S: ?Sized, T>(
             }
             Err(e) => {
                 current = None;
-                on_error(e);
+                // The old device failing as another is picked is no loss: the new one goes on.
+                if let Ok(Some(replacement)) = replacements.recv_timeout(Duration::ZERO) {
+                    current = Some(replacement);
+                    on_replaced();
+                } else {
+                    on_error(e);
+                }
             }
         }
     }
@@ -251,7 +257,8 @@ impl VideoSender {
     }
 
     /// Captures from `source` instead from its next frame on (a new size is fine: the encoder
-    /// starts over at it). The old source is closed on the capture thread.
+    /// starts over at it). The old source is closed on the capture thread; a replacement
+    /// overtaken by a newer one before the thread took it is closed here.
     pub fn replace_source(&self, source: Box<dyn VideoSource>) {
         let _ = self.replacements.push(source);
     }

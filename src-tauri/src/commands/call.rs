@@ -9,7 +9,7 @@ use crate::local_media::{self, SourceChoice};
 use crate::playout::Playout;
 use crate::settings::{self, Settings};
 use crate::state::AppState;
-use crate::tiles::{encode_frame, FrameShape, TileStats, SELF_VIEW};
+use crate::tiles::{encode_frame, unprepared_frame, FrameShape, TileStats, SELF_VIEW};
 use confab_core::{MediaKind, ParticipantId};
 use confab_engine::{Call, CallCommand, CallConfig};
 use serde::Deserialize;
@@ -164,9 +164,9 @@ pub async fn next_frame(
     let bytes = match encoded {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(e)) => {
-            // The next picture gets another chance; the tile keeps its last one meanwhile.
+            // The tile keeps its last picture and asks for the one after this.
             tracing::warn!(error = %e, "a picture could not be prepared for its tile");
-            Vec::new()
+            unprepared_frame(sequence)
         }
         Err(e) => {
             return Err(UiError::new(

@@ -170,8 +170,14 @@ pub async fn switch_device(
     role: DeviceRole,
     choice: SourceChoice,
 ) -> Result<(), UiError> {
-    let call = state.call.lock().await;
-    let call = call.as_ref().ok_or_else(UiError::not_in_call)?;
+    // A camera can take a while to open: leave, mute and chat do not wait for it.
+    let call = state
+        .call
+        .lock()
+        .await
+        .as_ref()
+        .map(|call| call.control())
+        .ok_or_else(UiError::not_in_call)?;
     if choice == SourceChoice::None && role != DeviceRole::Speaker {
         return Err(UiError::new(
             "no_device",

@@ -11,8 +11,8 @@ import { fillPicker } from "./pickers";
 export interface CallActions extends ChatActions {
   /** Mutes or unmutes our `media` (the model says which it is now). */
   toggleMuted(media: Media): void;
-  /** Another device picked in the call. */
-  switchDevice(role: DeviceRole, choice: SourceChoice): void;
+  /** Another device picked in the call; resolves to whether it is in use now. */
+  switchDevice(role: DeviceRole, choice: SourceChoice): Promise<boolean>;
   leave(): void;
   messagePrivately(identity: string): void;
   home(): void;
@@ -69,6 +69,9 @@ export class CallScreen {
     microphone: el("select", { id: "call-mic", "aria-label": "Microphone" }),
     speaker: el("select", { id: "call-speaker", "aria-label": "Speaker" }),
   };
+  /** What each picker's device in use is (a picked device that would not open is not). */
+  private readonly inUse: Record<DeviceRole, SourceChoice>;
+  private readonly devices = el("div", { class: "devices", id: "call-devices" });
   private muted: Record<Media, boolean> = { audio: false, video: false };
   private readonly onKey = (event: KeyboardEvent) => this.key(event);
 
@@ -80,7 +83,7 @@ export class CallScreen {
     this.side.append(this.people, this.chat.root);
     this.selfView = this.sendsVideo ? this.newTile(SELF_VIEW, "You") : null;
     this.selfView?.root.classList.add("self");
-    const devices = el("div", { class: "devices", id: "call-devices" });
+    this.inUse = { ...chosen };
     for (const [role, label, shown] of [
       ["camera", "Camera", this.sendsVideo],
       ["microphone", "Microphone", this.sendsAudio],
@@ -88,18 +91,42 @@ export class CallScreen {
     ] as const) {
       const picker = this.pickers[role];
       picker.append(el("option", { value: chosen[role] }, ""));
-      picker.onchange = () => this.actions.switchDevice(role, picker.value);
-      if (shown) devices.append(el("label", {}, label, picker));
+      picker.onchange = () => void this.pick(role);
+      if (shown) this.devices.append(el("label", {}, label, picker));
     }
-    this.root.append(this.banner, this.incoming, this.problems, el("div", { class: "stage" }, this.grid, this.side), this.controls, devices);
+    this.root.append(this.banner, this.incoming, this.problems, el("div", { class: "stage" }, this.grid, this.side), this.controls, this.devices);
     window.addEventListener("keydown", this.onKey);
   }
 
-  /** Redraws the pickers from a new device list, keeping each choice while it is plugged in. */
+  /** Redraws the pickers from a new device list, keeping each choice while it is plugged in;
+   * one that was unplugged leaves its picker asking for another (no device shown as in use). */
   setDevices(devices: DevicesView): void {
-    fillPicker(this.pickers.camera, devices.cameras, false);
-    fillPicker(this.pickers.microphone, devices.microphones, false);
-    fillPicker(this.pickers.speaker, devices.speakers, true);
+    const lists: Record<DeviceRole, [DevicesView["cameras"], boolean]> = {
+      camera: [devices.cameras, false],
+      microphone: [devices.microphones, false],
+      speaker: [devices.speakers, true],
+    };
+    for (const [role, [options, off]] of Object.entries(lists) as [DeviceRole, [DevicesView["cameras"], boolean]][]) {
+      const picker = this.pickers[role];
+      fillPicker(picker, options, off);
+      picker.value = this.inUse[role];
+      if (this.inUse[role] === "" || picker.value !== this.inUse[role]) this.askForDevice(role);
+    }
+  }
+
+  /** Shows no device in use in `role`'s picker, so any entry (the old one too) can be picked. */
+  private askForDevice(role: DeviceRole): void {
+    const picker = this.pickers[role];
+    this.inUse[role] = "";
+    if (picker.options[0]?.value !== "") picker.prepend(el("option", { value: "", disabled: true }, `Pick a ${role}`));
+    picker.selectedIndex = 0;
+  }
+
+  private async pick(role: DeviceRole): Promise<void> {
+    const picker = this.pickers[role];
+    const choice = picker.value;
+    if (await this.actions.switchDevice(role, choice)) this.inUse[role] = choice;
+    else picker.value = this.inUse[role]; // the call kept the device it had
   }
 
   dispose(): void {
@@ -137,6 +164,9 @@ export class CallScreen {
 
   update(model: CallModel): void {
     this.muted = { ...model.own.muted };
+    this.devices.hidden = model.banner.kind === "ended";
+    if (model.own.lost.has("video") && this.inUse.camera !== "") this.askForDevice("camera");
+    if (model.own.lost.has("audio") && this.inUse.microphone !== "") this.askForDevice("microphone");
     const text = bannerText(model.banner);
     this.banner.textContent = text;
     this.banner.className = `banner ${model.banner.kind}`;
