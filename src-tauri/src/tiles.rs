@@ -17,6 +17,7 @@ use confab_core::ParticipantId;
 use confab_engine::VideoFrame;
 use confab_media::fit::{scaled_to_fit, to_rgba, FitError};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -192,34 +193,36 @@ pub struct FrameShape {
 /// `frame` as the UI reads it: [`FRAME_HEADER_LEN`] header bytes (sequence, width, height of
 /// what follows), then the picture scaled to fit `shape` and laid out as it asks.
 pub fn encode_frame(sequence: u64, frame: &VideoFrame, shape: FrameShape) -> Result<Vec<u8>, FitError> {
-    let fitted;
     let frame = if shape.max_width == 0 || shape.max_height == 0 {
-        frame
+        Cow::Borrowed(frame)
     } else {
-        fitted = scaled_to_fit(frame, shape.max_width, shape.max_height)?;
-        &fitted
+        scaled_to_fit(frame, shape.max_width, shape.max_height)?
     };
     let rgba;
     let body = match shape.pixels {
         Pixels::I420 => &frame.data,
         Pixels::Rgba => {
-            rgba = to_rgba(frame)?;
+            rgba = to_rgba(&frame)?;
             &rgba
         }
     };
-    let mut bytes = Vec::with_capacity(FRAME_HEADER_LEN + body.len());
-    bytes.extend_from_slice(&sequence.to_le_bytes());
-    bytes.extend_from_slice(&u32::try_from(frame.width).unwrap_or(0).to_le_bytes());
-    bytes.extend_from_slice(&u32::try_from(frame.height).unwrap_or(0).to_le_bytes());
+    let mut bytes = header(sequence, (frame.width, frame.height), body.len());
     bytes.extend_from_slice(body);
     Ok(bytes)
 }
 
+/// The [`FRAME_HEADER_LEN`] header, with room for `body` more bytes.
+fn header(sequence: u64, (width, height): (usize, usize), body: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(FRAME_HEADER_LEN + body);
+    bytes.extend_from_slice(&sequence.to_le_bytes());
+    bytes.extend_from_slice(&u32::try_from(width).unwrap_or(0).to_le_bytes());
+    bytes.extend_from_slice(&u32::try_from(height).unwrap_or(0).to_le_bytes());
+    bytes
+}
+
 /// The header alone, with size 0: picture `sequence` could not be prepared (the UI skips it).
 pub fn unprepared_frame(sequence: u64) -> Vec<u8> {
-    let mut bytes = sequence.to_le_bytes().to_vec();
-    bytes.resize(FRAME_HEADER_LEN, 0);
-    bytes
+    header(sequence, (0, 0), 0)
 }
 
 #[cfg(test)]

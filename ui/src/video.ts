@@ -37,9 +37,9 @@ const BYTES_PER_PIXEL: Record<Pixels, number> = { i420: 1.5, rgba: 4 };
 
 /** Reads the header `next_frame` puts before the pixels; null for "no new picture". */
 export function parseFrame(buffer: ArrayBuffer, layout: Pixels): Frame | null {
-  if (buffer.byteLength < FRAME_HEADER_LEN) return null;
+  const sequence = frameSequence(buffer);
+  if (sequence === null) return null;
   const header = new DataView(buffer, 0, FRAME_HEADER_LEN);
-  const sequence = Number(header.getBigUint64(0, true));
   const width = header.getUint32(8, true);
   const height = header.getUint32(12, true);
   const pixels = new Uint8Array(buffer, FRAME_HEADER_LEN);

@@ -72,7 +72,6 @@ export class CallScreen {
   /** What each picker's device in use is (a picked device that would not open is not). */
   private readonly inUse: Record<DeviceRole, SourceChoice>;
   private readonly devices = el("div", { class: "devices", id: "call-devices" });
-  private muted: Record<Media, boolean> = { audio: false, video: false };
   private readonly onKey = (event: KeyboardEvent) => this.key(event);
 
   /** `chosen`: what the pre-join screen joined with ("none" for a medium not sent). */
@@ -163,7 +162,6 @@ export class CallScreen {
   }
 
   update(model: CallModel): void {
-    this.muted = { ...model.own.muted };
     this.devices.hidden = model.banner.kind === "ended";
     if (model.own.lost.has("video") && this.inUse.camera !== "") this.askForDevice("camera");
     if (model.own.lost.has("audio") && this.inUse.microphone !== "") this.askForDevice("microphone");
@@ -173,6 +171,7 @@ export class CallScreen {
     this.banner.hidden = text === "";
     this.problems.replaceChildren(...model.problems.map((problem) => el("li", {}, problem)));
     this.updateTiles(present(model), model.speaking);
+    this.selfView?.root.classList.toggle("video-off", model.own.muted.video);
     this.people.replaceChildren(...this.participantList(model));
     this.chat.update(model);
     this.controls.replaceChildren(...this.controlButtons(model));
@@ -208,7 +207,6 @@ export class CallScreen {
       tile.label.replaceChildren(person.name, person.audioMuted ? el("span", { class: "muted-badge", title: "Muted" }, " 🔇 muted") : "");
     }
     this.grid.dataset.count = String(people.length + (this.selfView ? 1 : 0));
-    this.selfView?.root.classList.toggle("video-off", this.muted.video);
   }
 
   private participantList(model: CallModel): HTMLElement[] {
@@ -231,8 +229,8 @@ export class CallScreen {
       return [el("button", { id: "home-button", class: "primary", onclick: () => this.actions.home() }, "Back to start")];
     }
     return [
-      el("button", { id: "toggle-mic", disabled: !this.sendsAudio, title: "Ctrl+D", onclick: () => this.toggle("audio") }, this.muted.audio ? "Unmute" : "Mute"),
-      el("button", { id: "toggle-camera", disabled: !this.sendsVideo, title: "Ctrl+E", onclick: () => this.toggle("video") }, this.muted.video ? "Start video" : "Stop video"),
+      el("button", { id: "toggle-mic", disabled: !this.sendsAudio, title: "Ctrl+D", onclick: () => this.toggle("audio") }, model.own.muted.audio ? "Unmute" : "Mute"),
+      el("button", { id: "toggle-camera", disabled: !this.sendsVideo, title: "Ctrl+E", onclick: () => this.toggle("video") }, model.own.muted.video ? "Start video" : "Stop video"),
       el("button", { id: "leave", class: "danger", title: "Ctrl+Shift+L", onclick: () => this.actions.leave() }, "Leave"),
     ];
   }
