@@ -1,6 +1,7 @@
 //! Devices change during a call: a camera that stops is reported to its owner (and only the
 //! picture stops, the call goes on); another camera picked mid-call reaches the others at its
-//! own size, decoded cleanly, without a rejoin; a medium the call does not send cannot be
+//! own size, decoded cleanly, without a rejoin; a camera switched on after joining with it off
+//! does the same (others saw it off until then); a medium the call does not send cannot be
 //! replaced.
 
 use confab_core::{MediaKind, RoomError};
@@ -8,7 +9,8 @@ use confab_engine::{CallCommand, CallConfig, CallError, CallEvent, LocalSource};
 use confab_media::pattern::TestPattern;
 use confab_media::{SourceError, VideoFrame, VideoSource};
 use confab_tests::{
-    join_chat_only, join_synthetic_probing, synthetic_config, wait_for, wait_joined, PictureProbe, TestServer,
+    decoded, join_chat_only, join_synthetic_probing, synthetic_config, wait_for, wait_joined, PictureProbe,
+    TestServer,
 };
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -117,5 +119,67 @@ async fn a_medium_the_call_does_not_send_cannot_be_replaced() {
     .await;
     assert_eq!(refused.as_str(), "mic");
     carol.leave().await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_without_a_rejoin() {
+    let server = TestServer::start().await;
+    let link = server.link("camera-later");
+    let (alice, mut alice_events) = confab_engine::Call::start(CallConfig {
+        video: None,
+        muted: vec![MediaKind::Video],
+        ..synthetic_config(&link, "Alice", (320, 240), 440.0)
+    });
+    let alice_id = wait_joined(&mut alice_events).await;
+    let probe = Arc::new(PictureProbe::default());
+    let (bob, mut bob_events) = join_synthetic_probing(&link, "Bob", (320, 240), probe.clone());
+    wait_joined(&mut bob_events).await;
+    let camera_state = |muted: bool| {
+        let alice_id = alice_id.clone();
+        move |e: &CallEvent| match e {
+            CallEvent::TrackMuted {
+                participant,
+                kind: MediaKind::Video,
+                muted: now,
+            } if *participant == alice_id && *now == muted => Some(()),
+            _ => None,
+        }
+    };
+    wait_for(
+        &mut bob_events,
+        Duration::from_secs(10),
+        "Alice's camera shown off",
+        camera_state(true),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        probe.of(&alice_id).is_none(),
+        "no picture while Alice's camera is off"
+    );
+
+    alice.command(CallCommand::ReplaceSource(LocalSource::Video(Box::new(
+        TestPattern::new(160, 120, 15).unwrap(),
+    ))));
+    alice.command(CallCommand::SetMuted {
+        kind: MediaKind::Video,
+        muted: false,
+    });
+    wait_for(
+        &mut bob_events,
+        Duration::from_secs(10),
+        "Alice's camera shown on",
+        camera_state(false),
+    )
+    .await;
+    let after = decoded(&bob, &alice_id, 20).await;
+    assert_eq!(probe.of(&alice_id).map(|(size, _)| size), Some((160, 120)));
+    assert_eq!((after.frames_corrupt, after.decode_errors), (0, 0), "{after:?}");
+    assert!(after.left.is_none(), "Alice never left and came back");
+
+    let alice_final = alice.leave().await;
+    assert!(alice_final.errors.is_empty(), "{:?}", alice_final.errors);
+    bob.leave().await;
     server.stop().await;
 }

@@ -143,6 +143,7 @@ pub(crate) async fn run(args: JoinArgs) -> Result<(), String> {
         name: name.clone(),
         video,
         audio,
+        muted: Vec::new(),
         peer: args.media_address.map(PeerConfig::bound_to),
         identity,
         media_out: None,

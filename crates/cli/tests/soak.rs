@@ -52,6 +52,7 @@ async fn one_visit(link: &JoinLink) {
         name: "Visitor".into(),
         video: Some(Box::new(TestPattern::new(160, 120, 15).expect("pattern"))),
         audio: None,
+        muted: Vec::new(),
         peer: None,
         identity: None,
         media_out: None,

@@ -15,18 +15,17 @@ use crate::media_out::MediaSink;
 use crate::record::CallRecord;
 use crate::room_events::{relay, track_muted, Presence};
 use crate::seal::SessionKeys;
-use crate::send::{replace_source, track_id, LocalMedia, LocalProblem, SentTotals, Sources};
+use crate::send::{track_id, Outgoing};
 use confab_core::link::NativeLink;
 use confab_core::{
     ConversationId, JoinLink, LeaveReason, MediaKind, MessageId, Output, ParticipantId, PeerSlot, Room,
-    RoomCommand, RoomEvent, SendOrder, SignalIn, SignalOut, TrackInfo,
+    RoomCommand, RoomEvent, SendOrder, SignalIn, SignalOut,
 };
 use confab_media::{AudioSource, VideoSource};
 use confab_rtc::{LocalMediaTrack, PeerConfig, PeerEvent, PeerSession, PeerState};
 use confab_signal::native::{NativeAdapter, PING_INTERVAL};
 use confab_signal::{SignalingAdapter, Transport, TransportError, WebSocketTransport};
 use media_path::{MediaPathWatch, PathChange};
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -60,6 +59,10 @@ pub struct CallConfig {
     pub video: Option<Box<dyn VideoSource>>,
     /// Microphone or synthetic audio; `None` joins without audio.
     pub audio: Option<Box<dyn AudioSource>>,
+    /// Media that start muted. A muted medium with no source is still offered to the room
+    /// (others see it muted), so a camera or microphone switched on later
+    /// ([`CallCommand::ReplaceSource`], then unmuting) goes out without renegotiating.
+    pub muted: Vec<MediaKind>,
     /// Where media sockets bind; `None` binds the local address the signaling connection uses,
     /// which is the interface that reaches the server.
     pub peer: Option<PeerConfig>,
@@ -190,15 +193,10 @@ struct Driver {
     peer: Option<Arc<PeerSession>>,
     /// Counts media connections; tags their events.
     peer_generation: u64,
-    /// Sources not started yet (they start at the first join and run until the call ends).
-    sources: Option<Sources>,
-    sends_video: bool,
-    sends_audio: bool,
-    muted: HashSet<MediaKind>,
+    /// Our camera and microphone (started at the first join, running until the call ends).
+    outgoing: Outgoing,
     peer_config: Option<PeerConfig>,
     media_out: Option<Arc<dyn MediaSink>>,
-    media: Option<LocalMedia>,
-    problems: mpsc::UnboundedSender<LocalProblem>,
     local: Option<ParticipantId>,
     presence: Presence,
     joined_ms: Option<u64>,
@@ -216,8 +214,6 @@ struct Driver {
     queued_chat: Vec<RoomCommand>,
     /// Order stamps for the chat we send.
     send_order: SendOrder,
-    /// Sending counters, frozen when local media stops.
-    sent_totals: SentTotals,
     /// Media bytes (sent, received) of media connections already closed.
     closed_media_bytes: (u64, u64),
     /// Media bytes (sent, received) in all, refreshed before each snapshot and at the end.
@@ -259,14 +255,9 @@ async fn run(
         last_heard: started,
         peer: None,
         peer_generation: 0,
-        sends_video: config.video.is_some(),
-        sends_audio: config.audio.is_some(),
-        sources: Some((config.video, config.audio)),
-        muted: HashSet::new(),
+        outgoing: Outgoing::new(config.video, config.audio, &config.muted, problems),
         peer_config: config.peer,
         media_out: config.media_out,
-        media: None,
-        problems,
         local: None,
         presence: Presence::default(),
         joined_ms: None,
@@ -277,7 +268,6 @@ async fn run(
         closed_ice_restarts: 0,
         queued_chat: Vec::new(),
         send_order: SendOrder::default(),
-        sent_totals: SentTotals::default(),
         closed_media_bytes: (0, 0),
         media_bytes: (0, 0),
     };
@@ -345,7 +335,7 @@ impl Driver {
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
             Some(CallCommand::ReplaceSource(source)) => {
-                if let Err(e) = replace_source(self.sources.as_mut(), self.media.as_ref(), source) {
+                if let Err(e) = self.outgoing.replace_source(source) {
                     self.record.problem(e);
                 }
             }
@@ -557,7 +547,6 @@ impl Driver {
                 track,
                 muted,
             } => track_muted(&self.room, participant, &track, muted),
-            RoomEvent::TrackPublished { .. } => None,
             _ => None,
         };
         if let Some(event) = out {
@@ -592,11 +581,7 @@ impl Driver {
             Instant::now(),
             RoomCommand::SendDescription(PeerSlot::Main, offer),
         );
-        if let Some((video_source, audio_source)) = self.sources.take() {
-            let problems = self.problems.clone();
-            self.media = Some(LocalMedia::start(video_source, audio_source, problems));
-        }
-        if let Some(media) = &self.media {
+        if let Some(media) = self.outgoing.start() {
             media.attach(video, audio);
         }
         Ok(())
@@ -610,17 +595,13 @@ impl Driver {
         local: &ParticipantId,
         kind: MediaKind,
     ) -> Result<Option<Arc<LocalMediaTrack>>, CallError> {
-        if !self.sends(kind) {
+        let Some(info) = self.outgoing.track(kind) else {
             peer.add_receiver(kind).await?;
             return Ok(None);
-        }
-        let id = track_id(kind);
-        let track = peer.add_media_track(local.as_str(), id.clone(), kind).await?;
-        let info = TrackInfo {
-            id,
-            kind,
-            muted: self.muted.contains(&kind),
         };
+        let track = peer
+            .add_media_track(local.as_str(), info.id.clone(), kind)
+            .await?;
         let _ = self
             .room
             .handle_command(Instant::now(), RoomCommand::Publish(info));
@@ -644,8 +625,12 @@ impl Driver {
                 self.presence
                     .receive(track, participant, &self.record, self.media_out.clone());
             }
-            PeerEvent::KeyframeRequested(_) => self.media.iter().for_each(LocalMedia::request_keyframe),
-            PeerEvent::SendFeedback(feedback) => self.media.iter().for_each(|m| m.feedback(feedback)),
+            PeerEvent::KeyframeRequested(_) => {
+                self.outgoing.media().iter().for_each(|m| m.request_keyframe())
+            }
+            PeerEvent::SendFeedback(feedback) => {
+                self.outgoing.media().iter().for_each(|m| m.feedback(feedback))
+            }
             PeerEvent::StateChanged(state) => self.media_path_changed(state),
             _ => {}
         }
@@ -670,26 +655,9 @@ impl Driver {
         }
     }
 
-    /// Whether this call sends `kind` (it had a source for it at the start).
-    fn sends(&self, kind: MediaKind) -> bool {
-        match kind {
-            MediaKind::Video => self.sends_video,
-            MediaKind::Audio => self.sends_audio,
-        }
-    }
-
     fn set_muted(&mut self, kind: MediaKind, muted: bool) {
-        if !self.sends(kind) {
-            return self
-                .record
-                .problem(CallError::Room(confab_core::RoomError::UnknownTrack(track_id(
-                    kind,
-                ))));
-        }
-        if muted {
-            self.muted.insert(kind);
-        } else {
-            self.muted.remove(&kind);
+        if let Err(e) = self.outgoing.set_muted(kind, muted) {
+            return self.record.problem(e);
         }
         if self.room.local_tracks().contains_key(&track_id(kind)) {
             let mute = RoomCommand::Mute {
@@ -699,9 +667,6 @@ impl Driver {
             if let Err(e) = self.room.handle_command(Instant::now(), mute) {
                 self.record.problem(e.into());
             }
-        }
-        if let Some(media) = &self.media {
-            media.set_paused(kind, muted);
         }
     }
 
@@ -718,8 +683,7 @@ impl Driver {
     async fn shut_down(&mut self) {
         self.refresh_media_bytes().await;
         self.transport.close().await;
-        self.sent_totals = self.sent_totals();
-        self.media = None;
+        self.outgoing.stop();
         if let Some(peer) = self.peer.take() {
             self.closed_ice_restarts += peer.ice_restarts();
             peer.close().await;

@@ -22,9 +22,9 @@ use crate::call::{unix_millis, CallConfig};
 use crate::identity::Identity;
 use crate::media_out::MediaSink;
 use crate::record::CallRecord;
-use crate::room_call::{join_command, send_chat, send_private, Outgoing, SnapshotParts, Traffic};
+use crate::room_call::{join_command, send_chat, send_private, SnapshotParts, Traffic};
 use crate::room_events::{relay, Presence};
-use crate::send::track_id;
+use crate::send::{track_id, Outgoing};
 use confab_core::link::JanusLink;
 use confab_core::{
     LeaveReason, MediaKind, Output, PeerSlot, Room, RoomCommand, RoomEvent, SendOrder, SessionDescription,
@@ -108,7 +108,7 @@ pub(crate) async fn run(
         peers: HashMap::new(),
         generation: 0,
         peer_tx,
-        outgoing: Outgoing::new(config.video, config.audio, problems),
+        outgoing: Outgoing::new(config.video, config.audio, &config.muted, problems),
         media_out: config.media_out,
         presence: Presence::default(),
         joined_ms: None,

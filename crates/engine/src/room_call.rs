@@ -1,126 +1,19 @@
 //! What the drivers of calls on other people's servers (Janus, PeerJS) share around the core
-//! [`Room`]: our outgoing media ([`Outgoing`]: sources started on first use, mute kept across
-//! new connections), what their media connections carried ([`Traffic`]), the room's join
-//! command, sending chat, and the snapshot.
+//! [`Room`]: what their media connections carried ([`Traffic`]), the room's join command,
+//! sending chat, and the snapshot.
 
-use crate::api::{CallError, CallSnapshot, LocalSource};
+use crate::api::CallSnapshot;
 use crate::call::new_chat;
 use crate::call::snapshot::RoomPicture;
 use crate::record::CallRecord;
 use crate::room_events::Presence;
-use crate::send::{replace_source, track_id, LocalMedia, LocalProblem, SentTotals, Sources};
+use crate::send::Outgoing;
 use confab_core::{
-    ChatMessage, ConversationId, MediaKind, ParticipantId, PrivateDraft, Room, RoomCommand, RoomName, Secret,
-    SendOrder, TrackInfo,
+    ChatMessage, ConversationId, ParticipantId, PrivateDraft, Room, RoomCommand, RoomName, Secret, SendOrder,
 };
-use confab_media::{AudioSource, VideoSource};
 use confab_rtc::PeerSession;
 use confab_signal::AdapterError;
-use std::collections::HashSet;
 use std::time::Instant;
-use tokio::sync::mpsc;
-
-/// Our camera and microphone: what we send, whether each is muted, and the encoders once
-/// started.
-pub(crate) struct Outgoing {
-    sources: Option<Sources>,
-    sends: Vec<MediaKind>,
-    muted: HashSet<MediaKind>,
-    media: Option<LocalMedia>,
-    /// What the encoders had sent when they stopped.
-    stopped_totals: SentTotals,
-    problems: mpsc::UnboundedSender<LocalProblem>,
-}
-
-impl Outgoing {
-    /// Sends what the sources give (not started until [`Self::start`]); problems go to `problems`.
-    pub(crate) fn new(
-        video: Option<Box<dyn VideoSource>>,
-        audio: Option<Box<dyn AudioSource>>,
-        problems: mpsc::UnboundedSender<LocalProblem>,
-    ) -> Self {
-        let sends = [
-            video.is_some().then_some(MediaKind::Video),
-            audio.is_some().then_some(MediaKind::Audio),
-        ];
-        Self {
-            sources: Some((video, audio)),
-            sends: sends.into_iter().flatten().collect(),
-            muted: HashSet::new(),
-            media: None,
-            stopped_totals: SentTotals::default(),
-            problems,
-        }
-    }
-
-    /// The kinds we send, video first.
-    pub(crate) fn kinds(&self) -> &[MediaKind] {
-        &self.sends
-    }
-
-    /// Our tracks as others are told of them.
-    pub(crate) fn tracks(&self) -> Vec<TrackInfo> {
-        self.sends
-            .iter()
-            .map(|&kind| TrackInfo {
-                id: track_id(kind),
-                kind,
-                muted: self.muted.contains(&kind),
-            })
-            .collect()
-    }
-
-    /// The encoders, started (muted as the user left them) the first time; `None` once stopped.
-    pub(crate) fn start(&mut self) -> Option<&LocalMedia> {
-        if let Some((video, audio)) = self.sources.take() {
-            let media = LocalMedia::start(video, audio, self.problems.clone());
-            self.muted.iter().for_each(|&kind| media.set_paused(kind, true));
-            self.media = Some(media);
-        }
-        self.media.as_ref()
-    }
-
-    /// The encoders, if started.
-    pub(crate) fn media(&self) -> Option<&LocalMedia> {
-        self.media.as_ref()
-    }
-
-    /// Mutes or unmutes `kind` (a muted medium encodes and sends nothing).
-    pub(crate) fn set_muted(&mut self, kind: MediaKind, muted: bool) -> Result<(), CallError> {
-        if !self.sends.contains(&kind) {
-            return Err(CallError::Room(confab_core::RoomError::UnknownTrack(track_id(
-                kind,
-            ))));
-        }
-        if muted {
-            self.muted.insert(kind);
-        } else {
-            self.muted.remove(&kind);
-        }
-        if let Some(media) = &self.media {
-            media.set_paused(kind, muted);
-        }
-        Ok(())
-    }
-
-    /// Captures `source` instead of our current camera or microphone.
-    pub(crate) fn replace_source(&mut self, source: LocalSource) -> Result<(), CallError> {
-        replace_source(self.sources.as_mut(), self.media.as_ref(), source)
-    }
-
-    /// What the encoders sent so far.
-    pub(crate) fn totals(&self) -> SentTotals {
-        self.media
-            .as_ref()
-            .map_or(self.stopped_totals, LocalMedia::totals)
-    }
-
-    /// Stops the encoders, keeping their totals.
-    pub(crate) fn stop(&mut self) {
-        self.stopped_totals = self.totals();
-        self.media = None;
-    }
-}
 
 /// What a call's media connections carried, closed ones included.
 #[derive(Default)]

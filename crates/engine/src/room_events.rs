@@ -1,7 +1,7 @@
 //! Room events the room-backed drivers (Confab's own server, Janus, PeerJS) pass on to the user in the
 //! same way: arrivals and departures (noting when each happened), chat, refused chat and server
-//! errors (as problems), and what a participant's mute looks like to the user. The rest
-//! (joining, leaving) needs the driver.
+//! errors (as problems), and what a participant's mute (or a track published muted) looks like
+//! to the user. The rest (joining, leaving) needs the driver.
 
 use crate::api::{CallError, CallEvent};
 use crate::media_out::MediaSink;
@@ -54,6 +54,17 @@ pub(crate) fn relay(record: &mut CallRecord, presence: &mut Presence, event: Roo
         RoomEvent::ParticipantLeft { id, reason } => {
             presence.left_ms.insert(id.clone(), record.elapsed_ms());
             CallEvent::ParticipantLeft { id, reason }
+        }
+        // A track published muted looks to the user like a mute: that camera is off for now.
+        RoomEvent::TrackPublished { participant, track } => {
+            if !track.muted {
+                return None;
+            }
+            CallEvent::TrackMuted {
+                participant,
+                kind: track.kind,
+                muted: true,
+            }
         }
         RoomEvent::ChatReceived(message) => CallEvent::ChatReceived(message),
         RoomEvent::ChatSent(message) => CallEvent::ChatSent(message),

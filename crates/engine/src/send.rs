@@ -4,11 +4,12 @@
 //! microphone can be replaced mid-call without touching tracks or peers.
 
 use crate::api::{CallError, LocalSource};
-use confab_core::{MediaKind, RoomError, TrackId};
+use confab_core::{MediaKind, RoomError, TrackId, TrackInfo};
 use confab_media::pipeline::{AudioSender, MediaError, VideoSender};
 use confab_media::rate::RateSignal;
 use confab_media::{AudioSource, EncodedAudio, EncodedVideo, VideoSource};
 use confab_rtc::{LocalMediaTrack, SendFeedback};
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -28,7 +29,7 @@ pub(crate) fn track_id(kind: MediaKind) -> TrackId {
 }
 
 /// Video and audio sources, either of which may be absent.
-pub(crate) type Sources = (Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>);
+type Sources = (Option<Box<dyn VideoSource>>, Option<Box<dyn AudioSource>>);
 
 /// Capturing or encoding one of our media failed.
 #[derive(Debug)]
@@ -37,31 +38,138 @@ pub(crate) struct LocalProblem {
     pub error: MediaError,
 }
 
-/// Puts `source` in place of our current one of its kind, whether capture has not started yet
-/// (`waiting`) or runs (`media`). A medium the call does not send cannot be replaced.
-pub(crate) fn replace_source(
-    waiting: Option<&mut Sources>,
-    media: Option<&LocalMedia>,
-    source: LocalSource,
-) -> Result<(), CallError> {
-    let kind = source.kind();
-    let replaced = match (waiting, media, source) {
-        (Some((video @ Some(_), _)), _, LocalSource::Video(new)) => {
-            *video = Some(new);
-            true
+/// Our camera and microphone: which media we send, whether each is muted, and the encoders
+/// once started. Sources start on the first media connection and outlive reconnects; mute is
+/// kept across new connections.
+pub(crate) struct Outgoing {
+    /// Sources not started yet.
+    sources: Option<Sources>,
+    sends: Vec<MediaKind>,
+    muted: HashSet<MediaKind>,
+    media: Option<LocalMedia>,
+    /// What the encoders had sent when they stopped.
+    stopped_totals: SentTotals,
+    problems: mpsc::UnboundedSender<LocalProblem>,
+}
+
+impl Outgoing {
+    /// Sends each medium that has a source or starts `muted` (a muted medium with no source is
+    /// still offered, so a device picked later goes out without renegotiating). Nothing starts
+    /// until [`Self::start`]; problems go to `problems`.
+    pub(crate) fn new(
+        video: Option<Box<dyn VideoSource>>,
+        audio: Option<Box<dyn AudioSource>>,
+        muted: &[MediaKind],
+        problems: mpsc::UnboundedSender<LocalProblem>,
+    ) -> Self {
+        let sends: Vec<MediaKind> = [
+            (video.is_some() || muted.contains(&MediaKind::Video)).then_some(MediaKind::Video),
+            (audio.is_some() || muted.contains(&MediaKind::Audio)).then_some(MediaKind::Audio),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        Self {
+            sources: Some((video, audio)),
+            muted: muted
+                .iter()
+                .copied()
+                .filter(|kind| sends.contains(kind))
+                .collect(),
+            sends,
+            media: None,
+            stopped_totals: SentTotals::default(),
+            problems,
         }
-        (Some((_, audio @ Some(_))), _, LocalSource::Audio(new)) => {
-            *audio = Some(new);
-            true
-        }
-        (None, Some(media), source) => media.replace_source(source),
-        _ => false,
-    };
-    if replaced {
-        Ok(())
-    } else {
-        Err(CallError::Room(RoomError::UnknownTrack(track_id(kind))))
     }
+
+    /// The kinds we send, video first.
+    pub(crate) fn kinds(&self) -> &[MediaKind] {
+        &self.sends
+    }
+
+    /// Whether we send `kind`.
+    pub(crate) fn sends(&self, kind: MediaKind) -> bool {
+        self.sends.contains(&kind)
+    }
+
+    /// Our track of `kind` as others are told of it; `None` if we do not send it.
+    pub(crate) fn track(&self, kind: MediaKind) -> Option<TrackInfo> {
+        self.sends(kind).then(|| TrackInfo {
+            id: track_id(kind),
+            kind,
+            muted: self.muted.contains(&kind),
+        })
+    }
+
+    /// Our tracks as others are told of them.
+    pub(crate) fn tracks(&self) -> Vec<TrackInfo> {
+        self.sends.iter().filter_map(|&kind| self.track(kind)).collect()
+    }
+
+    /// The encoders, started (muted as the user left them) the first time; `None` once stopped.
+    pub(crate) fn start(&mut self) -> Option<&LocalMedia> {
+        if let Some(sources) = self.sources.take() {
+            let media = LocalMedia::start(sources, &self.sends, self.problems.clone());
+            self.muted.iter().for_each(|&kind| media.set_paused(kind, true));
+            self.media = Some(media);
+        }
+        self.media.as_ref()
+    }
+
+    /// The encoders, if started.
+    pub(crate) fn media(&self) -> Option<&LocalMedia> {
+        self.media.as_ref()
+    }
+
+    /// Mutes or unmutes `kind` (a muted medium encodes and sends nothing).
+    pub(crate) fn set_muted(&mut self, kind: MediaKind, muted: bool) -> Result<(), CallError> {
+        if !self.sends(kind) {
+            return Err(unknown_track(kind));
+        }
+        if muted {
+            self.muted.insert(kind);
+        } else {
+            self.muted.remove(&kind);
+        }
+        if let Some(media) = &self.media {
+            media.set_paused(kind, muted);
+        }
+        Ok(())
+    }
+
+    /// Captures `source` instead of our current camera or microphone (or as the first one),
+    /// whether capture has started or not. A medium the call does not send cannot be replaced.
+    pub(crate) fn replace_source(&mut self, source: LocalSource) -> Result<(), CallError> {
+        let kind = source.kind();
+        if !self.sends(kind) {
+            return Err(unknown_track(kind));
+        }
+        match (self.sources.as_mut(), &self.media, source) {
+            (Some((video, _)), _, LocalSource::Video(new)) => *video = Some(new),
+            (Some((_, audio)), _, LocalSource::Audio(new)) => *audio = Some(new),
+            (None, Some(media), source) => media.replace_source(source),
+            (None, None, _) => return Err(unknown_track(kind)), // stopped: the call is over
+        }
+        Ok(())
+    }
+
+    /// What the encoders sent so far.
+    pub(crate) fn totals(&self) -> SentTotals {
+        self.media
+            .as_ref()
+            .map_or(self.stopped_totals, LocalMedia::totals)
+    }
+
+    /// Stops the encoders, keeping their totals.
+    pub(crate) fn stop(&mut self) {
+        self.stopped_totals = self.totals();
+        self.media = None;
+    }
+}
+
+fn unknown_track(kind: MediaKind) -> CallError {
+    CallError::Room(RoomError::UnknownTrack(track_id(kind)))
 }
 
 /// What local media sent, for the snapshot.
@@ -102,11 +210,12 @@ impl LocalMedia {
         }
     }
 
-    /// Starts capturing and encoding the given sources. Nothing is sent until
+    /// Starts capturing and encoding each medium in `sends`, from its source if it has one
+    /// (otherwise from the first one [`Self::replace_source`] gives). Nothing is sent until
     /// [`LocalMedia::attach`]. Problems go to `problems`.
-    pub(crate) fn start(
-        video: Option<Box<dyn VideoSource>>,
-        audio: Option<Box<dyn AudioSource>>,
+    fn start(
+        (video, audio): Sources,
+        sends: &[MediaKind],
         problems: mpsc::UnboundedSender<LocalProblem>,
     ) -> Self {
         let frames_sent = Arc::new(AtomicU64::new(0));
@@ -117,12 +226,12 @@ impl LocalMedia {
             let problems = problems.clone();
             move |error| problems.send(LocalProblem { kind, error }).is_ok()
         };
-        let video = video.and_then(|source| {
+        let video = sends.contains(&MediaKind::Video).then(|| {
             let (tx, rx) = mpsc::channel::<EncodedVideo>(QUEUE);
             tokio::spawn(write_video(rx, video_track, frames_sent.clone()));
             let to_report = report(MediaKind::Video);
             let dropped = frames_dropped_before_write.clone();
-            VideoSender::start(source, None, move |result| match result {
+            VideoSender::start(video, move |result| match result {
                 Ok(frame) => match tx.try_send(frame) {
                     Ok(()) => true,
                     Err(mpsc::error::TrySendError::Full(_)) => {
@@ -133,20 +242,19 @@ impl LocalMedia {
                 },
                 Err(e) => to_report(e),
             })
-            .map_err(|e| report(MediaKind::Video)(e.into()))
-            .ok()
         });
-        let audio = audio.and_then(|source| {
+        let audio = sends.contains(&MediaKind::Audio).then(|| {
             let (tx, rx) = mpsc::channel::<EncodedAudio>(QUEUE);
             tokio::spawn(write_audio(rx, audio_track));
             let to_report = report(MediaKind::Audio);
-            AudioSender::start(source, move |result| match result {
+            AudioSender::start(audio, move |result| match result {
                 Ok(packet) => !matches!(tx.try_send(packet), Err(mpsc::error::TrySendError::Closed(_))),
                 Err(e) => to_report(e),
             })
             .map_err(|e| report(MediaKind::Audio)(e.into()))
             .ok()
         });
+        let audio = audio.flatten();
         Self {
             video,
             audio,
@@ -193,11 +301,19 @@ impl LocalMedia {
         self.video.iter().for_each(|v| v.rate_signal(signal));
     }
 
-    /// Captures from `source` from now on; `false` if that medium's encoder is not running.
-    fn replace_source(&self, source: LocalSource) -> bool {
+    /// Captures from `source` from now on (dropped if that medium's encoder is not running).
+    fn replace_source(&self, source: LocalSource) {
         match source {
-            LocalSource::Video(source) => self.video.as_ref().map(|v| v.replace_source(source)).is_some(),
-            LocalSource::Audio(source) => self.audio.as_ref().map(|a| a.replace_source(source)).is_some(),
+            LocalSource::Video(source) => {
+                if let Some(video) = &self.video {
+                    video.replace_source(source);
+                }
+            }
+            LocalSource::Audio(source) => {
+                if let Some(audio) = &self.audio {
+                    audio.replace_source(source);
+                }
+            }
         }
     }
 

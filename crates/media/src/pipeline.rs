@@ -5,10 +5,11 @@
 //! runtime; the engine's sink forwards into its own channels. Dropping a pipeline stops and
 //! joins its threads.
 //!
-//! A sender's source can be replaced while it runs (another camera picked mid-call): the
-//! capture thread takes the new one between frames. A source that fails is reported once and
-//! the capture thread waits for a replacement instead of ending, so the encoder, its settings
-//! and the tracks it feeds stay as they are.
+//! A sender's source can be replaced while it runs (another camera picked mid-call), and a
+//! sender can start with none (a camera switched on later): the capture thread takes the new
+//! one between frames, and the video encoder starts afresh for its size and frame rate. A
+//! source that fails is reported once and the capture thread waits for a replacement instead
+//! of ending, so the sender and the tracks it feeds stay as they are.
 
 use crate::frame::{AudioFrame, EncodedAudio, EncodedVideo, VideoFrame};
 use crate::h264::{CodecError, H264Decoder, H264Encoder, VideoEncoderConfig};
@@ -74,26 +75,29 @@ impl Drop for Threads {
 /// Replacement sources waiting for a capture thread; only the newest one counts.
 const REPLACEMENTS: usize = 1;
 
-/// Reads `source` into `queue` until stopped, switching to each source sent on `replacements`
-/// (`on_replaced` then runs). A failure goes to `on_error` and the thread waits for the next
-/// source.
+/// Reads `source` (if any) into `queue` until stopped, switching to each source sent on
+/// `replacements`; `on_source` sees every source before its first frame is read. A failure goes
+/// to `on_error` and the thread waits for the next source.
 fn capture_loop<S: ?Sized, T>(
     stop: &AtomicBool,
-    source: Box<S>,
+    source: Option<Box<S>>,
     next: impl Fn(&mut S) -> Result<T, SourceError>,
     replacements: QueueReceiver<Box<S>>,
     queue: QueueSender<T>,
     mut on_error: impl FnMut(SourceError),
-    mut on_replaced: impl FnMut(),
+    mut on_source: impl FnMut(&S),
 ) {
-    let mut current = Some(source);
+    let mut current = source;
+    if let Some(source) = current.as_deref() {
+        on_source(source);
+    }
     while !stop.load(Ordering::Relaxed) {
         // Between frames, a waiting replacement wins; with no source, wait for one.
         let wait = if current.is_some() { Duration::ZERO } else { POLL };
         match replacements.recv_timeout(wait) {
             Ok(Some(replacement)) => {
+                on_source(&replacement);
                 current = Some(replacement);
-                on_replaced();
             }
             Ok(None) => {}
             Err(_) => return,
@@ -111,8 +115,8 @@ fn capture_loop<S: ?Sized, T>(
                 current = None;
                 // The old device failing as another is picked is no loss: the new one goes on.
                 if let Ok(Some(replacement)) = replacements.recv_timeout(Duration::ZERO) {
+                    on_source(&replacement);
                     current = Some(replacement);
-                    on_replaced();
                 } else {
                     on_error(e);
                 }
@@ -163,7 +167,8 @@ pub struct VideoSender {
     replacements: QueueSender<Box<dyn VideoSource>>,
     keyframe: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
-    rate: Mutex<RateController>,
+    /// The rate rules for the current source (started afresh for each source).
+    rate: Arc<Mutex<RateController>>,
     /// The rate the encoder thread encodes at (it applies changes before the next frame).
     target_bps: Arc<AtomicU32>,
     stats: Arc<EncodeStats>,
@@ -172,29 +177,26 @@ pub struct VideoSender {
 }
 
 impl VideoSender {
-    /// Starts capturing from `source` and encoding. `sink` returns `false` to stop.
+    /// Starts capturing from `source` (or, with none, waiting for one: see
+    /// [`VideoSender::replace_source`]) and encoding. `sink` returns `false` to stop; it also gets
+    /// a source's failure, and an encoder that would not start for a source.
     pub fn start(
-        source: Box<dyn VideoSource>,
-        bitrate_bps: Option<u32>,
+        source: Option<Box<dyn VideoSource>>,
         mut sink: impl FnMut(Result<EncodedVideo, MediaError>) -> bool + Send + 'static,
-    ) -> Result<Self, CodecError> {
-        let (width, height) = source.size();
-        let fps = (1.0 / source.frame_interval().as_secs_f64()).round() as u32;
-        let mut config = VideoEncoderConfig::for_size(width, height, fps);
-        if let Some(bps) = bitrate_bps {
-            config.bitrate_bps = bps;
-        }
-        let mut encoder = H264Encoder::new(config)?;
-        let target_bps = Arc::new(AtomicU32::new(config.bitrate_bps));
+    ) -> Self {
         let (raw_tx, raw_rx) = drop_oldest::<VideoFrame>(RAW_QUEUE);
         let dropped_probe = raw_tx.clone();
         let keyframe = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(EncodeStats::default());
+        let rate = Arc::new(Mutex::new(RateController::new(0)));
+        let target_bps = Arc::new(AtomicU32::new(0));
         let (error_tx, error_rx) = drop_oldest::<SourceError>(1);
         let (replacements, replacement_rx) = drop_oldest::<Box<dyn VideoSource>>(REPLACEMENTS);
+        // Each source's encoder settings, handed from the capture thread to the encoder thread
+        // ahead of that source's first frame.
+        let (config_tx, config_rx) = drop_oldest::<VideoEncoderConfig>(REPLACEMENTS);
         let mut threads = Threads::new();
-        let fresh_source_keyframe = keyframe.clone();
         threads.spawn("video-capture", move |stop| {
             capture_loop(
                 &stop,
@@ -205,17 +207,20 @@ impl VideoSender {
                 |e| {
                     let _ = error_tx.push(e);
                 },
-                // Receivers decode the new source's pictures from a keyframe on.
-                || fresh_source_keyframe.store(true, Ordering::Relaxed),
+                |source| {
+                    let _ = config_tx.push(encoder_config(source));
+                },
             );
         });
-        let (kf, st, muted, target) = (
+        let (kf, st, muted, target, rules) = (
             keyframe.clone(),
             stats.clone(),
             paused.clone(),
             target_bps.clone(),
+            rate.clone(),
         );
         threads.spawn("video-encode", move |stop| {
+            let mut encoder: Option<H264Encoder> = None;
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(Some(e)) = error_rx.recv_timeout(Duration::ZERO) {
                     if !sink(Err(e.into())) {
@@ -226,6 +231,24 @@ impl VideoSender {
                     Ok(Some(frame)) => frame,
                     Ok(None) => continue,
                     Err(_) => return,
+                };
+                // A new source: a new encoder at its size and rate, starting with a keyframe.
+                if let Ok(Some(config)) = config_rx.recv_timeout(Duration::ZERO) {
+                    *rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+                        RateController::new(config.bitrate_bps);
+                    target.store(config.bitrate_bps, Ordering::Relaxed);
+                    encoder = match H264Encoder::new(config) {
+                        Ok(encoder) => Some(encoder),
+                        Err(e) => {
+                            if !sink(Err(e.into())) {
+                                return;
+                            }
+                            None
+                        }
+                    };
+                }
+                let Some(encoder) = encoder.as_mut() else {
+                    continue;
                 };
                 if muted.load(Ordering::Relaxed) {
                     continue;
@@ -244,21 +267,22 @@ impl VideoSender {
                 }
             }
         });
-        Ok(Self {
+        Self {
             replacements,
             keyframe,
             paused,
-            rate: Mutex::new(RateController::new(config.bitrate_bps)),
+            rate,
             target_bps,
             stats,
             captured_dropped: Arc::new(move || dropped_probe.dropped()),
             _threads: threads,
-        })
+        }
     }
 
-    /// Captures from `source` instead from its next frame on (a new size is fine: the encoder
-    /// starts over at it). The old source is closed on the capture thread; a replacement
-    /// overtaken by a newer one before the thread took it is closed here.
+    /// Captures from `source` instead from its next frame on, with an encoder started afresh at
+    /// its size and frame rate (so receivers get a keyframe). The old source is closed on the
+    /// capture thread; a replacement overtaken by a newer one before the thread took it is
+    /// closed here.
     pub fn replace_source(&self, source: Box<dyn VideoSource>) {
         let _ = self.replacements.push(source);
     }
@@ -306,6 +330,15 @@ impl VideoSender {
     }
 }
 
+/// The encoder settings for pictures from `source`.
+fn encoder_config(source: &dyn VideoSource) -> VideoEncoderConfig {
+    let (width, height) = source.size();
+    let fps = (1.0 / source.frame_interval().as_secs_f64())
+        .round()
+        .clamp(1.0, 240.0) as u32;
+    VideoEncoderConfig::for_size(width, height, fps)
+}
+
 /// Microphone (or tone) thread → Opus encoder thread → `sink`.
 pub struct AudioSender {
     replacements: QueueSender<Box<dyn AudioSource>>,
@@ -314,9 +347,10 @@ pub struct AudioSender {
 }
 
 impl AudioSender {
-    /// Starts capturing from `source` and encoding. `sink` returns `false` to stop.
+    /// Starts capturing from `source` (or, with none, waiting for one: see
+    /// [`AudioSender::replace_source`]) and encoding. `sink` returns `false` to stop.
     pub fn start(
-        source: Box<dyn AudioSource>,
+        source: Option<Box<dyn AudioSource>>,
         mut sink: impl FnMut(Result<EncodedAudio, MediaError>) -> bool + Send + 'static,
     ) -> Result<Self, CodecError> {
         let mut encoder = OpusEncoder::new()?;
@@ -334,7 +368,7 @@ impl AudioSender {
                 |e| {
                     let _ = error_tx.push(Err(e));
                 },
-                || {},
+                |_| {},
             );
         });
         let paused = Arc::new(AtomicBool::new(false));
@@ -457,8 +491,7 @@ mod tests {
         .unwrap();
         let (etx, erx) = mpsc::channel();
         let source = TestPattern::new(320, 240, 30).unwrap();
-        let sender =
-            VideoSender::start(Box::new(source), None, move |encoded| etx.send(encoded).is_ok()).unwrap();
+        let sender = VideoSender::start(Some(Box::new(source)), move |encoded| etx.send(encoded).is_ok());
         for _ in 0..10 {
             let unit = erx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap();
             receiver.push(unit.data);
@@ -507,7 +540,7 @@ mod tests {
             pattern: TestPattern::new(320, 240, 30).unwrap(),
             frames: 3,
         };
-        let sender = VideoSender::start(Box::new(first), None, move |out| etx.send(out).is_ok()).unwrap();
+        let sender = VideoSender::start(Some(Box::new(first)), move |out| etx.send(out).is_ok());
         let next = || erx.recv_timeout(Duration::from_secs(2)).unwrap();
         for _ in 0..3 {
             receiver.push(next().unwrap().data);
@@ -520,14 +553,42 @@ mod tests {
             erx.recv_timeout(Duration::from_millis(300)).is_err(),
             "nothing more until another camera is picked"
         );
-        sender.replace_source(Box::new(TestPattern::new(160, 120, 30).unwrap()));
+        sender.replace_source(Box::new(TestPattern::new(160, 120, 15).unwrap()));
         let resumed = next().unwrap();
         assert!(resumed.keyframe, "the new camera starts with a keyframe");
+        assert_eq!(
+            resumed.duration,
+            Duration::from_secs(1) / 15,
+            "encoded at the new camera's frame rate"
+        );
         receiver.push(resumed.data);
         let sizes: Vec<_> = (0..4)
             .map(|_| rx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap())
             .collect();
         assert_eq!(sizes, [(320, 240), (320, 240), (320, 240), (160, 120)]);
+    }
+
+    #[test]
+    fn a_sender_started_without_a_camera_sends_once_one_is_picked() {
+        let (tx, rx) = mpsc::channel();
+        let sender = VideoSender::start(None, move |out| tx.send(out).is_ok());
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "nothing is sent with no camera"
+        );
+        assert_eq!(sender.target_bitrate(), 0);
+        sender.replace_source(Box::new(TestPattern::new(640, 360, 30).unwrap()));
+        let first = rx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap();
+        assert!(first.keyframe);
+        assert_eq!(first.duration, Duration::from_secs(1) / 30);
+        assert_eq!(
+            sender.target_bitrate(),
+            VideoEncoderConfig::for_size(640, 360, 30).bitrate_bps,
+            "the send rate is planned for the camera picked"
+        );
+        let mut decoder = H264Decoder::new().unwrap();
+        let picture = decoder.decode(&first.data).unwrap().unwrap();
+        assert_eq!((picture.width, picture.height), (640, 360));
     }
 
     /// A microphone that gives two frames and is then unplugged.
@@ -549,8 +610,10 @@ mod tests {
     fn after_an_unplugged_microphone_the_encoder_waits_for_another() {
         use crate::tone::Tone;
         let (tx, rx) = mpsc::channel();
-        let sender =
-            AudioSender::start(Box::new(UnpluggedMicrophone(2)), move |out| tx.send(out).is_ok()).unwrap();
+        let sender = AudioSender::start(Some(Box::new(UnpluggedMicrophone(2))), move |out| {
+            tx.send(out).is_ok()
+        })
+        .unwrap();
         let next = || rx.recv_timeout(Duration::from_secs(2)).unwrap();
         assert!(next().is_ok() && next().is_ok());
         assert_eq!(

@@ -95,6 +95,7 @@ pub async fn join<R: Runtime>(
         name,
         video: sources.video,
         audio: sources.audio,
+        muted: Vec::new(),
         peer: None,
         identity: None,
         media_out: Some(Arc::new(playout)),

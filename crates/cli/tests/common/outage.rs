@@ -21,6 +21,7 @@ pub fn start_dave(link: &JoinLink, media_ip: Option<&str>) -> (Call, UnboundedRe
         name: "Dave".into(),
         video: Some(Box::new(TestPattern::new(320, 240, 15).expect("pattern"))),
         audio: None,
+        muted: Vec::new(),
         peer: media_ip.map(|ip| PeerConfig::bound_to(ip.parse().expect("the test names an IP address"))),
         identity: None,
         media_out: None,

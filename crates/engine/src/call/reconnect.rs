@@ -155,7 +155,7 @@ impl Driver {
 
     /// Stops sending into the media connection and closes it, keeping its byte counts.
     async fn close_media_connection(&mut self) {
-        if let Some(media) = &self.media {
+        if let Some(media) = self.outgoing.media() {
             media.attach(None, None);
         }
         if let Some(peer) = self.peer.take() {

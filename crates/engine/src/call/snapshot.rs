@@ -4,7 +4,6 @@
 use super::Driver;
 use crate::api::{CallSnapshot, RemoteSnapshot, SentSnapshot};
 use crate::room_events::Presence;
-use crate::send::{LocalMedia, SentTotals};
 use confab_core::{ChatMessage, Room};
 
 /// What a room-backed call's snapshot reports about the room: everyone seen (with what we
@@ -51,12 +50,8 @@ impl RoomPicture {
 }
 
 impl Driver {
-    pub(super) fn sent_totals(&self) -> SentTotals {
-        self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals)
-    }
-
     pub(super) fn snapshot(&self) -> CallSnapshot {
-        let totals = self.sent_totals();
+        let totals = self.outgoing.totals();
         let me = self.room.identity();
         let RoomPicture {
             participants,

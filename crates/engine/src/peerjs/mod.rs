@@ -17,9 +17,9 @@ use crate::call::CallConfig;
 use crate::identity::Identity;
 use crate::media_out::MediaSink;
 use crate::record::CallRecord;
-use crate::room_call::{join_command, send_chat, send_private, Outgoing, SnapshotParts, Traffic};
+use crate::room_call::{join_command, send_chat, send_private, SnapshotParts, Traffic};
 use crate::room_events::{relay, track_muted, Presence};
-use crate::send::track_id;
+use crate::send::{track_id, Outgoing};
 use confab_core::link::PeerJsLink;
 use confab_core::{
     LeaveReason, MediaKind, Output, ParticipantId, Room, RoomCommand, RoomEvent, SendOrder, SignalOut,
@@ -104,7 +104,7 @@ pub(crate) async fn run(
         }
     };
     let (problems, mut problem_rx) = mpsc::unbounded_channel();
-    let outgoing = Outgoing::new(config.video, config.audio, problems);
+    let outgoing = Outgoing::new(config.video, config.audio, &config.muted, problems);
     let mesh = PeerJsMesh::new(
         &link.room,
         local.clone(),

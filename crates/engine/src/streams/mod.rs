@@ -14,9 +14,9 @@ use crate::call::{CallConfig, RECONNECT_FOR};
 use crate::media_out::MediaSink;
 use crate::receive::{receive_track, RemoteStats};
 use crate::record::CallRecord;
-use crate::send::{replace_source, track_id, LocalMedia, LocalProblem, SentTotals, Sources};
+use crate::send::Outgoing;
 use confab_core::link::StreamLink;
-use confab_core::{IceServer, IdentityId, LeaveReason, MediaKind, ParticipantId};
+use confab_core::{IceServer, IdentityId, LeaveReason, ParticipantId};
 use confab_rtc::{PeerConfig, PeerEvent, PeerState};
 use confab_signal::whip::client::{StreamClient, StreamError};
 use confab_signal::AdapterError;
@@ -65,12 +65,7 @@ struct StreamCall {
     media_out: Option<Arc<dyn MediaSink>>,
     /// Where media sockets bind (`None`: the interface that reaches each endpoint).
     binding: Option<PeerConfig>,
-    sources: Option<Sources>,
-    sends: Vec<MediaKind>,
-    media: Option<LocalMedia>,
-    /// Sending counters, frozen when local media stops.
-    sent_totals: SentTotals,
-    problems: mpsc::UnboundedSender<LocalProblem>,
+    outgoing: Outgoing,
     joined_ms: Option<u64>,
     /// ICE restarts of legs already closed.
     closed_ice_restarts: u32,
@@ -108,10 +103,6 @@ pub(crate) async fn run(
     .into_iter()
     .filter_map(|(role, endpoint)| endpoint.map(|e| slot(role, e)))
     .collect();
-    let sends = [
-        config.video.is_some().then_some(MediaKind::Video),
-        config.audio.is_some().then_some(MediaKind::Audio),
-    ];
     let mut call = StreamCall {
         record: CallRecord::new(started, events),
         client,
@@ -124,11 +115,7 @@ pub(crate) async fn run(
         watched_left_ms: None,
         media_out: config.media_out,
         binding: config.peer,
-        sources: Some((config.video, config.audio)),
-        sends: sends.into_iter().flatten().collect(),
-        media: None,
-        sent_totals: SentTotals::default(),
-        problems,
+        outgoing: Outgoing::new(config.video, config.audio, &config.muted, problems),
         joined_ms: None,
         closed_ice_restarts: 0,
         media_bytes: (0, 0),
@@ -222,7 +209,7 @@ impl StreamCall {
             role,
             &endpoint,
             &self.client,
-            &self.sends,
+            self.outgoing.kinds(),
             self.local.as_str(),
             self.binding.as_ref(),
             &self.slots[index].ice_servers,
@@ -232,10 +219,7 @@ impl StreamCall {
         .await;
         let (leg, published) = opened?;
         if role == Role::Publish {
-            if let Some((video, audio)) = self.sources.take() {
-                self.media = Some(LocalMedia::start(video, audio, self.problems.clone()));
-            }
-            if let Some(media) = &self.media {
+            if let Some(media) = self.outgoing.start() {
                 media.attach(published.video, published.audio);
             }
         }
@@ -254,16 +238,15 @@ impl StreamCall {
                     .problem(AdapterError::Unsupported("carry chat (WHIP and WHEP carry media only)").into());
             }
             Some(CallCommand::ReplaceSource(source)) => {
-                if let Err(e) = replace_source(self.sources.as_mut(), self.media.as_ref(), source) {
+                if let Err(e) = self.outgoing.replace_source(source) {
                     self.record.problem(e);
                 }
             }
-            Some(CallCommand::SetMuted { kind, muted }) => match &self.media {
-                Some(media) if self.sends.contains(&kind) => media.set_paused(kind, muted),
-                _ => self
-                    .record
-                    .problem(confab_core::RoomError::UnknownTrack(track_id(kind)).into()),
-            },
+            Some(CallCommand::SetMuted { kind, muted }) => {
+                if let Err(e) = self.outgoing.set_muted(kind, muted) {
+                    self.record.problem(e);
+                }
+            }
             Some(CallCommand::Snapshot(reply)) => {
                 self.refresh_media_bytes().await;
                 let _ = reply.send(self.snapshot());
@@ -305,9 +288,11 @@ impl StreamCall {
             }
             PeerEvent::KeyframeRequested(_) => {
                 tracing::debug!("the stream server asked for a keyframe");
-                self.media.iter().for_each(LocalMedia::request_keyframe);
+                self.outgoing.media().iter().for_each(|m| m.request_keyframe());
             }
-            PeerEvent::SendFeedback(feedback) => self.media.iter().for_each(|m| m.feedback(feedback)),
+            PeerEvent::SendFeedback(feedback) => {
+                self.outgoing.media().iter().for_each(|m| m.feedback(feedback));
+            }
             PeerEvent::StateChanged(state) => self.path_changed(index, state).await,
             PeerEvent::RemoteClosed => {
                 tracing::info!(protocol = role.protocol(), "the stream server closed the stream");
@@ -432,12 +417,11 @@ impl StreamCall {
         for index in 0..self.slots.len() {
             self.lose_leg(index).await;
         }
-        self.sent_totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
-        self.media = None;
+        self.outgoing.stop();
     }
 
     fn snapshot(&self) -> CallSnapshot {
-        let totals = self.media.as_ref().map_or(self.sent_totals, LocalMedia::totals);
+        let totals = self.outgoing.totals();
         let watching = self.slots.iter().any(|s| s.role == Role::Watch);
         let participants = watching
             .then(|| {
