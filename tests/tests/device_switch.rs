@@ -1,7 +1,7 @@
 //! Devices change during a call: a camera that stops is reported to its owner (and only the
 //! picture stops, the call goes on); another camera picked mid-call reaches the others at its
 //! own size, decoded cleanly, without a rejoin; a camera switched on after joining with it off
-//! does the same (others saw it off until then); a medium the call does not send cannot be
+//! does the same (others saw it off until then), and stopping it again stops the pictures; a medium the call does not send cannot be
 //! replaced.
 
 use confab_core::{MediaKind, RoomError};
@@ -177,6 +177,28 @@ async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_witho
     assert_eq!(probe.of(&alice_id).map(|(size, _)| size), Some((160, 120)));
     assert_eq!((after.frames_corrupt, after.decode_errors), (0, 0), "{after:?}");
     assert!(after.left.is_none(), "Alice never left and came back");
+
+    // She stops her video again: the camera is let go, and Bob sees it off.
+    alice.command(CallCommand::SetMuted {
+        kind: MediaKind::Video,
+        muted: true,
+    });
+    alice.command(CallCommand::CloseSource(MediaKind::Video));
+    wait_for(
+        &mut bob_events,
+        Duration::from_secs(10),
+        "Alice's camera shown off again",
+        camera_state(true),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stopped = decoded(&bob, &alice_id, 0).await.frames_decoded;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(
+        decoded(&bob, &alice_id, 0).await.frames_decoded,
+        stopped,
+        "no pictures once stopped"
+    );
 
     let alice_final = alice.leave().await;
     assert!(alice_final.errors.is_empty(), "{:?}", alice_final.errors);

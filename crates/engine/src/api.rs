@@ -73,6 +73,10 @@ pub enum CallCommand {
     /// old one was unplugged). Tracks, mute state and peers stay; only a medium the call sends
     /// can be replaced.
     ReplaceSource(LocalSource),
+    /// Stop capturing this medium and let its device go (video stopped: the camera's light goes
+    /// off). The medium stays offered; mute it too, so others see it off. A later
+    /// `ReplaceSource` captures again.
+    CloseSource(MediaKind),
     /// Leave the call.
     Leave,
     /// Report the whole picture.

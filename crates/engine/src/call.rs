@@ -334,8 +334,8 @@ impl Driver {
                 }
             }
             Some(CallCommand::SetMuted { kind, muted }) => self.set_muted(kind, muted),
-            Some(CallCommand::ReplaceSource(source)) => {
-                if let Err(e) = self.outgoing.replace_source(source) {
+            Some(command @ (CallCommand::ReplaceSource(_) | CallCommand::CloseSource(_))) => {
+                if let Err(e) = self.outgoing.device_command(command) {
                     self.record.problem(e);
                 }
             }

@@ -3,7 +3,7 @@
 //! Capture and encoding outlive a reconnect; only the target tracks change. A camera or
 //! microphone can be replaced mid-call without touching tracks or peers.
 
-use crate::api::{CallError, LocalSource};
+use crate::api::{CallCommand, CallError, LocalSource};
 use confab_core::{MediaKind, RoomError, TrackId, TrackInfo};
 use confab_media::pipeline::{AudioSender, MediaError, VideoSender};
 use confab_media::rate::RateSignal;
@@ -138,9 +138,19 @@ impl Outgoing {
         Ok(())
     }
 
+    /// Carries out a command about our devices: [`CallCommand::ReplaceSource`] or
+    /// [`CallCommand::CloseSource`] (any other command is not about devices and does nothing).
+    pub(crate) fn device_command(&mut self, command: CallCommand) -> Result<(), CallError> {
+        match command {
+            CallCommand::ReplaceSource(source) => self.replace_source(source),
+            CallCommand::CloseSource(kind) => self.close_source(kind),
+            _ => Ok(()),
+        }
+    }
+
     /// Captures `source` instead of our current camera or microphone (or as the first one),
     /// whether capture has started or not. A medium the call does not send cannot be replaced.
-    pub(crate) fn replace_source(&mut self, source: LocalSource) -> Result<(), CallError> {
+    fn replace_source(&mut self, source: LocalSource) -> Result<(), CallError> {
         let kind = source.kind();
         if !self.sends(kind) {
             return Err(unknown_track(kind));
@@ -150,6 +160,21 @@ impl Outgoing {
             (Some((_, audio)), _, LocalSource::Audio(new)) => *audio = Some(new),
             (None, Some(media), source) => media.replace_source(source),
             (None, None, _) => return Err(unknown_track(kind)), // stopped: the call is over
+        }
+        Ok(())
+    }
+
+    /// Lets our camera or microphone go; nothing of `kind` is captured until the next
+    /// [`Self::replace_source`].
+    fn close_source(&mut self, kind: MediaKind) -> Result<(), CallError> {
+        if !self.sends(kind) {
+            return Err(unknown_track(kind));
+        }
+        match (self.sources.as_mut(), &self.media, kind) {
+            (Some((video, _)), _, MediaKind::Video) => *video = None,
+            (Some((_, audio)), _, MediaKind::Audio) => *audio = None,
+            (None, Some(media), kind) => media.close_source(kind),
+            (None, None, _) => {}
         }
         Ok(())
     }
@@ -314,6 +339,14 @@ impl LocalMedia {
                     audio.replace_source(source);
                 }
             }
+        }
+    }
+
+    /// Stops capturing `kind`, letting its device go.
+    fn close_source(&self, kind: MediaKind) {
+        match kind {
+            MediaKind::Video => self.video.iter().for_each(VideoSender::close_source),
+            MediaKind::Audio => self.audio.iter().for_each(AudioSender::close_source),
         }
     }
 

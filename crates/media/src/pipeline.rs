@@ -5,8 +5,9 @@
 //! runtime; the engine's sink forwards into its own channels. Dropping a pipeline stops and
 //! joins its threads.
 //!
-//! A sender's source can be replaced while it runs (another camera picked mid-call), and a
-//! sender can start with none (a camera switched on later): the capture thread takes the new
+//! A sender's source can be replaced while it runs (another camera picked mid-call) or closed
+//! (video stopped, the camera let go), and a sender can start with none (a camera switched on
+//! later): the capture thread takes the new
 //! one between frames, and the video encoder starts afresh for its size and frame rate. A
 //! source that fails is reported once and the capture thread waits for a replacement instead
 //! of ending, so the sender and the tracks it feeds stay as they are.
@@ -75,14 +76,17 @@ impl Drop for Threads {
 /// Replacement sources waiting for a capture thread; only the newest one counts.
 const REPLACEMENTS: usize = 1;
 
+/// What a capture thread is asked to read from next: a source, or nothing (its device closed).
+type Replacement<S> = Option<Box<S>>;
+
 /// Reads `source` (if any) into `queue` until stopped, switching to each source sent on
-/// `replacements`; `on_source` sees every source before its first frame is read. A failure goes
-/// to `on_error` and the thread waits for the next source.
+/// `replacements` (`None` closes the current one); `on_source` sees every source before its
+/// first frame is read. A failure goes to `on_error` and the thread waits for the next source.
 fn capture_loop<S: ?Sized, T>(
     stop: &AtomicBool,
     source: Option<Box<S>>,
     next: impl Fn(&mut S) -> Result<T, SourceError>,
-    replacements: QueueReceiver<Box<S>>,
+    replacements: QueueReceiver<Replacement<S>>,
     queue: QueueSender<T>,
     mut on_error: impl FnMut(SourceError),
     mut on_source: impl FnMut(&S),
@@ -96,8 +100,10 @@ fn capture_loop<S: ?Sized, T>(
         let wait = if current.is_some() { Duration::ZERO } else { POLL };
         match replacements.recv_timeout(wait) {
             Ok(Some(replacement)) => {
-                on_source(&replacement);
-                current = Some(replacement);
+                if let Some(source) = replacement.as_deref() {
+                    on_source(source);
+                }
+                current = replacement;
             }
             Ok(None) => {}
             Err(_) => return,
@@ -113,10 +119,12 @@ fn capture_loop<S: ?Sized, T>(
             }
             Err(e) => {
                 current = None;
-                // The old device failing as another is picked is no loss: the new one goes on.
+                // The old device failing as another is picked (or as it is closed) is no loss.
                 if let Ok(Some(replacement)) = replacements.recv_timeout(Duration::ZERO) {
-                    on_source(&replacement);
-                    current = Some(replacement);
+                    if let Some(source) = replacement.as_deref() {
+                        on_source(source);
+                    }
+                    current = replacement;
                 } else {
                     on_error(e);
                 }
@@ -164,7 +172,7 @@ impl EncodeStats {
 
 /// Camera (or pattern) thread → H.264 encoder thread → `sink`.
 pub struct VideoSender {
-    replacements: QueueSender<Box<dyn VideoSource>>,
+    replacements: QueueSender<Replacement<dyn VideoSource>>,
     keyframe: Arc<AtomicBool>,
     paused: Arc<AtomicBool>,
     /// The rate rules for the current source (started afresh for each source).
@@ -192,7 +200,7 @@ impl VideoSender {
         let rate = Arc::new(Mutex::new(RateController::new(0)));
         let target_bps = Arc::new(AtomicU32::new(0));
         let (error_tx, error_rx) = drop_oldest::<SourceError>(1);
-        let (replacements, replacement_rx) = drop_oldest::<Box<dyn VideoSource>>(REPLACEMENTS);
+        let (replacements, replacement_rx) = drop_oldest::<Replacement<dyn VideoSource>>(REPLACEMENTS);
         // Each source's encoder settings, handed from the capture thread to the encoder thread
         // ahead of that source's first frame.
         let (config_tx, config_rx) = drop_oldest::<VideoEncoderConfig>(REPLACEMENTS);
@@ -284,7 +292,13 @@ impl VideoSender {
     /// capture thread; a replacement overtaken by a newer one before the thread took it is
     /// closed here.
     pub fn replace_source(&self, source: Box<dyn VideoSource>) {
-        let _ = self.replacements.push(source);
+        let _ = self.replacements.push(Some(source));
+    }
+
+    /// Closes the source (the camera's light goes off) and sends nothing until
+    /// [`VideoSender::replace_source`] gives another.
+    pub fn close_source(&self) {
+        let _ = self.replacements.push(None);
     }
 
     /// Makes the next encoded frame an IDR (answer to a PLI/FIR).
@@ -341,7 +355,7 @@ fn encoder_config(source: &dyn VideoSource) -> VideoEncoderConfig {
 
 /// Microphone (or tone) thread → Opus encoder thread → `sink`.
 pub struct AudioSender {
-    replacements: QueueSender<Box<dyn AudioSource>>,
+    replacements: QueueSender<Replacement<dyn AudioSource>>,
     paused: Arc<AtomicBool>,
     _threads: Threads,
 }
@@ -357,7 +371,7 @@ impl AudioSender {
         let (raw_tx, raw_rx) = drop_oldest::<Result<AudioFrame, SourceError>>(ENCODED_QUEUE);
         let mut threads = Threads::new();
         let error_tx = raw_tx.clone();
-        let (replacements, replacement_rx) = drop_oldest::<Box<dyn AudioSource>>(REPLACEMENTS);
+        let (replacements, replacement_rx) = drop_oldest::<Replacement<dyn AudioSource>>(REPLACEMENTS);
         threads.spawn("audio-capture", move |stop| {
             capture_loop(
                 &stop,
@@ -394,7 +408,12 @@ impl AudioSender {
 
     /// Captures from `source` instead from its next frame on.
     pub fn replace_source(&self, source: Box<dyn AudioSource>) {
-        let _ = self.replacements.push(source);
+        let _ = self.replacements.push(Some(source));
+    }
+
+    /// Closes the source and sends nothing until [`AudioSender::replace_source`] gives another.
+    pub fn close_source(&self) {
+        let _ = self.replacements.push(None);
     }
 
     /// Stops (or resumes) sending audio.
@@ -589,6 +608,56 @@ mod tests {
         let mut decoder = H264Decoder::new().unwrap();
         let picture = decoder.decode(&first.data).unwrap().unwrap();
         assert_eq!((picture.width, picture.height), (640, 360));
+    }
+
+    /// A camera that notes when it is let go.
+    struct NotingClose {
+        pattern: TestPattern,
+        closed: Arc<AtomicBool>,
+    }
+
+    impl VideoSource for NotingClose {
+        fn frame_interval(&self) -> Duration {
+            self.pattern.frame_interval()
+        }
+        fn size(&self) -> (usize, usize) {
+            self.pattern.size()
+        }
+        fn next_frame(&mut self) -> Result<VideoFrame, SourceError> {
+            self.pattern.next_frame()
+        }
+    }
+
+    impl Drop for NotingClose {
+        fn drop(&mut self) {
+            self.closed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    #[test]
+    fn a_closed_camera_is_let_go_and_nothing_is_sent_until_another_is_picked() {
+        let (tx, rx) = mpsc::channel();
+        let closed = Arc::new(AtomicBool::new(false));
+        let camera = NotingClose {
+            pattern: TestPattern::new(320, 240, 30).unwrap(),
+            closed: closed.clone(),
+        };
+        let sender = VideoSender::start(Some(Box::new(camera)), move |out| tx.send(out).is_ok());
+        assert!(rx.recv_timeout(Duration::from_secs(2)).unwrap().is_ok());
+        sender.close_source();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while !closed.load(Ordering::Relaxed) {
+            assert!(Instant::now() < deadline, "the camera was never let go");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        while rx.recv_timeout(Duration::from_millis(300)).is_ok() {} // frames already on their way
+        assert!(
+            rx.recv_timeout(Duration::from_millis(300)).is_err(),
+            "nothing is sent with the camera closed, and closing it is no error"
+        );
+        sender.replace_source(Box::new(TestPattern::new(320, 240, 30).unwrap()));
+        let reopened = rx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap();
+        assert!(reopened.keyframe, "a camera opened again starts with a keyframe");
     }
 
     /// A microphone that gives two frames and is then unplugged.

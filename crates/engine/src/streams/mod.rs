@@ -237,8 +237,8 @@ impl StreamCall {
                 self.record
                     .problem(AdapterError::Unsupported("carry chat (WHIP and WHEP carry media only)").into());
             }
-            Some(CallCommand::ReplaceSource(source)) => {
-                if let Err(e) = self.outgoing.replace_source(source) {
+            Some(command @ (CallCommand::ReplaceSource(_) | CallCommand::CloseSource(_))) => {
+                if let Err(e) = self.outgoing.device_command(command) {
                     self.record.problem(e);
                 }
             }
