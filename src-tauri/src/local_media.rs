@@ -16,7 +16,7 @@ use confab_media::mixer::Mixer;
 use confab_media::pattern::TestPattern;
 use confab_media::tone::{rms, Tone};
 use confab_media::{AudioFrame, AudioSource, SourceError, VideoFrame, VideoSource};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -26,12 +26,12 @@ use std::time::Duration;
 const VIDEO_WANTED: (u32, u32, u32) = (1280, 720, 30);
 
 /// What a picker chose: `"synthetic"`, `"none"` or `"device:<id>"`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(try_from = "String")]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum SourceChoice {
     /// The test pattern or test tone.
     Synthetic,
-    /// Nothing: join without this medium.
+    /// Nothing: this medium is off.
     None,
     /// A real device, by the id the device list gave.
     Device(String),
@@ -48,6 +48,16 @@ impl TryFrom<String> for SourceChoice {
                 .strip_prefix("device:")
                 .map(|id| Self::Device(id.to_owned()))
                 .ok_or_else(|| format!("'{value}' is not a source this app knows")),
+        }
+    }
+}
+
+impl From<SourceChoice> for String {
+    fn from(choice: SourceChoice) -> Self {
+        match choice {
+            SourceChoice::Synthetic => "synthetic".into(),
+            SourceChoice::None => "none".into(),
+            SourceChoice::Device(id) => format!("device:{id}"),
         }
     }
 }
@@ -72,14 +82,14 @@ pub fn open(
     let mut notices = Vec::new();
     let video = open_camera(camera, tiles).unwrap_or_else(|e| {
         notices.push(format!(
-            "{} You join without video; others see your name.",
+            "{} Your camera is off: pick another one to send video.",
             sentence(&e)
         ));
         None
     });
     let audio = open_microphone(microphone, level).unwrap_or_else(|e| {
         notices.push(format!(
-            "{} You join without sound; chat still works.",
+            "{} You are muted: pick another microphone to be heard.",
             sentence(&e)
         ));
         None
@@ -265,7 +275,7 @@ mod tests {
         assert!(sources.audio.is_some());
         assert_eq!(sources.notices.len(), 1, "{:?}", sources.notices);
         assert!(
-            sources.notices[0].contains("without video"),
+            sources.notices[0].contains("camera is off"),
             "{:?}",
             sources.notices
         );

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use crate::tiles::{encode_frame, unprepared_frame, FrameShape, TileStats, SELF_VIEW};
 use confab_core::{MediaKind, ParticipantId};
 use confab_engine::{Call, CallCommand, CallConfig};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 use tauri::ipc::{Channel, Response};
@@ -42,15 +42,28 @@ fn no_speaker() -> SourceChoice {
     SourceChoice::None
 }
 
-/// Joins the meeting behind `link`; progress and everything after arrive on `events`. Returns
-/// sentences about devices the call goes on without (one would not open).
+/// What joining opened.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JoinAnswer {
+    /// Sentences about devices that would not open.
+    pub notices: Vec<String>,
+    /// The camera in use; `"none"` when video is off (asked for, or the camera would not open).
+    pub camera: SourceChoice,
+    /// The microphone in use; `"none"` when muted for want of one.
+    pub microphone: SourceChoice,
+}
+
+/// Joins the meeting behind `link`; progress and everything after arrive on `events`. Video
+/// and sound are always offered: a medium with no device (off, or one that would not open)
+/// starts muted, and picking a device in the call switches it on without a rejoin.
 #[tauri::command]
 pub async fn join<R: Runtime>(
     app: AppHandle<R>,
     state: State<'_, AppState>,
     request: JoinRequest,
     events: Channel<UiEvent>,
-) -> Result<Vec<String>, UiError> {
+) -> Result<JoinAnswer, UiError> {
     let (link, _) = check_link(&request.link)?;
     let name = request.name.trim().to_owned();
     if name.is_empty() {
@@ -72,9 +85,12 @@ pub async fn join<R: Runtime>(
         speaker,
         ..
     } = request;
-    let (sources, speaker) = tokio::task::spawn_blocking(move || {
-        let sources = local_media::open(&camera, &microphone, &tiles, &level);
-        (sources, local_media::open_speaker(&speaker, mixer))
+    let (sources, speaker) = tokio::task::spawn_blocking({
+        let (camera, microphone) = (camera.clone(), microphone.clone());
+        move || {
+            let sources = local_media::open(&camera, &microphone, &tiles, &level);
+            (sources, local_media::open_speaker(&speaker, mixer))
+        }
     })
     .await
     .map_err(|_| UiError::new("devices_failed", "The camera and microphone could not be opened."))?;
@@ -90,12 +106,22 @@ pub async fn join<R: Runtime>(
         tiles: state.tiles.clone(),
         mixer: state.mixer.clone(),
     };
+    let in_use = |choice: SourceChoice, opened: bool| if opened { choice } else { SourceChoice::None };
+    let answer = JoinAnswer {
+        camera: in_use(camera, sources.video.is_some()),
+        microphone: in_use(microphone, sources.audio.is_some()),
+        notices,
+    };
+    let muted = [
+        sources.video.is_none().then_some(MediaKind::Video),
+        sources.audio.is_none().then_some(MediaKind::Audio),
+    ];
     let config = CallConfig {
         link,
         name,
         video: sources.video,
         audio: sources.audio,
-        muted: Vec::new(),
+        muted: muted.into_iter().flatten().collect(),
         peer: None,
         identity: None,
         media_out: Some(Arc::new(playout)),
@@ -103,7 +129,7 @@ pub async fn join<R: Runtime>(
     let (started, call_events) = Call::start(config);
     tokio::spawn(forward(call_events, started.control(), events, app.clone()));
     *call = Some(started);
-    Ok(notices)
+    Ok(answer)
 }
 
 fn remember_name<R: Runtime>(app: &AppHandle<R>, state: &AppState, name: &str) {

@@ -5,6 +5,7 @@
 use crate::error::UiError;
 use crate::local_media::{self, Preview, SourceChoice};
 use crate::state::AppState;
+use confab_core::MediaKind;
 use confab_engine::{CallCommand, LocalSource};
 use confab_media::devices::speaker::Speaker;
 use confab_media::devices::{DeviceInfo, DeviceList, Listing};
@@ -163,7 +164,9 @@ pub enum DeviceRole {
 
 /// Uses another camera, microphone or speaker in the call we are in, from now on (the others
 /// keep seeing and hearing us without a rejoin). A device that will not open is an error with a
-/// sentence, and the call keeps what it had.
+/// sentence, and the call keeps what it had. `"none"` turns the camera or microphone off: it is
+/// muted and let go (the camera's light goes off) until another is picked; unmuting after a pick
+/// is the caller's.
 #[tauri::command]
 pub async fn switch_device(
     state: State<'_, AppState>,
@@ -178,11 +181,18 @@ pub async fn switch_device(
         .as_ref()
         .map(|call| call.control())
         .ok_or_else(UiError::not_in_call)?;
-    if choice == SourceChoice::None && role != DeviceRole::Speaker {
-        return Err(UiError::new(
-            "no_device",
-            "Pick a device; to stop sending, use the mute buttons.",
-        ));
+    let kind = match role {
+        DeviceRole::Camera => Some(MediaKind::Video),
+        DeviceRole::Microphone => Some(MediaKind::Audio),
+        DeviceRole::Speaker => None,
+    };
+    if let (SourceChoice::None, Some(kind)) = (&choice, kind) {
+        call.command(CallCommand::SetMuted { kind, muted: true });
+        call.command(CallCommand::CloseSource(kind));
+        if kind == MediaKind::Audio {
+            state.mic_level.set(0.0);
+        }
+        return Ok(());
     }
     let (tiles, level, mixer) = (state.tiles.clone(), state.mic_level.clone(), state.mixer.clone());
     let opened = tokio::task::spawn_blocking(move || match role {
