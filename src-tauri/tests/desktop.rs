@@ -232,6 +232,46 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
         serde_json::json!(["synthetic", "synthetic"])
     );
 
+    // Stop video lets the camera go and the others see it off; Start video brings it back.
+    let cleo_camera = |muted: bool| {
+        let cleo = cleo.clone();
+        move |e: &CallEvent| match e {
+            CallEvent::TrackMuted {
+                participant,
+                kind: MediaKind::Video,
+                muted: now,
+            } if *participant == cleo && *now == muted => Some(()),
+            _ => None,
+        }
+    };
+    app.click_css("#toggle-camera", SHORT);
+    wait_event(
+        &runtime,
+        &mut bo_events,
+        "Cleo's video off at Bo",
+        cleo_camera(true),
+    );
+    app.wait_for_text("#toggle-camera", "Start video", SHORT);
+    app.click_css("#toggle-camera", SHORT);
+    wait_event(
+        &runtime,
+        &mut bo_events,
+        "Cleo's video on at Bo",
+        cleo_camera(false),
+    );
+    app.wait_for_text("#toggle-camera", "Stop video", SHORT);
+    let decoded_by_bo = |snapshot: CallSnapshot| {
+        let cleo_at_bo = snapshot.participants.into_iter().find(|p| p.id == cleo);
+        cleo_at_bo.map_or(0, |p| p.frames_decoded)
+    };
+    let restarted = decoded_by_bo(runtime.block_on(snapshot(&bo)));
+    std::thread::sleep(Duration::from_secs(1));
+    let after = decoded_by_bo(runtime.block_on(snapshot(&bo)));
+    assert!(
+        after >= restarted + 10,
+        "Bo sees Cleo's video again: {restarted} -> {after}"
+    );
+
     // Leave: the others see it, the app says so.
     app.click_css("#leave", SHORT);
     wait_event(&runtime, &mut ada_events, "Cleo leaving", |e| match e {

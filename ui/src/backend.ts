@@ -91,6 +91,15 @@ export interface JoinRequest {
   speaker: SourceChoice;
 }
 
+/** What joining opened. */
+export interface JoinAnswer {
+  notices: string[];
+  /** The camera in use; "none" when video is off (switched on in the call by picking one). */
+  camera: SourceChoice;
+  /** The microphone in use; "none" when muted for want of one. */
+  microphone: SourceChoice;
+}
+
 /** A failed command's sentence, whatever shape the failure took. */
 export function errorMessage(error: unknown): string {
   if (typeof error === "object" && error !== null && "message" in error) {
@@ -112,14 +121,14 @@ export const backend = {
   startPreview: (camera: SourceChoice, microphone: SourceChoice) => invoke<string[]>("start_preview", { camera, microphone }),
   stopPreview: () => invoke<void>("stop_preview"),
   micLevel: () => invoke<number>("mic_level"),
-  /** Uses another device in the call from now on; rejects with a sentence if it will not open. */
+  /** Uses another device in the call from now on ("none": the camera or microphone off and let go); rejects with a sentence if it will not open. */
   switchDevice: (role: DeviceRole, choice: SourceChoice) => invoke<void>("switch_device", { role, choice }),
   loadSettings: () => invoke<LoadedSettings>("load_settings"),
-  /** Resolves to sentences about devices the call goes on without. */
-  join(request: JoinRequest, onEvent: (event: UiEvent) => void): Promise<string[]> {
+  /** Resolves to what opened: the camera and microphone in use ("none": off, offered muted) and sentences about any that would not open. */
+  join(request: JoinRequest, onEvent: (event: UiEvent) => void): Promise<JoinAnswer> {
     const events = new Channel<UiEvent>();
     events.onmessage = onEvent;
-    return invoke<string[]>("join", { request, events });
+    return invoke<JoinAnswer>("join", { request, events });
   },
   leave: () => invoke<void>("leave"),
   setMuted: (media: Media, muted: boolean) => invoke<void>("set_muted", { media, muted }),

@@ -1,6 +1,6 @@
 // The app's screens and how one leads to the next: home → pre-join → call → home.
 import { backend, errorMessage, type DeviceRole, type JoinRequest, type LinkView, type Media, type SourceChoice, type UiEvent } from "./backend";
-import { applyEvent, deviceReplaced, newCallModel, openConversation, privateWith, type CallModel } from "./model";
+import { applyEvent, deviceReplaced, joinedWith, newCallModel, openConversation, privateWith, type CallModel } from "./model";
 import { CallScreen } from "./views/call";
 import { homeView } from "./views/home";
 import { PrejoinScreen, type PrejoinInput } from "./views/prejoin";
@@ -86,7 +86,10 @@ async function join(request: JoinRequest, input: PrejoinInput, retry: () => void
     screen.update(model);
   };
   try {
-    model.problems.push(...(await backend.join(request, onEvent)));
+    const answer = await backend.join(request, onEvent);
+    model.problems.push(...answer.notices);
+    joinedWith(model, answer);
+    screen.joinedWith(answer);
   } catch (error) {
     screen.dispose();
     call = null;
@@ -134,6 +137,28 @@ function callActions() {
         await backend.setMuted(media, false).catch(problem);
       }
       return true;
+    },
+    async switchOn(media: Media, choice: SourceChoice): Promise<boolean> {
+      const model = call?.model;
+      if (!model) return false;
+      try {
+        await backend.switchDevice(media === "video" ? "camera" : "microphone", choice);
+      } catch (error) {
+        problem(error);
+        return false;
+      }
+      model.own.muted[media] = false;
+      model.own.lost.delete(media);
+      refresh();
+      await backend.setMuted(media, false).catch(problem);
+      return true;
+    },
+    switchOff(media: Media) {
+      if (!call) return;
+      call.model.own.muted[media] = true;
+      call.model.own.lost.delete(media);
+      refresh();
+      backend.switchDevice(media === "video" ? "camera" : "microphone", "none").catch(problem);
     },
     leave: () => void backend.leave().catch(problem),
     home: () => home(),

@@ -1,7 +1,7 @@
 // The call as the UI shows it, built only from the engine's events. Pure: no DOM, no IPC.
 // Private conversations are keyed by their members' identities, exactly as the engine names
 // them; the UI never decides who receives a message.
-import type { ChatView, ConversationView, Media, ParticipantView, UiEvent } from "./backend";
+import type { ChatView, ConversationView, JoinAnswer, Media, ParticipantView, UiEvent } from "./backend";
 
 export interface Person extends ParticipantView {
   audioMuted: boolean;
@@ -118,6 +118,12 @@ export function deviceReplaced(model: CallModel, media: Media): boolean {
   if (!model.own.lost.delete(media)) return false;
   model.own.muted[media] = false;
   return true;
+}
+
+/** The call has joined with `answer`'s devices: a medium with none ("none") starts muted. */
+export function joinedWith(model: CallModel, answer: Pick<JoinAnswer, "camera" | "microphone">): void {
+  model.own.muted.video = answer.camera === "none";
+  model.own.muted.audio = answer.microphone === "none";
 }
 
 /** Why sending to `key` is not possible now, or null if it is. */

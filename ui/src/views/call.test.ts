@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { DeviceRole, DevicesView, SourceChoice } from "../backend";
-import { applyEvent, newCallModel } from "../model";
+import type { DeviceRole, DevicesView, Media, SourceChoice } from "../backend";
+import { applyEvent, joinedWith, newCallModel } from "../model";
 import { CallScreen, type CallActions } from "./call";
 
 const devices: DevicesView = {
@@ -12,12 +12,18 @@ const devices: DevicesView = {
 
 function screen(switches: (role: DeviceRole, choice: SourceChoice) => boolean) {
   const picked: [DeviceRole, SourceChoice][] = [];
+  const switched: [string, Media, SourceChoice?][] = [];
   const actions = {
-    toggleMuted: () => undefined,
+    toggleMuted: (media: Media) => void switched.push(["toggle", media]),
     switchDevice: async (role: DeviceRole, choice: SourceChoice) => {
       picked.push([role, choice]);
       return switches(role, choice);
     },
+    switchOn: async (media: Media, choice: SourceChoice) => {
+      switched.push(["on", media, choice]);
+      return true;
+    },
+    switchOff: (media: Media) => void switched.push(["off", media]),
     leave: () => undefined,
     home: () => undefined,
     messagePrivately: () => undefined,
@@ -28,7 +34,7 @@ function screen(switches: (role: DeviceRole, choice: SourceChoice) => boolean) {
   const call = new CallScreen(actions, { camera: "device:usb", microphone: "synthetic", speaker: "none" });
   call.setDevices(devices);
   const camera = call.root.querySelector<HTMLSelectElement>("#call-camera")!;
-  return { call, camera, picked };
+  return { call, camera, picked, switched };
 }
 
 async function choose(select: HTMLSelectElement, value: string): Promise<void> {
@@ -64,5 +70,49 @@ describe("device pickers in the call", () => {
     expect(stopped.camera.value).toBe("");
     stopped.call.setDevices(devices);
     expect(stopped.camera.value, "still asking after the list is redrawn").toBe("");
+  });
+});
+
+/** Presses the camera button as the screen shows it now. */
+async function pressCamera(call: CallScreen): Promise<void> {
+  call.root.querySelector<HTMLButtonElement>("#toggle-camera")!.click();
+  await new Promise((done) => setTimeout(done, 0));
+}
+
+describe("the camera button", () => {
+  it("with the camera off after joining, opens the camera the picker shows (and a pick alone does not)", async () => {
+    const { call, camera, picked, switched } = screen(() => true);
+    const model = newCallModel();
+    const answer = { camera: "none", microphone: "synthetic" };
+    joinedWith(model, answer);
+    call.joinedWith(answer);
+    call.setDevices(devices);
+    call.update(model);
+    expect(call.root.querySelector("#toggle-camera")!.textContent).toBe("Start video");
+    expect(camera.value, "the first camera is offered").toBe("device:usb");
+    await choose(camera, "synthetic");
+    expect(picked, "picking while video is off opens nothing").toEqual([]);
+    await pressCamera(call);
+    expect(switched).toEqual([["on", "video", "synthetic"]]);
+  });
+
+  it("stops video by letting the camera go, and starts it again with the same camera", async () => {
+    const { call, camera, switched } = screen(() => true);
+    const model = newCallModel();
+    call.update(model);
+    await pressCamera(call);
+    expect(switched).toEqual([["off", "video"]]);
+    model.own.muted.video = true;
+    call.update(model);
+    await pressCamera(call);
+    expect(switched[1]).toEqual(["on", "video", "device:usb"]);
+    expect(camera.value).toBe("device:usb");
+  });
+
+  it("leaves the microphone open when muting", async () => {
+    const { call, switched } = screen(() => true);
+    call.update(newCallModel());
+    call.root.querySelector<HTMLButtonElement>("#toggle-mic")!.click();
+    expect(switched).toEqual([["toggle", "audio"]]);
   });
 });

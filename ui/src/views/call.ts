@@ -1,7 +1,7 @@
 // The call screen: banner, a grid of tiles (live canvases kept across updates), controls with
 // keyboard shortcuts, device pickers that switch devices mid-call, the participant list and
 // the chat panel.
-import { SELF_VIEW, type DeviceRole, type DevicesView, type JoinRequest, type Media, type SourceChoice } from "../backend";
+import { SELF_VIEW, type DeviceRole, type DevicesView, type JoinAnswer, type JoinRequest, type Media, type SourceChoice } from "../backend";
 import { el } from "../dom";
 import { present, type Banner, type CallModel, type Person } from "../model";
 import { TileVideo, type VideoFeed } from "../video";
@@ -9,10 +9,14 @@ import { ChatPanel, type ChatActions } from "./chat";
 import { fillPicker } from "./pickers";
 
 export interface CallActions extends ChatActions {
-  /** Mutes or unmutes our `media` (the model says which it is now). */
+  /** Mutes or unmutes our `media` (the model says which it is now); its device stays open. */
   toggleMuted(media: Media): void;
   /** Another device picked in the call; resolves to whether it is in use now. */
   switchDevice(role: DeviceRole, choice: SourceChoice): Promise<boolean>;
+  /** Opens `choice` for `media`, which had no device, and unmutes it; resolves to whether it opened. */
+  switchOn(media: Media, choice: SourceChoice): Promise<boolean>;
+  /** Mutes `media` and lets its device go (video stopped: the camera's light goes off). */
+  switchOff(media: Media): void;
   leave(): void;
   messagePrivately(identity: string): void;
   home(): void;
@@ -56,42 +60,43 @@ export class CallScreen {
   private readonly incoming = el("div", { id: "incoming-link", class: "banner incoming", hidden: true });
   private readonly grid = el("div", { id: "grid", class: "grid" });
   private readonly problems = el("ul", { id: "problems", class: "notes", role: "alert" });
-  private readonly selfView: Tile | null;
   private readonly people = el("div", { class: "people" });
   private readonly chat: ChatPanel;
   private readonly side = el("div", { class: "side" });
   private readonly controls = el("div", { class: "controls" });
   private readonly tiles = new Map<string, Tile>();
-  private readonly sendsVideo: boolean;
-  private readonly sendsAudio: boolean;
+  private readonly selfView: Tile;
+  /** Our mute state as last rendered. */
+  private own: CallModel["own"] = { muted: { audio: false, video: false }, lost: new Set() };
   private readonly pickers: Record<DeviceRole, HTMLSelectElement> = {
     camera: el("select", { id: "call-camera", "aria-label": "Camera" }),
     microphone: el("select", { id: "call-mic", "aria-label": "Microphone" }),
     speaker: el("select", { id: "call-speaker", "aria-label": "Speaker" }),
   };
-  /** What each picker's device in use is (a picked device that would not open is not). */
+  /** What each picker's device in use is (a picked device that would not open is not): a
+   * choice, "none" (off: the picker shows what switching on will open), or "" (it stopped or was
+   * unplugged: the picker asks for another). */
   private readonly inUse: Record<DeviceRole, SourceChoice>;
   private readonly devices = el("div", { class: "devices", id: "call-devices" });
   private readonly onKey = (event: KeyboardEvent) => this.key(event);
 
-  /** `chosen`: what the pre-join screen joined with ("none" for a medium not sent). */
+  /** `chosen`: what the pre-join screen asked for ("none": that medium off); see
+   * {@link CallScreen.joinedWith} for what opened. */
   constructor(private readonly actions: CallActions, chosen: Pick<JoinRequest, "camera" | "microphone" | "speaker">) {
-    this.sendsVideo = chosen.camera !== "none";
-    this.sendsAudio = chosen.microphone !== "none";
     this.chat = new ChatPanel(actions);
     this.side.append(this.people, this.chat.root);
-    this.selfView = this.sendsVideo ? this.newTile(SELF_VIEW, "You") : null;
-    this.selfView?.root.classList.add("self");
+    this.selfView = this.newTile(SELF_VIEW, "You");
+    this.selfView.root.classList.add("self");
     this.inUse = { ...chosen };
-    for (const [role, label, shown] of [
-      ["camera", "Camera", this.sendsVideo],
-      ["microphone", "Microphone", this.sendsAudio],
-      ["speaker", "Speaker", true],
+    for (const [role, label] of [
+      ["camera", "Camera"],
+      ["microphone", "Microphone"],
+      ["speaker", "Speaker"],
     ] as const) {
       const picker = this.pickers[role];
       picker.append(el("option", { value: chosen[role] }, ""));
       picker.onchange = () => void this.pick(role);
-      if (shown) this.devices.append(el("label", {}, label, picker));
+      this.devices.append(el("label", {}, label, picker));
     }
     this.root.append(this.banner, this.incoming, this.problems, el("div", { class: "stage" }, this.grid, this.side), this.controls, this.devices);
     window.addEventListener("keydown", this.onKey);
@@ -108,6 +113,7 @@ export class CallScreen {
     for (const [role, [options, off]] of Object.entries(lists) as [DeviceRole, [DevicesView["cameras"], boolean]][]) {
       const picker = this.pickers[role];
       fillPicker(picker, options, off);
+      if (this.isOff(role)) continue; // the picker shows what switching on will open
       picker.value = this.inUse[role];
       if (this.inUse[role] === "" || picker.value !== this.inUse[role]) this.askForDevice(role);
     }
@@ -121,7 +127,19 @@ export class CallScreen {
     picker.selectedIndex = 0;
   }
 
+  /** What opened at join: a camera or microphone that is "none" is off. */
+  joinedWith(answer: Pick<JoinAnswer, "camera" | "microphone">): void {
+    this.inUse.camera = answer.camera;
+    this.inUse.microphone = answer.microphone;
+  }
+
+  /** Whether `role` is switched off (no device open, by choice rather than by a failure). */
+  private isOff(role: DeviceRole): boolean {
+    return role !== "speaker" && this.inUse[role] === "none";
+  }
+
   private async pick(role: DeviceRole): Promise<void> {
+    if (this.isOff(role)) return; // remembered in the picker for when it is switched on
     const picker = this.pickers[role];
     const choice = picker.value;
     if (await this.actions.switchDevice(role, choice)) this.inUse[role] = choice;
@@ -132,7 +150,7 @@ export class CallScreen {
     window.removeEventListener("keydown", this.onKey);
     for (const tile of this.tiles.values()) tile.video.stop();
     this.tiles.clear();
-    this.selfView?.video.stop();
+    this.selfView.video.stop();
   }
 
   private key(event: KeyboardEvent): void {
@@ -144,8 +162,27 @@ export class CallScreen {
     if (action === "leave") this.actions.leave();
   }
 
+  /** The mute or camera button: a medium with no device open opens the one its picker shows;
+   * stopping video lets the camera go; the microphone mutes and stays open. */
   private toggle(media: Media): void {
-    if (media === "audio" ? this.sendsAudio : this.sendsVideo) this.actions.toggleMuted(media);
+    const role = media === "video" ? "camera" : "microphone";
+    if (this.inUse[role] === "none" || this.inUse[role] === "") {
+      void this.switchOn(media, role);
+    } else if (media === "video" && !this.own.muted.video) {
+      this.inUse.camera = "none";
+      this.actions.switchOff(media);
+    } else {
+      this.actions.toggleMuted(media);
+    }
+  }
+
+  private async switchOn(media: Media, role: "camera" | "microphone"): Promise<void> {
+    const picker = this.pickers[role];
+    const choice = picker.value || [...picker.options].find((option) => option.value !== "")?.value;
+    if (choice && (await this.actions.switchOn(media, choice))) {
+      this.inUse[role] = choice;
+      picker.value = choice;
+    }
   }
 
   /** A link to another room arrived: offer to leave this call for it, or stay. */
@@ -162,6 +199,7 @@ export class CallScreen {
   }
 
   update(model: CallModel): void {
+    this.own = model.own;
     this.devices.hidden = model.banner.kind === "ended";
     if (model.own.lost.has("video") && this.inUse.camera !== "") this.askForDevice("camera");
     if (model.own.lost.has("audio") && this.inUse.microphone !== "") this.askForDevice("microphone");
@@ -171,7 +209,7 @@ export class CallScreen {
     this.banner.hidden = text === "";
     this.problems.replaceChildren(...model.problems.map((problem) => el("li", {}, problem)));
     this.updateTiles(present(model), model.speaking);
-    this.selfView?.root.classList.toggle("video-off", model.own.muted.video);
+    this.selfView.root.classList.toggle("video-off", model.own.muted.video);
     this.people.replaceChildren(...this.participantList(model));
     this.chat.update(model);
     this.controls.replaceChildren(...this.controlButtons(model));
@@ -206,7 +244,7 @@ export class CallScreen {
       tile.root.classList.toggle("speaking", person.id === speaking);
       tile.label.replaceChildren(person.name, person.audioMuted ? el("span", { class: "muted-badge", title: "Muted" }, " 🔇 muted") : "");
     }
-    this.grid.dataset.count = String(people.length + (this.selfView ? 1 : 0));
+    this.grid.dataset.count = String(people.length + 1);
   }
 
   private participantList(model: CallModel): HTMLElement[] {
@@ -229,8 +267,8 @@ export class CallScreen {
       return [el("button", { id: "home-button", class: "primary", onclick: () => this.actions.home() }, "Back to start")];
     }
     return [
-      el("button", { id: "toggle-mic", disabled: !this.sendsAudio, title: "Ctrl+D", onclick: () => this.toggle("audio") }, model.own.muted.audio ? "Unmute" : "Mute"),
-      el("button", { id: "toggle-camera", disabled: !this.sendsVideo, title: "Ctrl+E", onclick: () => this.toggle("video") }, model.own.muted.video ? "Start video" : "Stop video"),
+      el("button", { id: "toggle-mic", title: "Ctrl+D", onclick: () => this.toggle("audio") }, model.own.muted.audio ? "Unmute" : "Mute"),
+      el("button", { id: "toggle-camera", title: "Ctrl+E", onclick: () => this.toggle("video") }, model.own.muted.video ? "Start video" : "Stop video"),
       el("button", { id: "leave", class: "danger", title: "Ctrl+Shift+L", onclick: () => this.actions.leave() }, "Leave"),
     ];
   }
