@@ -4,7 +4,8 @@
 //! a call.
 //!
 //! A device that cannot be opened (none plugged in, another app holds it) does not stop a
-//! join: the call goes on without that medium and the user is told in a sentence ([`open`]).
+//! join: the call starts with that camera off or that microphone muted, and the user is told
+//! in a sentence ([`open`]).
 //! Mid-call, the device in use stays and the sentence is the switch's error.
 
 use crate::tiles::Tiles;

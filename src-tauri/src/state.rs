@@ -30,6 +30,9 @@ pub struct AppState {
     pub mic_level: Arc<Level>,
     /// The pre-join check's camera and microphone, while it runs.
     pub preview: Mutex<Option<Preview>>,
+    /// Held while a device is switched in the call, so switches (and switching off) take
+    /// effect in the order they were asked for, however long a camera takes to open.
+    pub device_switch: tokio::sync::Mutex<()>,
     /// A link handed to the app (command line or OS) that the UI has not opened yet.
     pending_link: Mutex<Option<String>>,
 }
@@ -47,6 +50,7 @@ impl AppState {
             speaker: Mutex::new(None),
             mic_level: Arc::new(Level::default()),
             preview: Mutex::new(None),
+            device_switch: tokio::sync::Mutex::new(()),
         }
     }
 

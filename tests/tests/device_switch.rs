@@ -1,8 +1,8 @@
 //! Devices change during a call: a camera that stops is reported to its owner (and only the
 //! picture stops, the call goes on); another camera picked mid-call reaches the others at its
 //! own size, decoded cleanly, without a rejoin; a camera switched on after joining with it off
-//! does the same (others saw it off until then), and stopping it again stops the pictures; a medium the call does not send cannot be
-//! replaced.
+//! does the same (others saw it off until then), and stopping it again lets the camera go and
+//! stops the pictures; a medium the call does not send cannot be replaced.
 
 use confab_core::{MediaKind, RoomError};
 use confab_engine::{CallCommand, CallConfig, CallError, CallEvent, LocalSource};
@@ -12,6 +12,7 @@ use confab_tests::{
     decoded, join_chat_only, join_synthetic_probing, synthetic_config, wait_for, wait_joined, PictureProbe,
     TestServer,
 };
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -122,6 +123,30 @@ async fn a_medium_the_call_does_not_send_cannot_be_replaced() {
     server.stop().await;
 }
 
+/// A camera that notes when it is let go (its light would go off).
+struct NotingClose {
+    camera: TestPattern,
+    closed: Arc<AtomicBool>,
+}
+
+impl VideoSource for NotingClose {
+    fn frame_interval(&self) -> Duration {
+        self.camera.frame_interval()
+    }
+    fn size(&self) -> (usize, usize) {
+        self.camera.size()
+    }
+    fn next_frame(&mut self) -> Result<VideoFrame, SourceError> {
+        self.camera.next_frame()
+    }
+}
+
+impl Drop for NotingClose {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Relaxed);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_without_a_rejoin() {
     let server = TestServer::start().await;
@@ -159,8 +184,12 @@ async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_witho
         "no picture while Alice's camera is off"
     );
 
+    let closed = Arc::new(AtomicBool::new(false));
     alice.command(CallCommand::ReplaceSource(LocalSource::Video(Box::new(
-        TestPattern::new(160, 120, 15).unwrap(),
+        NotingClose {
+            camera: TestPattern::new(160, 120, 15).unwrap(),
+            closed: closed.clone(),
+        },
     ))));
     alice.command(CallCommand::SetMuted {
         kind: MediaKind::Video,
@@ -191,6 +220,11 @@ async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_witho
         camera_state(true),
     )
     .await;
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while !closed.load(Ordering::Relaxed) {
+        assert!(Instant::now() < deadline, "Alice's camera was never let go");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     tokio::time::sleep(Duration::from_millis(500)).await;
     let stopped = decoded(&bob, &alice_id, 0).await.frames_decoded;
     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -94,9 +94,9 @@ export interface JoinRequest {
 /** What joining opened. */
 export interface JoinAnswer {
   notices: string[];
-  /** The camera in use; "none" when video is off (switched on in the call by picking one). */
+  /** The camera in use; "none" when video is off (asked so, or the camera would not open). */
   camera: SourceChoice;
-  /** The microphone in use; "none" when muted for want of one. */
+  /** The microphone in use; "none" when off (asked so, or the microphone would not open). */
   microphone: SourceChoice;
 }
 

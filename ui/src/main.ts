@@ -88,7 +88,7 @@ async function join(request: JoinRequest, input: PrejoinInput, retry: () => void
   try {
     const answer = await backend.join(request, onEvent);
     model.problems.push(...answer.notices);
-    joinedWith(model, answer);
+    joinedWith(model, request, answer);
     screen.joinedWith(answer);
   } catch (error) {
     screen.dispose();

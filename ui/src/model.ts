@@ -120,10 +120,14 @@ export function deviceReplaced(model: CallModel, media: Media): boolean {
   return true;
 }
 
-/** The call has joined with `answer`'s devices: a medium with none ("none") starts muted. */
-export function joinedWith(model: CallModel, answer: Pick<JoinAnswer, "camera" | "microphone">): void {
-  model.own.muted.video = answer.camera === "none";
-  model.own.muted.audio = answer.microphone === "none";
+/** The call has joined with `answer`'s devices, `asked` for: a medium with none ("none")
+ * starts muted, and one whose device would not open counts as lost (picking another switches
+ * it on). */
+export function joinedWith(model: CallModel, asked: Pick<JoinAnswer, "camera" | "microphone">, answer: Pick<JoinAnswer, "camera" | "microphone">): void {
+  for (const [media, role] of [["video", "camera"], ["audio", "microphone"]] as const) {
+    model.own.muted[media] = answer[role] === "none";
+    if (answer[role] === "none" && asked[role] !== "none") model.own.lost.add(media);
+  }
 }
 
 /** Why sending to `key` is not possible now, or null if it is. */

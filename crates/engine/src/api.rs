@@ -246,7 +246,7 @@ pub struct CallSnapshot {
     pub media_bytes: (u64, u64),
     /// Mean encode time per frame, milliseconds.
     pub encode_ms_per_frame: f64,
-    /// The bitrate our video is encoded at now (bits per second; 0 without video): lowered
+    /// The bitrate our video is encoded at now (bits per second; 0 before any camera): lowered
     /// when receivers report loss, raised again once it stops.
     pub video_send_bitrate_bps: u32,
     /// User-facing sentences for everything that went wrong.

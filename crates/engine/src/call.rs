@@ -55,9 +55,9 @@ pub struct CallConfig {
     pub link: JoinLink,
     /// Our display name.
     pub name: String,
-    /// Camera or synthetic video; `None` joins without video.
+    /// Camera or synthetic video; `None` joins without video (unless `muted` lists it).
     pub video: Option<Box<dyn VideoSource>>,
-    /// Microphone or synthetic audio; `None` joins without audio.
+    /// Microphone or synthetic audio; `None` joins without audio (unless `muted` lists it).
     pub audio: Option<Box<dyn AudioSource>>,
     /// Media that start muted. A muted medium with no source is still offered to the room
     /// (others see it muted), so a camera or microphone switched on later

@@ -192,7 +192,9 @@ impl VideoSender {
         source: Option<Box<dyn VideoSource>>,
         mut sink: impl FnMut(Result<EncodedVideo, MediaError>) -> bool + Send + 'static,
     ) -> Self {
-        let (raw_tx, raw_rx) = drop_oldest::<VideoFrame>(RAW_QUEUE);
+        // Each picture travels with the encoder settings its source asks for, so the encoder
+        // starts afresh exactly at the first picture of a source that differs.
+        let (raw_tx, raw_rx) = drop_oldest::<(VideoEncoderConfig, VideoFrame)>(RAW_QUEUE);
         let dropped_probe = raw_tx.clone();
         let keyframe = Arc::new(AtomicBool::new(false));
         let paused = Arc::new(AtomicBool::new(false));
@@ -201,23 +203,20 @@ impl VideoSender {
         let target_bps = Arc::new(AtomicU32::new(0));
         let (error_tx, error_rx) = drop_oldest::<SourceError>(1);
         let (replacements, replacement_rx) = drop_oldest::<Replacement<dyn VideoSource>>(REPLACEMENTS);
-        // Each source's encoder settings, handed from the capture thread to the encoder thread
-        // ahead of that source's first frame.
-        let (config_tx, config_rx) = drop_oldest::<VideoEncoderConfig>(REPLACEMENTS);
         let mut threads = Threads::new();
+        let fresh_source_keyframe = keyframe.clone();
         threads.spawn("video-capture", move |stop| {
             capture_loop(
                 &stop,
                 source,
-                |source| source.next_frame(),
+                |source| Ok((encoder_config(source), source.next_frame()?)),
                 replacement_rx,
                 raw_tx,
                 |e| {
                     let _ = error_tx.push(e);
                 },
-                |source| {
-                    let _ = config_tx.push(encoder_config(source));
-                },
+                // Receivers decode the new source's pictures from a keyframe on.
+                |_| fresh_source_keyframe.store(true, Ordering::Relaxed),
             );
         });
         let (kf, st, muted, target, rules) = (
@@ -228,25 +227,27 @@ impl VideoSender {
             rate.clone(),
         );
         threads.spawn("video-encode", move |stop| {
-            let mut encoder: Option<H264Encoder> = None;
+            let mut encoder: Option<(VideoEncoderConfig, Option<H264Encoder>)> = None;
             while !stop.load(Ordering::Relaxed) {
                 if let Ok(Some(e)) = error_rx.recv_timeout(Duration::ZERO) {
                     if !sink(Err(e.into())) {
                         return;
                     }
                 }
-                let frame = match raw_rx.recv_timeout(POLL) {
-                    Ok(Some(frame)) => frame,
+                let (config, frame) = match raw_rx.recv_timeout(POLL) {
+                    Ok(Some(item)) => item,
                     Ok(None) => continue,
                     Err(_) => return,
                 };
-                // A new source: a new encoder at its size and rate, starting with a keyframe.
-                if let Ok(Some(config)) = config_rx.recv_timeout(Duration::ZERO) {
-                    *rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
-                        RateController::new(config.bitrate_bps);
-                    target.store(config.bitrate_bps, Ordering::Relaxed);
-                    encoder = match H264Encoder::new(config) {
-                        Ok(encoder) => Some(encoder),
+                // A source of another size or rate: a new encoder, and rate rules planned for it.
+                if encoder.as_ref().is_none_or(|(current, _)| *current != config) {
+                    {
+                        let mut rules = rules.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        *rules = RateController::new(config.bitrate_bps);
+                        target.store(config.bitrate_bps, Ordering::Relaxed);
+                    }
+                    let started = match H264Encoder::new(config) {
+                        Ok(started) => Some(started),
                         Err(e) => {
                             if !sink(Err(e.into())) {
                                 return;
@@ -254,9 +255,10 @@ impl VideoSender {
                             None
                         }
                     };
+                    encoder = Some((config, started));
                 }
-                let Some(encoder) = encoder.as_mut() else {
-                    continue;
+                let Some((_, Some(encoder))) = encoder.as_mut() else {
+                    continue; // this source's encoder would not start (reported)
                 };
                 if muted.load(Ordering::Relaxed) {
                     continue;
@@ -608,6 +610,34 @@ mod tests {
         let mut decoder = H264Decoder::new().unwrap();
         let picture = decoder.decode(&first.data).unwrap().unwrap();
         assert_eq!((picture.width, picture.height), (640, 360));
+    }
+
+    #[test]
+    fn every_picture_is_encoded_with_its_own_sources_settings_across_a_switch() {
+        let (tx, rx) = mpsc::channel();
+        let first = TestPattern::new(320, 240, 30).unwrap();
+        let sender = VideoSender::start(Some(Box::new(first)), move |out| tx.send(out).is_ok());
+        let mut decoder = H264Decoder::new().unwrap();
+        let mut seen = Vec::new();
+        for i in 0..40 {
+            if i == 10 {
+                sender.replace_source(Box::new(TestPattern::new(160, 120, 15).unwrap()));
+            }
+            let unit = rx.recv_timeout(Duration::from_secs(2)).unwrap().unwrap();
+            if let Some(picture) = decoder.decode(&unit.data).unwrap() {
+                seen.push(((picture.width, picture.height), unit.duration));
+            }
+        }
+        let switch = seen
+            .iter()
+            .position(|(size, _)| *size == (160, 120))
+            .expect("the new camera's pictures");
+        let (before, after) = seen.split_at(switch);
+        let at = |size, fps| {
+            move |&(s, d): &((usize, usize), Duration)| s == size && d == Duration::from_secs(1) / fps
+        };
+        assert!(before.iter().all(at((320, 240), 30)), "{before:?}");
+        assert!(after.iter().all(at((160, 120), 15)), "{after:?}");
     }
 
     /// A camera that notes when it is let go.

@@ -56,7 +56,8 @@ pub struct JoinAnswer {
 
 /// Joins the meeting behind `link`; progress and everything after arrive on `events`. Video
 /// and sound are always offered: a medium with no device (off, or one that would not open)
-/// starts muted, and picking a device in the call switches it on without a rejoin.
+/// starts muted, so a device opened later in the call ([`super::devices::switch_device`], then
+/// unmuting) goes out without a rejoin.
 #[tauri::command]
 pub async fn join<R: Runtime>(
     app: AppHandle<R>,

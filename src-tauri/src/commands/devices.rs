@@ -181,6 +181,7 @@ pub async fn switch_device(
         .as_ref()
         .map(|call| call.control())
         .ok_or_else(UiError::not_in_call)?;
+    let _in_order = state.device_switch.lock().await;
     let kind = match role {
         DeviceRole::Camera => Some(MediaKind::Video),
         DeviceRole::Microphone => Some(MediaKind::Audio),

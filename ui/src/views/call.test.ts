@@ -10,7 +10,7 @@ const devices: DevicesView = {
   notes: [],
 };
 
-function screen(switches: (role: DeviceRole, choice: SourceChoice) => boolean) {
+function screen(switches: (role: DeviceRole, choice: SourceChoice) => boolean, joinedCamera: SourceChoice = "device:usb") {
   const picked: [DeviceRole, SourceChoice][] = [];
   const switched: [string, Media, SourceChoice?][] = [];
   const actions = {
@@ -31,7 +31,7 @@ function screen(switches: (role: DeviceRole, choice: SourceChoice) => boolean) {
     send: () => undefined,
     video: { drawing: "canvas", fetch: () => new Promise<ArrayBuffer>(() => undefined) },
   } as CallActions;
-  const call = new CallScreen(actions, { camera: "device:usb", microphone: "synthetic", speaker: "none" });
+  const call = new CallScreen(actions, { camera: joinedCamera, microphone: "synthetic", speaker: "none" });
   call.setDevices(devices);
   const camera = call.root.querySelector<HTMLSelectElement>("#call-camera")!;
   return { call, camera, picked, switched };
@@ -81,10 +81,10 @@ async function pressCamera(call: CallScreen): Promise<void> {
 
 describe("the camera button", () => {
   it("with the camera off after joining, opens the camera the picker shows (and a pick alone does not)", async () => {
-    const { call, camera, picked, switched } = screen(() => true);
+    const { call, camera, picked, switched } = screen(() => true, "none");
     const model = newCallModel();
     const answer = { camera: "none", microphone: "synthetic" };
-    joinedWith(model, answer);
+    joinedWith(model, answer, answer);
     call.joinedWith(answer);
     call.setDevices(devices);
     call.update(model);
@@ -112,6 +112,27 @@ describe("the camera button", () => {
   it("leaves the microphone open when muting", async () => {
     const { call, switched } = screen(() => true);
     call.update(newCallModel());
+    call.root.querySelector<HTMLButtonElement>("#toggle-mic")!.click();
+    expect(switched).toEqual([["toggle", "audio"]]);
+  });
+
+  it("with a camera that would not open at join, asks for another and switches it on when picked", async () => {
+    const { call, camera, picked } = screen(() => true);
+    const model = newCallModel();
+    const answer = { camera: "none", microphone: "synthetic" };
+    joinedWith(model, { camera: "device:usb", microphone: "synthetic" }, answer);
+    call.joinedWith(answer);
+    call.update(model);
+    expect([model.own.muted.video, model.own.lost.has("video")]).toEqual([true, true]);
+    expect(camera.value).toBe("");
+    await choose(camera, "synthetic");
+    expect(picked).toEqual([["camera", "synthetic"]]);
+  });
+
+  it("mutes, never switches on, when the device in use disappears from the list before it is reported lost", async () => {
+    const { call, switched } = screen(() => true);
+    call.update(newCallModel());
+    call.setDevices({ ...devices, microphones: [] });
     call.root.querySelector<HTMLButtonElement>("#toggle-mic")!.click();
     expect(switched).toEqual([["toggle", "audio"]]);
   });

@@ -127,10 +127,13 @@ export class CallScreen {
     picker.selectedIndex = 0;
   }
 
-  /** What opened at join: a camera or microphone that is "none" is off. */
+  /** What opened at join: "none" is off when asked for, and a device that would not open
+   * leaves its picker asking for another (picking one switches it on). */
   joinedWith(answer: Pick<JoinAnswer, "camera" | "microphone">): void {
-    this.inUse.camera = answer.camera;
-    this.inUse.microphone = answer.microphone;
+    for (const role of ["camera", "microphone"] as const) {
+      if (answer[role] === "none" && this.inUse[role] !== "none") this.askForDevice(role);
+      else this.inUse[role] = answer[role];
+    }
   }
 
   /** Whether `role` is switched off (no device open, by choice rather than by a failure). */
@@ -142,8 +145,11 @@ export class CallScreen {
     if (this.isOff(role)) return; // remembered in the picker for when it is switched on
     const picker = this.pickers[role];
     const choice = picker.value;
-    if (await this.actions.switchDevice(role, choice)) this.inUse[role] = choice;
-    else picker.value = this.inUse[role]; // the call kept the device it had
+    const before = this.inUse[role];
+    const switched = await this.actions.switchDevice(role, choice);
+    if (this.inUse[role] !== before) return; // switched off meanwhile: that came after
+    if (switched) this.inUse[role] = choice;
+    else picker.value = before; // the call kept the device it had
   }
 
   dispose(): void {
@@ -166,7 +172,8 @@ export class CallScreen {
    * stopping video lets the camera go; the microphone mutes and stays open. */
   private toggle(media: Media): void {
     const role = media === "video" ? "camera" : "microphone";
-    if (this.inUse[role] === "none" || this.inUse[role] === "") {
+    const open = this.inUse[role] !== "none" && this.inUse[role] !== "";
+    if (this.own.muted[media] && !open) {
       void this.switchOn(media, role);
     } else if (media === "video" && !this.own.muted.video) {
       this.inUse.camera = "none";
