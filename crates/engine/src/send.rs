@@ -1,7 +1,9 @@
-//! Sending local media: capture/encode threads feed a writer task per medium, which writes to
-//! whichever tracks the current media connections give it (one, or one per peer in a mesh).
-//! Capture and encoding outlive a reconnect; only the target tracks change. A camera or
-//! microphone can be replaced mid-call without touching tracks or peers.
+//! Sending local media: [`Outgoing`] (which media a call offers, their mute state, and the
+//! encoders once started, shared by every kind of call) and [`LocalMedia`], whose
+//! capture/encode threads feed a writer task per medium that writes to whichever tracks the
+//! current media connections give it (one, or one per peer in a mesh). Capture and encoding
+//! outlive a reconnect; only the target tracks change. A camera or microphone can be replaced,
+//! closed, or given for the first time mid-call without touching tracks or peers.
 
 use crate::api::{CallCommand, CallError, LocalSource};
 use confab_core::{MediaKind, RoomError, TrackId, TrackInfo};
