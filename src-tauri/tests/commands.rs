@@ -200,22 +200,12 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
         (&json!("none"), &json!("synthetic"))
     );
     assert_eq!(error_code(&window, "join", join), "already_in_call");
-    let cleo_camera = |muted: bool| {
-        move |e: &confab_engine::CallEvent| match e {
-            confab_engine::CallEvent::TrackMuted {
-                participant,
-                kind: confab_core::MediaKind::Video,
-                muted: now,
-            } if *now == muted => Some(participant.clone()),
-            _ => None,
-        }
-    };
     let wait = Duration::from_secs(10);
     let cleo_id = runtime.block_on(confab_tests::wait_for(
         &mut ada_events,
         wait,
         "Cleo's camera off",
-        cleo_camera(true),
+        confab_tests::video_turned(None, true),
     ));
 
     assert_eq!(
@@ -243,7 +233,7 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
         &mut ada_events,
         wait,
         "Cleo's camera on",
-        cleo_camera(false),
+        confab_tests::video_turned(Some(&cleo_id), false),
     ));
     let seen = runtime.block_on(confab_tests::decoded(&ada, &cleo_id, 10));
     assert_eq!((seen.frames_corrupt, seen.decode_errors), (0, 0), "{seen:?}");
@@ -256,7 +246,7 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
         &mut ada_events,
         wait,
         "Cleo's camera off again",
-        cleo_camera(true),
+        confab_tests::video_turned(Some(&cleo_id), true),
     ));
 
     // Another device mid-call: one that is not there is a sentence and the call keeps the old

@@ -233,23 +233,12 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
     );
 
     // Stop video lets the camera go and the others see it off; Start video brings it back.
-    let cleo_camera = |muted: bool| {
-        let cleo = cleo.clone();
-        move |e: &CallEvent| match e {
-            CallEvent::TrackMuted {
-                participant,
-                kind: MediaKind::Video,
-                muted: now,
-            } if *participant == cleo && *now == muted => Some(()),
-            _ => None,
-        }
-    };
     app.click_css("#toggle-camera", SHORT);
     wait_event(
         &runtime,
         &mut bo_events,
         "Cleo's video off at Bo",
-        cleo_camera(true),
+        confab_tests::video_turned(Some(&cleo), true),
     );
     app.wait_for_text("#toggle-camera", "Start video", SHORT);
     app.click_css("#toggle-camera", SHORT);
@@ -257,7 +246,7 @@ fn a_person_joins_sees_both_pictures_chats_privately_mutes_and_leaves() {
         &runtime,
         &mut bo_events,
         "Cleo's video on at Bo",
-        cleo_camera(false),
+        confab_tests::video_turned(Some(&cleo), false),
     );
     app.wait_for_text("#toggle-camera", "Stop video", SHORT);
     let decoded_by_bo = |snapshot: CallSnapshot| {

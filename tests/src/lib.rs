@@ -17,7 +17,9 @@ pub mod support;
 pub use pictures::PictureProbe;
 
 use confab_core::link::NativeLink;
-use confab_core::{ConversationId, JoinLink, LeaveReason, ParticipantId, PrivateMembers, RoomName};
+use confab_core::{
+    ConversationId, JoinLink, LeaveReason, MediaKind, ParticipantId, PrivateMembers, RoomName,
+};
 use confab_engine::{Call, CallCommand, CallConfig, CallEvent, CallSnapshot, Identity, RemoteSnapshot};
 use confab_media::pattern::TestPattern;
 use confab_media::tone::Tone;
@@ -177,6 +179,23 @@ pub async fn wait_for<T>(
         Ok(Some(found)) => found,
         Ok(None) => panic!("call ended while waiting for {what}"),
         Err(_) => panic!("gave up after {within:?} waiting for {what}"),
+    }
+}
+
+/// For [`wait_for`]: the event showing `who`'s video (anyone's with `None`) turned off
+/// (`muted`) or on; gives whose it was.
+pub fn video_turned(
+    who: Option<&ParticipantId>,
+    muted: bool,
+) -> impl Fn(&CallEvent) -> Option<ParticipantId> {
+    let who = who.cloned();
+    move |e| match e {
+        CallEvent::TrackMuted {
+            participant,
+            kind: MediaKind::Video,
+            muted: now,
+        } if *now == muted && who.as_ref().is_none_or(|who| who == participant) => Some(participant.clone()),
+        _ => None,
     }
 }
 

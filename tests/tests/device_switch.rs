@@ -9,8 +9,8 @@ use confab_engine::{CallCommand, CallConfig, CallError, CallEvent, LocalSource};
 use confab_media::pattern::TestPattern;
 use confab_media::{SourceError, VideoFrame, VideoSource};
 use confab_tests::{
-    decoded, join_chat_only, join_synthetic_probing, synthetic_config, wait_for, wait_joined, PictureProbe,
-    TestServer,
+    decoded, join_chat_only, join_synthetic_probing, synthetic_config, video_turned, wait_for, wait_joined,
+    PictureProbe, TestServer,
 };
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -160,22 +160,11 @@ async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_witho
     let probe = Arc::new(PictureProbe::default());
     let (bob, mut bob_events) = join_synthetic_probing(&link, "Bob", (320, 240), probe.clone());
     wait_joined(&mut bob_events).await;
-    let camera_state = |muted: bool| {
-        let alice_id = alice_id.clone();
-        move |e: &CallEvent| match e {
-            CallEvent::TrackMuted {
-                participant,
-                kind: MediaKind::Video,
-                muted: now,
-            } if *participant == alice_id && *now == muted => Some(()),
-            _ => None,
-        }
-    };
     wait_for(
         &mut bob_events,
         Duration::from_secs(10),
         "Alice's camera shown off",
-        camera_state(true),
+        video_turned(Some(&alice_id), true),
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -199,7 +188,7 @@ async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_witho
         &mut bob_events,
         Duration::from_secs(10),
         "Alice's camera shown on",
-        camera_state(false),
+        video_turned(Some(&alice_id), false),
     )
     .await;
     let after = decoded(&bob, &alice_id, 20).await;
@@ -217,7 +206,7 @@ async fn a_camera_switched_on_after_joining_with_it_off_reaches_the_others_witho
         &mut bob_events,
         Duration::from_secs(10),
         "Alice's camera shown off again",
-        camera_state(true),
+        video_turned(Some(&alice_id), true),
     )
     .await;
     let deadline = Instant::now() + Duration::from_secs(2);

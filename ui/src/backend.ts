@@ -10,6 +10,11 @@ export type SourceChoice = string;
 /** What an in-call device picker changes. */
 export type DeviceRole = "camera" | "microphone" | "speaker";
 
+/** The device that captures `media`. */
+export function captureRole(media: Media): "camera" | "microphone" {
+  return media === "video" ? "camera" : "microphone";
+}
+
 /** What `nextFrame` is asked for to get our own picture (self-view and preview). */
 export const SELF_VIEW = "~self";
 

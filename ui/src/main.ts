@@ -1,5 +1,5 @@
 // The app's screens and how one leads to the next: home → pre-join → call → home.
-import { backend, errorMessage, type DeviceRole, type JoinRequest, type LinkView, type Media, type SourceChoice, type UiEvent } from "./backend";
+import { backend, captureRole, errorMessage, type DeviceRole, type JoinRequest, type LinkView, type Media, type SourceChoice, type UiEvent } from "./backend";
 import { applyEvent, deviceReplaced, joinedWith, newCallModel, openConversation, privateWith, type CallModel } from "./model";
 import { CallScreen } from "./views/call";
 import { homeView } from "./views/home";
@@ -111,6 +111,17 @@ function problem(error: unknown): void {
   refresh();
 }
 
+/** Asks for `choice` in `role` in the call; a device that will not open is a problem shown. */
+async function useDevice(role: DeviceRole, choice: SourceChoice): Promise<boolean> {
+  try {
+    await backend.switchDevice(role, choice);
+    return true;
+  } catch (error) {
+    problem(error);
+    return false;
+  }
+}
+
 function callActions() {
   return {
     toggleMuted(media: Media) {
@@ -123,14 +134,8 @@ function callActions() {
     },
     async switchDevice(role: DeviceRole, choice: SourceChoice): Promise<boolean> {
       const model = call?.model;
-      if (!model) return false;
+      if (!model || !(await useDevice(role, choice))) return false;
       const media: Media | null = role === "camera" ? "video" : role === "microphone" ? "audio" : null;
-      try {
-        await backend.switchDevice(role, choice);
-      } catch (error) {
-        problem(error);
-        return false;
-      }
       // A device that had stopped is replaced: send that medium again.
       if (media && deviceReplaced(model, media)) {
         refresh();
@@ -140,13 +145,7 @@ function callActions() {
     },
     async switchOn(media: Media, choice: SourceChoice): Promise<boolean> {
       const model = call?.model;
-      if (!model) return false;
-      try {
-        await backend.switchDevice(media === "video" ? "camera" : "microphone", choice);
-      } catch (error) {
-        problem(error);
-        return false;
-      }
+      if (!model || !(await useDevice(captureRole(media), choice))) return false;
       model.own.muted[media] = false;
       model.own.lost.delete(media);
       refresh();
@@ -158,7 +157,7 @@ function callActions() {
       call.model.own.muted[media] = true;
       call.model.own.lost.delete(media);
       refresh();
-      backend.switchDevice(media === "video" ? "camera" : "microphone", "none").catch(problem);
+      backend.switchDevice(captureRole(media), "none").catch(problem);
     },
     leave: () => void backend.leave().catch(problem),
     home: () => home(),

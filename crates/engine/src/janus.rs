@@ -326,7 +326,7 @@ impl JanusCall {
         let stream = self.dialect.local();
         let mut tracks = HashMap::new();
         for kind in [MediaKind::Video, MediaKind::Audio] {
-            if self.outgoing.kinds().contains(&kind) {
+            if self.outgoing.sends(kind) {
                 tracks.insert(
                     kind,
                     peer.add_media_track(stream.as_str(), track_id(kind), kind)

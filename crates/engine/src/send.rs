@@ -270,18 +270,20 @@ impl LocalMedia {
                 Err(e) => to_report(e),
             })
         });
-        let audio = sends.contains(&MediaKind::Audio).then(|| {
-            let (tx, rx) = mpsc::channel::<EncodedAudio>(QUEUE);
-            tokio::spawn(write_audio(rx, audio_track));
-            let to_report = report(MediaKind::Audio);
-            AudioSender::start(audio, move |result| match result {
-                Ok(packet) => !matches!(tx.try_send(packet), Err(mpsc::error::TrySendError::Closed(_))),
-                Err(e) => to_report(e),
+        let audio = sends
+            .contains(&MediaKind::Audio)
+            .then(|| {
+                let (tx, rx) = mpsc::channel::<EncodedAudio>(QUEUE);
+                tokio::spawn(write_audio(rx, audio_track));
+                let to_report = report(MediaKind::Audio);
+                AudioSender::start(audio, move |result| match result {
+                    Ok(packet) => !matches!(tx.try_send(packet), Err(mpsc::error::TrySendError::Closed(_))),
+                    Err(e) => to_report(e),
+                })
+                .map_err(|e| report(MediaKind::Audio)(e.into()))
+                .ok()
             })
-            .map_err(|e| report(MediaKind::Audio)(e.into()))
-            .ok()
-        });
-        let audio = audio.flatten();
+            .flatten();
         Self {
             video,
             audio,

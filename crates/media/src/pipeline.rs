@@ -7,10 +7,10 @@
 //!
 //! A sender's source can be replaced while it runs (another camera picked mid-call) or closed
 //! (video stopped, the camera let go), and a sender can start with none (a camera switched on
-//! later): the capture thread takes the new
-//! one between frames, and the video encoder starts afresh for its size and frame rate. A
-//! source that fails is reported once and the capture thread waits for a replacement instead
-//! of ending, so the sender and the tracks it feeds stay as they are.
+//! later): the capture thread takes the new one between frames, and the video encoder starts
+//! afresh for a source of another size or frame rate. A source that fails is reported once and
+//! the capture thread waits for a replacement instead of ending, so the sender and the tracks it
+//! feeds stay as they are.
 
 use crate::frame::{AudioFrame, EncodedAudio, EncodedVideo, VideoFrame};
 use crate::h264::{CodecError, H264Decoder, H264Encoder, VideoEncoderConfig};
@@ -80,8 +80,8 @@ const REPLACEMENTS: usize = 1;
 type Replacement<S> = Option<Box<S>>;
 
 /// Reads `source` (if any) into `queue` until stopped, switching to each source sent on
-/// `replacements` (`None` closes the current one); `on_source` sees every source before its
-/// first frame is read. A failure goes to `on_error` and the thread waits for the next source.
+/// `replacements` (`None` closes the current one); `on_source` runs before each source's first
+/// frame is read. A failure goes to `on_error` and the thread waits for the next source.
 fn capture_loop<S: ?Sized, T>(
     stop: &AtomicBool,
     source: Option<Box<S>>,
@@ -89,22 +89,21 @@ fn capture_loop<S: ?Sized, T>(
     replacements: QueueReceiver<Replacement<S>>,
     queue: QueueSender<T>,
     mut on_error: impl FnMut(SourceError),
-    mut on_source: impl FnMut(&S),
+    mut on_source: impl FnMut(),
 ) {
-    let mut current = source;
-    if let Some(source) = current.as_deref() {
-        on_source(source);
-    }
+    let mut current = None;
+    let mut take = |replacement: Replacement<S>, current: &mut Option<Box<S>>| {
+        if replacement.is_some() {
+            on_source();
+        }
+        *current = replacement;
+    };
+    take(source, &mut current);
     while !stop.load(Ordering::Relaxed) {
         // Between frames, a waiting replacement wins; with no source, wait for one.
         let wait = if current.is_some() { Duration::ZERO } else { POLL };
         match replacements.recv_timeout(wait) {
-            Ok(Some(replacement)) => {
-                if let Some(source) = replacement.as_deref() {
-                    on_source(source);
-                }
-                current = replacement;
-            }
+            Ok(Some(replacement)) => take(replacement, &mut current),
             Ok(None) => {}
             Err(_) => return,
         }
@@ -121,10 +120,7 @@ fn capture_loop<S: ?Sized, T>(
                 current = None;
                 // The old device failing as another is picked (or as it is closed) is no loss.
                 if let Ok(Some(replacement)) = replacements.recv_timeout(Duration::ZERO) {
-                    if let Some(source) = replacement.as_deref() {
-                        on_source(source);
-                    }
-                    current = replacement;
+                    take(replacement, &mut current);
                 } else {
                     on_error(e);
                 }
@@ -216,7 +212,7 @@ impl VideoSender {
                     let _ = error_tx.push(e);
                 },
                 // Receivers decode the new source's pictures from a keyframe on.
-                |_| fresh_source_keyframe.store(true, Ordering::Relaxed),
+                || fresh_source_keyframe.store(true, Ordering::Relaxed),
             );
         });
         let (kf, st, muted, target, rules) = (
@@ -289,8 +285,8 @@ impl VideoSender {
         }
     }
 
-    /// Captures from `source` instead from its next frame on, with an encoder started afresh at
-    /// its size and frame rate (so receivers get a keyframe). The old source is closed on the
+    /// Captures from `source` instead from its next frame on, starting with a keyframe (and a
+    /// new encoder if its size or frame rate differs). The old source is closed on the
     /// capture thread; a replacement overtaken by a newer one before the thread took it is
     /// closed here.
     pub fn replace_source(&self, source: Box<dyn VideoSource>) {
@@ -384,7 +380,7 @@ impl AudioSender {
                 |e| {
                     let _ = error_tx.push(Err(e));
                 },
-                |_| {},
+                || {},
             );
         });
         let paused = Arc::new(AtomicBool::new(false));

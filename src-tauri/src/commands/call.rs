@@ -50,7 +50,7 @@ pub struct JoinAnswer {
     pub notices: Vec<String>,
     /// The camera in use; `"none"` when video is off (asked for, or the camera would not open).
     pub camera: SourceChoice,
-    /// The microphone in use; `"none"` when muted for want of one.
+    /// The microphone in use; `"none"` when off (asked for, or the microphone would not open).
     pub microphone: SourceChoice,
 }
 

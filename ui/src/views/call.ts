@@ -1,7 +1,7 @@
 // The call screen: banner, a grid of tiles (live canvases kept across updates), controls with
 // keyboard shortcuts, device pickers that switch devices mid-call, the participant list and
 // the chat panel.
-import { SELF_VIEW, type DeviceRole, type DevicesView, type JoinAnswer, type JoinRequest, type Media, type SourceChoice } from "../backend";
+import { SELF_VIEW, captureRole, type DeviceRole, type DevicesView, type JoinAnswer, type JoinRequest, type Media, type SourceChoice } from "../backend";
 import { el } from "../dom";
 import { present, type Banner, type CallModel, type Person } from "../model";
 import { TileVideo, type VideoFeed } from "../video";
@@ -171,7 +171,7 @@ export class CallScreen {
   /** The mute or camera button: a medium with no device open opens the one its picker shows;
    * stopping video lets the camera go; the microphone mutes and stays open. */
   private toggle(media: Media): void {
-    const role = media === "video" ? "camera" : "microphone";
+    const role = captureRole(media);
     const open = this.inUse[role] !== "none" && this.inUse[role] !== "";
     if (this.own.muted[media] && !open) {
       void this.switchOn(media, role);

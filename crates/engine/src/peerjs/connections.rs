@@ -25,7 +25,7 @@ impl PeerJsCall {
             Lane::Media => {
                 let mut tracks = Vec::new();
                 for kind in [MediaKind::Video, MediaKind::Audio] {
-                    if self.outgoing.kinds().contains(&kind) {
+                    if self.outgoing.sends(kind) {
                         let stream = self.mesh.local().as_str();
                         tracks.push(session.add_two_way_track(stream, track_id(kind), kind).await?);
                     } else {
