@@ -2,12 +2,14 @@
 //! room with 1, 4 and 9 remote participants each sending the 1280x720 30 fps test pattern, once
 //! for each way the UI can draw (`videoDrawing`: WebGL from I420 planes, or a 2D canvas from
 //! RGBA made in Rust) and each way WebKitGTK can put the window together (composited with
-//! OpenGL, or not; `WEBKIT_DISABLE_COMPOSITING_MODE`, see `compositing.rs`). For each it prints pictures shown per second per tile (counted by the
-//! UI as it draws), pictures skipped because a tile drew too slowly, and the CPU of the app
-//! process and of its web process, beside the CPU of this process (the senders' encoders and
-//! the room server) — all on the same machine in the same run, side by side.
+//! OpenGL, or not; `WEBKIT_DISABLE_COMPOSITING_MODE`, see `compositing.rs`). For each it prints
+//! pictures shown per second per tile (counted by the UI as it draws), pictures skipped because
+//! a tile drew too slowly, and the CPU of the app process and of its WebKit web and network
+//! processes, beside the CPU of this process (the senders' encoders and the room server) — all
+//! on the same machine in the same run, side by side.
 //!
-//! `cargo bench -p confab-desktop --bench tiles` (needs `scripts/install-deps.sh` and a built UI).
+//! `cargo bench -p confab-desktop --bench tiles` (needs `scripts/install-deps.sh` and a built UI);
+//! words after `--` pick rows: `-- 4 off canvas` runs only 4 tiles, compositing off, 2D canvas.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -101,7 +103,7 @@ fn tile_counts(app: &App) -> TileCounts {
     let reply = app.script_async(
         "const done = arguments[0];
          const shown = {};
-         document.querySelectorAll('.tile').forEach(t => {
+         document.querySelectorAll('.tile:not(.self)').forEach(t => {
            shown[t.dataset.participant] = Number(t.querySelector('canvas')?.dataset.shown ?? 0);
          });
          window.__TAURI_INTERNALS__.invoke('tile_stats')
@@ -148,6 +150,7 @@ struct Row {
     skipped_per_s: f64,
     app: f64,
     webview: f64,
+    network: f64,
     senders: f64,
 }
 
@@ -235,6 +238,7 @@ fn measure((compositing, switch): (&'static str, &str), drawing: &'static str, t
         skipped_per_s: (counts_after.skipped - counts_before.skipped) / seconds,
         app: share("confab"),
         webview: share("WebKitWebProces"),
+        network: share("WebKitNetworkP"),
         senders: 100.0 * (own_after - own_before) / seconds,
     };
     drop(app);
@@ -248,25 +252,39 @@ fn measure((compositing, switch): (&'static str, &str), drawing: &'static str, t
     row
 }
 
+/// Whether a row is asked for: every word given after `--` (a tile count, `OpenGL` / `off`,
+/// `webgl` / `canvas`) must name one of its settings; with no words, every row is.
+fn asked_for(words: &[String], tiles: usize, compositing: &str, drawing: &str) -> bool {
+    words
+        .iter()
+        .all(|w| *w == tiles.to_string() || w.eq_ignore_ascii_case(compositing) || w == drawing)
+}
+
 fn main() {
-    // `cargo bench` passes `--bench`; nothing to choose.
+    // `cargo bench` passes `--bench`; any other word picks rows (`-- 4 off canvas`).
+    let words: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     let rows: Vec<Row> = [1, 4, 9]
         .into_iter()
         .flat_map(|tiles| {
             COMPOSITING
                 .into_iter()
-                .flat_map(move |compositing| DRAWINGS.map(|drawing| measure(compositing, drawing, tiles)))
+                .flat_map(move |c| DRAWINGS.map(move |d| (tiles, c, d)))
         })
+        .filter(|(tiles, (compositing, _), drawing)| asked_for(&words, *tiles, compositing, drawing))
+        .map(|(tiles, compositing, drawing)| measure(compositing, drawing, tiles))
         .collect();
     println!();
     println!("video into the webview: remote 1280x720 tiles at {SOURCE_FPS} fps; CPU in % of one core");
     println!(
-        "| tiles | compositing | drawing | decoded fps/tile | shown fps/tile (min / mean) | skipped/s (all tiles) | app (confab) | web process | app + web | senders + server (this process) |"
+        "| tiles | compositing | drawing | decoded fps/tile | shown fps/tile (min / mean) | skipped/s (all tiles) | app (confab) | web process | network process | app + WebKit | senders + server (this process) |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in &rows {
         println!(
-            "| {} | {} | {} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
+            "| {} | {} | {} | {:.1} | {:.1} / {:.1} | {:.1} | {:.0}% | {:.0}% | {:.0}% | {:.0}% | {:.0}% |",
             r.tiles,
             r.compositing,
             r.drawing,
@@ -276,7 +294,8 @@ fn main() {
             r.skipped_per_s,
             r.app,
             r.webview,
-            r.app + r.webview,
+            r.network,
+            r.app + r.webview + r.network,
             r.senders
         );
     }

@@ -3,7 +3,8 @@
 //! A thin layer between the web UI (`ui/`) and [`confab_engine`]: commands grouped by domain
 //! ([`commands`]) turn the UI's requests into engine calls and map errors to [`UiError`];
 //! call events reach the UI over a [`tauri::ipc::Channel`] ([`events`]); decoded video reaches
-//! it as raw pixels pulled by each tile at the size it shows them ([`tiles`]), never as JSON,
+//! it as raw pixels pulled by each tile at the size it shows them ([`tiles`]) over a loopback
+//! WebSocket ([`picture_socket`]), never as JSON,
 //! and decoded sound goes to the speaker ([`playout`]); without a GPU the window is drawn
 //! without OpenGL compositing ([`compositing`]). Our own camera and microphone, the self-view and the level
 //! meter are `local_media`'s; devices plugged in or out are noticed by `device_watch`. Links clicked or
@@ -24,6 +25,7 @@ mod handover;
 mod local_media;
 mod meeting;
 mod options;
+mod picture_socket;
 mod playout;
 mod settings;
 mod state;
@@ -43,7 +45,7 @@ pub fn app<R: tauri::Runtime>(builder: tauri::Builder<R>, state: AppState) -> ta
         commands::call::join,
         commands::call::leave,
         commands::call::set_muted,
-        commands::call::next_frame,
+        commands::call::picture_socket,
         commands::call::tile_stats,
         commands::chat::send_chat,
         commands::devices::list_devices,

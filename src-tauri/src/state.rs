@@ -1,10 +1,11 @@
 //! [`AppState`]: what the app holds between commands — the call, the meeting it serves, the
-//! tiles' latest pictures, the sound being played and measured, the pre-join preview and the
-//! link it was started with.
+//! tiles' latest pictures and the socket they are read from, the sound being played and
+//! measured, the pre-join preview and the link it was started with.
 
 use crate::local_media::Preview;
 use crate::meeting::Meeting;
 use crate::options::LaunchOptions;
+use crate::picture_socket::PictureSocket;
 use crate::tiles::Tiles;
 use confab_engine::Call;
 use confab_media::devices::speaker::Speaker;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub meeting: tokio::sync::Mutex<Option<Meeting>>,
     /// Latest decoded picture per remote participant, and our own.
     pub tiles: Arc<Tiles>,
+    /// Where the UI's tiles read `tiles` from, once asked for.
+    pub picture_socket: tokio::sync::OnceCell<PictureSocket>,
     /// Remote sound, mixed for the speaker (and who is speaking).
     pub mixer: Arc<Mixer>,
     /// The speaker playing `mixer` during a call.
@@ -46,6 +49,7 @@ impl AppState {
             call: tokio::sync::Mutex::new(None),
             meeting: tokio::sync::Mutex::new(None),
             tiles: Arc::new(Tiles::default()),
+            picture_socket: tokio::sync::OnceCell::new(),
             mixer: Arc::new(Mixer::default()),
             speaker: Mutex::new(None),
             mic_level: Arc::new(Level::default()),

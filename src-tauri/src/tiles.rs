@@ -1,8 +1,9 @@
 //! Decoded remote video on its way to the UI's tiles.
 //!
-//! The engine hands every decoded picture to [`Tiles`] (a [`MediaSink`]), which keeps only the
-//! latest one per participant. Each tile in the UI pulls with `next_frame`: the command waits
-//! for a picture newer than the one the tile drew and returns it as raw bytes. Pulling gives
+//! The engine hands every decoded picture to [`Tiles`], which keeps only the latest one per
+//! participant. Each tile in the UI pulls over the picture socket
+//! ([`crate::picture_socket`]): it waits for a picture newer than the one the tile drew and
+//! gets it as raw bytes. Pulling gives
 //! natural back-pressure — a tile that draws slower than frames arrive skips pictures instead
 //! of queueing them — and the skipped ones are counted. Our own picture (the self-view and the
 //! pre-join preview) waits in a slot of its own, asked for as [`SELF_VIEW`].
@@ -20,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 use tokio::sync::Notify;
 
 /// Bytes before the pixels (I420 planes or RGBA) in a frame handed to the UI: sequence number
@@ -28,7 +28,7 @@ use tokio::sync::Notify;
 /// could not be prepared, ask for the next one.
 pub const FRAME_HEADER_LEN: usize = 16;
 
-/// What the UI asks `next_frame` for to get our own picture: not a valid participant id, so no
+/// What a tile asks the picture socket for to get our own picture: not a valid participant id, so no
 /// remote participant can take it.
 pub const SELF_VIEW: &str = "~self";
 
@@ -108,23 +108,15 @@ impl Tiles {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner).own = Slot::default();
     }
 
-    /// Waits up to `wait` for a picture of `participant` (`None`: ours) newer than `after` and
-    /// returns it with its sequence number; `None` if none came.
-    pub async fn next(
-        &self,
-        participant: Option<&ParticipantId>,
-        after: u64,
-        wait: Duration,
-    ) -> Option<(u64, Arc<VideoFrame>)> {
-        let deadline = tokio::time::Instant::now() + wait;
+    /// Waits for a picture of `participant` (`None`: ours) newer than `after` and returns it
+    /// with its sequence number.
+    pub async fn next(&self, participant: Option<&ParticipantId>, after: u64) -> (u64, Arc<VideoFrame>) {
         loop {
             let fresh = self.fresh.notified();
             if let Some(found) = self.newer_than(participant, after) {
-                return Some(found);
+                return found;
             }
-            if tokio::time::timeout_at(deadline, fresh).await.is_err() {
-                return None;
-            }
+            fresh.await;
         }
     }
 
@@ -228,6 +220,7 @@ pub fn unprepared_frame(sequence: u64) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     fn alice() -> ParticipantId {
         ParticipantId::new("alice").unwrap()
@@ -239,7 +232,7 @@ mod tests {
         for _ in 0..3 {
             tiles.show(Some(&alice()), &VideoFrame::black(4, 2));
         }
-        let (sequence, frame) = tiles.next(Some(&alice()), 0, Duration::ZERO).await.unwrap();
+        let (sequence, frame) = tiles.next(Some(&alice()), 0).await;
         assert_eq!((sequence, frame.width, frame.height), (3, 4, 2));
         assert_eq!(
             tiles.stats()[0],
@@ -253,24 +246,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_waiting_tile_wakes_for_the_next_picture_and_gives_up_after_its_wait() {
+    async fn a_waiting_tile_wakes_for_the_next_picture_only() {
         let tiles = Arc::new(Tiles::default());
-        assert!(tiles
-            .next(Some(&alice()), 0, Duration::from_millis(20))
+        let soon = Duration::from_millis(20);
+        assert!(tokio::time::timeout(soon, tiles.next(Some(&alice()), 0))
             .await
-            .is_none());
+            .is_err());
         let waiter = tokio::spawn({
             let tiles = tiles.clone();
-            async move { tiles.next(Some(&alice()), 0, Duration::from_secs(5)).await }
+            async move { tiles.next(Some(&alice()), 0).await }
         });
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::sleep(soon).await;
         tiles.show(Some(&alice()), &VideoFrame::black(2, 2));
-        let (sequence, _) = waiter.await.unwrap().unwrap();
-        assert_eq!(sequence, 1);
-        assert!(tiles
-            .next(Some(&alice()), 1, Duration::from_millis(20))
+        let (sequence, _) = tokio::time::timeout(Duration::from_secs(5), waiter)
             .await
-            .is_none());
+            .unwrap()
+            .unwrap();
+        assert_eq!(sequence, 1);
+        assert!(tokio::time::timeout(soon, tiles.next(Some(&alice()), 1))
+            .await
+            .is_err());
     }
 
     #[test]

@@ -9,6 +9,9 @@ use tauri::ipc::{CallbackFn, InvokeBody, InvokeResponseBody};
 use tauri::test::{get_ipc_response, mock_builder, mock_context, noop_assets, MockRuntime, INVOKE_KEY};
 use tauri::webview::InvokeRequest;
 use tauri::{WebviewWindow, WebviewWindowBuilder};
+use tungstenite::protocol::frame::coding::CloseCode;
+use tungstenite::stream::MaybeTlsStream;
+use tungstenite::Message;
 
 fn window(options: LaunchOptions) -> (tauri::App<MockRuntime>, WebviewWindow<MockRuntime>) {
     let app = app(mock_builder(), AppState::new(options))
@@ -94,28 +97,67 @@ fn devices_and_settings_answer_without_a_call() {
     assert!(settings["settings"].is_object(), "{settings}");
 }
 
-/// Calls `next_frame` for `participant` until a picture comes (20 s at most) and returns its
-/// size and byte length.
+/// Opens `participant`'s tile on the picture socket as the UI does and waits (20 s at most)
+/// for its first picture; returns the picture's size and byte length.
 fn first_picture(window: &WebviewWindow<MockRuntime>, participant: &str) -> (u32, u32, usize) {
-    picture_shaped(window, participant, Value::Null)
+    picture_shaped(window, participant, json!({}))
 }
 
-/// [`first_picture`] asked for as a tile of `shape` asks (`null`: as decoded).
-fn picture_shaped(window: &WebviewWindow<MockRuntime>, participant: &str, shape: Value) -> (u32, u32, usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+/// The picture socket's tile for `participant` (the address comes from `picture_socket`, as the
+/// UI gets it), reading with a 20 s limit.
+fn open_tile(window: &WebviewWindow<MockRuntime>, participant: &str) -> PictureTile {
+    let base = json_of(window, "picture_socket", json!({}));
+    let url = format!("{}/{participant}", base.as_str().expect("an address"));
+    let (tile, _) = tungstenite::connect(url).expect("the picture socket takes a tile");
+    if let MaybeTlsStream::Plain(tcp) = tile.get_ref() {
+        tcp.set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("a read limit");
+    }
+    tile
+}
+
+type PictureTile = tungstenite::WebSocket<MaybeTlsStream<std::net::TcpStream>>;
+
+/// [`first_picture`] asked for as a tile of `shape` asks (`{}`: as decoded).
+fn picture_shaped(
+    window: &WebviewWindow<MockRuntime>,
+    participant: &str,
+    mut shape: Value,
+) -> (u32, u32, usize) {
+    let mut tile = open_tile(window, participant);
+    shape["after"] = json!(0);
+    tile.send(Message::text(shape.to_string())).expect("an ask sent");
     loop {
-        let args = json!({"participant": participant, "after": 0, "shape": shape});
-        if let Ok(InvokeResponseBody::Raw(bytes)) = invoke(window, "next_frame", args) {
-            if !bytes.is_empty() {
+        match tile.read() {
+            Ok(Message::Binary(bytes)) => {
                 let width = u32::from_le_bytes(bytes[8..12].try_into().expect("four bytes"));
                 let height = u32::from_le_bytes(bytes[12..16].try_into().expect("four bytes"));
                 return (width, height, bytes.len());
             }
+            Ok(_) => {}
+            Err(e) => panic!("no picture of {participant} reached the tiles in 20 s: {e}"),
         }
-        assert!(
-            Instant::now() < deadline,
-            "no picture of {participant} reached the tiles in 20 s"
-        );
+    }
+}
+
+#[test]
+fn the_picture_socket_shows_nothing_without_its_token_or_to_a_garbled_ask() {
+    let (_app, window) = window(loopback());
+    let base = json_of(&window, "picture_socket", json!({}));
+    let base = base.as_str().expect("an address");
+    assert!(base.starts_with("ws://127.0.0.1:"), "{base}");
+    let (address, _token) = base.rsplit_once('/').expect("a token");
+    match tungstenite::connect(format!("{address}/{}/~self", "0".repeat(32))) {
+        Err(tungstenite::Error::Http(refusal)) => assert_eq!(refusal.status(), 403),
+        other => panic!("a wrong token must be refused, got {other:?}"),
+    }
+
+    let mut tile = open_tile(&window, "~self");
+    tile.send(Message::text("{\"after\": \"soon\"}"))
+        .expect("an ask sent");
+    match tile.read() {
+        Ok(Message::Close(Some(frame))) => assert_eq!(frame.code, CloseCode::Policy),
+        other => panic!("a garbled ask must close the tile, got {other:?}"),
     }
 }
 

@@ -1,7 +1,7 @@
 // Everything the UI asks of the Rust side, typed. The only file that calls `invoke`.
 import { Channel, invoke } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
-import type { FrameShape, VideoDrawing } from "./video";
+import type { VideoDrawing } from "./video";
 
 export type Media = "audio" | "video";
 /** A picker's value: "synthetic", "none" or "device:<id>" (ids come from the device list). */
@@ -15,7 +15,7 @@ export function captureRole(media: Media): "camera" | "microphone" {
   return media === "video" ? "camera" : "microphone";
 }
 
-/** What `nextFrame` is asked for to get our own picture (self-view and preview). */
+/** The participant a tile names to get our own picture (self-view and preview). */
 export const SELF_VIEW = "~self";
 
 export type ConversationView = { kind: "public" } | { kind: "private"; members: string[] };
@@ -138,5 +138,6 @@ export const backend = {
   leave: () => invoke<void>("leave"),
   setMuted: (media: Media, muted: boolean) => invoke<void>("set_muted", { media, muted }),
   sendChat: (conversation: ConversationView, text: string) => invoke<void>("send_chat", { conversation, text }),
-  nextFrame: (participant: string, after: number, shape: FrameShape) => invoke<ArrayBuffer>("next_frame", { participant, after, shape }),
+  /** The picture socket's address with its token: tiles add `/PARTICIPANT` (see video.ts). */
+  pictureSocket: () => invoke<string>("picture_socket"),
 };

@@ -4,13 +4,15 @@ import { applyEvent, deviceReplaced, joinedWith, newCallModel, openConversation,
 import { CallScreen } from "./views/call";
 import { homeView } from "./views/home";
 import { PrejoinScreen, type PrejoinInput } from "./views/prejoin";
-import type { VideoFeed } from "./video";
+import { socketPictures, type VideoFeed } from "./video";
 
 const root = document.getElementById("app") as HTMLElement;
 let call: { model: CallModel; screen: CallScreen } | null = null;
 let prejoin: PrejoinScreen | null = null;
 /** Where tiles get their pictures; how they draw them comes from the settings. */
-const video: VideoFeed = { drawing: "auto", fetch: backend.nextFrame };
+const pictureSocket = backend.pictureSocket();
+pictureSocket.catch((error) => console.error(`no video: ${errorMessage(error)}`));
+const video: VideoFeed = { drawing: "auto", open: (participant) => socketPictures(pictureSocket, participant) };
 
 function show(node: HTMLElement): void {
   if (prejoin && node !== prejoin.root) {

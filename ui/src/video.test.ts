@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { FRAME_HEADER_LEN, frameSequence, parseFrame, tileShape, type Pixels } from "./video";
+import { describe, expect, it, vi } from "vitest";
+import { FRAME_HEADER_LEN, frameSequence, parseFrame, socketPictures, tileShape, type PictureSocket, type PictureStream, type Pixels } from "./video";
 
 function frameBytes(sequence: number, width: number, height: number, layout: Pixels): ArrayBuffer {
   const bytes = width * height * (layout === "i420" ? 1.5 : 4);
@@ -47,5 +47,72 @@ describe("the size a tile asks for", () => {
   it("is its box in screen pixels, so a HiDPI screen gets a sharp picture", () => {
     expect(tileShape(395, 222, 1, "rgba")).toEqual({ maxWidth: 395, maxHeight: 222, pixels: "rgba" });
     expect(tileShape(395.5, 222.2, 2, "i420")).toEqual({ maxWidth: 791, maxHeight: 444, pixels: "i420" });
+  });
+});
+
+/** Stands in for the app's picture socket: records what a tile sends, and answers when told. */
+class FakeSocket implements PictureSocket {
+  binaryType: BinaryType = "blob";
+  onopen: PictureSocket["onopen"] = null;
+  onmessage: PictureSocket["onmessage"] = null;
+  onclose: PictureSocket["onclose"] = null;
+  sent: unknown[] = [];
+  closed = false;
+  constructor(readonly url: string) {}
+  send(data: string): void {
+    this.sent.push(JSON.parse(data));
+  }
+  close(): void {
+    this.closed = true;
+  }
+  open(): void {
+    this.onopen?.call(this as unknown as WebSocket, new Event("open"));
+  }
+  answer(picture: ArrayBuffer): void {
+    this.onmessage?.call(this as unknown as WebSocket, new MessageEvent("message", { data: picture }));
+  }
+  lost(): void {
+    this.onclose?.call(this as unknown as WebSocket, new CloseEvent("close"));
+  }
+}
+
+describe("a tile's pictures over the picture socket", () => {
+  const shape = { maxWidth: 400, maxHeight: 224, pixels: "rgba" } as const;
+
+  function stream(): { pictures: PictureStream; socket: () => FakeSocket } {
+    let socket: FakeSocket | null = null;
+    const pictures = socketPictures(Promise.resolve("ws://127.0.0.1:4000/token"), "alice", (url) => {
+      socket = new FakeSocket(url);
+      queueMicrotask(() => socket?.open());
+      return socket;
+    });
+    return { pictures, socket: () => socket! };
+  }
+
+  it("names the participant, asks with the last picture drawn and the shape, and gets the answer", async () => {
+    const { pictures, socket } = stream();
+    const next = pictures.next(41, shape);
+    await vi.waitFor(() => expect(socket().sent).toHaveLength(1));
+    expect(socket().url).toBe("ws://127.0.0.1:4000/token/alice");
+    expect(socket().binaryType).toBe("arraybuffer");
+    expect(socket().sent[0]).toEqual({ after: 41, ...shape });
+    socket().answer(frameBytes(42, 4, 2, "rgba"));
+    expect(frameSequence(await next)).toBe(42);
+  });
+
+  it("stops a waiting tile when the tile is stopped or the app closes the socket", async () => {
+    const stopped = stream();
+    const waiting = stopped.pictures.next(0, shape);
+    await vi.waitFor(() => expect(stopped.socket().sent).toHaveLength(1));
+    stopped.pictures.close();
+    await expect(waiting).rejects.toThrow();
+    await vi.waitFor(() => expect(stopped.socket().closed).toBe(true));
+
+    const lost = stream();
+    const pending = lost.pictures.next(0, shape);
+    await vi.waitFor(() => expect(lost.socket().sent).toHaveLength(1));
+    lost.socket().lost();
+    await expect(pending).rejects.toThrow();
+    await expect(lost.pictures.next(0, shape)).rejects.toThrow();
   });
 });

@@ -1,5 +1,5 @@
-// One participant's picture: pulls frames from the Rust side (`next_frame`, binary, never
-// JSON) already scaled to the size the tile shows them at, and draws them. Two ways to draw,
+// One participant's picture: pulls frames from the Rust side (over the app's loopback picture
+// socket, binary, never JSON) already scaled to the size the tile shows them at, and draws them. Two ways to draw,
 // chosen by the tiles benchmark (docs/benchmarks.md) and the `videoDrawing` setting:
 // - "webgl": I420 planes uploaded as textures, YUV to RGB in a shader (the GPU's work);
 // - "canvas": RGBA pixels (converted in Rust with SIMD) put on a 2D canvas as they are.
@@ -12,17 +12,76 @@ export type Pixels = "i420" | "rgba";
 /** The `videoDrawing` setting: a way to draw, or "auto" to let the app pick. */
 export type VideoDrawing = "auto" | "webgl" | "canvas";
 
-/** How a tile wants its pictures (what `next_frame` is told). */
+/** How a tile wants its pictures (what the picture socket is told). */
 export interface FrameShape {
   maxWidth: number;
   maxHeight: number;
   pixels: Pixels;
 }
 
+/** One tile's pictures, pulled one at a time. */
+export interface PictureStream {
+  /** The first picture newer than the one numbered `after`, shaped as asked (header, then the
+   * pixels); rejects once the stream is closed. */
+  next(after: number, shape: FrameShape): Promise<ArrayBuffer>;
+  close(): void;
+}
+
 /** Where tiles get pictures from, and how they draw them. */
 export interface VideoFeed {
   drawing: VideoDrawing;
-  fetch(participant: string, after: number, shape: FrameShape): Promise<ArrayBuffer>;
+  open(participant: string): PictureStream;
+}
+
+/** What the picture socket needs of a WebSocket (a test passes a fake). */
+export type PictureSocket = Pick<WebSocket, "binaryType" | "onopen" | "onmessage" | "onclose" | "send" | "close">;
+
+/** `participant`'s pictures over the app's picture socket: `address` is the socket's address
+ * with its token (the `picture_socket` command's answer). One ask at a time: a JSON line naming
+ * the last picture drawn and the shape wanted, answered by one binary message. */
+export function socketPictures(
+  address: Promise<string>,
+  participant: string,
+  connect: (url: string) => PictureSocket = (url) => new WebSocket(url),
+): PictureStream {
+  let waiting: { resolve: (picture: ArrayBuffer) => void; reject: (error: Error) => void } | null = null;
+  let closed = false;
+  const end = (why: string) => {
+    closed = true;
+    waiting?.reject(new Error(why));
+    waiting = null;
+  };
+  const opened = address.then(
+    (base) =>
+      new Promise<PictureSocket>((resolve, reject) => {
+        const socket = connect(`${base}/${encodeURIComponent(participant)}`);
+        socket.binaryType = "arraybuffer";
+        socket.onopen = () => resolve(socket);
+        socket.onmessage = (event: MessageEvent) => {
+          if (!(event.data instanceof ArrayBuffer)) return;
+          waiting?.resolve(event.data);
+          waiting = null;
+        };
+        socket.onclose = () => {
+          end("the picture socket closed");
+          reject(new Error("the picture socket closed"));
+        };
+      }),
+  );
+  return {
+    async next(after, shape) {
+      const socket = await opened;
+      if (closed) throw new Error("the picture stream is closed");
+      return new Promise<ArrayBuffer>((resolve, reject) => {
+        waiting = { resolve, reject };
+        socket.send(JSON.stringify({ after, ...shape }));
+      });
+    },
+    close() {
+      end("the tile stopped");
+      opened.then((socket) => socket.close(), () => undefined);
+    },
+  };
 }
 
 export interface Frame {
@@ -35,7 +94,7 @@ export interface Frame {
 
 const BYTES_PER_PIXEL: Record<Pixels, number> = { i420: 1.5, rgba: 4 };
 
-/** Reads the header `next_frame` puts before the pixels; null for "no new picture". */
+/** Reads the header the picture socket puts before the pixels; null for "no new picture". */
 export function parseFrame(buffer: ArrayBuffer, layout: Pixels): Frame | null {
   const sequence = frameSequence(buffer);
   if (sequence === null) return null;
@@ -182,19 +241,22 @@ export class TileVideo {
   private last = 0;
   private running = true;
   private readonly painter: Painter | null;
+  private readonly pictures: PictureStream;
 
   constructor(
     readonly canvas: HTMLCanvasElement,
-    private readonly participant: string,
-    private readonly feed: VideoFeed,
+    participant: string,
+    feed: VideoFeed,
     private readonly onFirstPicture: () => void,
   ) {
     this.painter = painterFor(canvas, feed.drawing);
+    this.pictures = feed.open(participant);
     void this.loop();
   }
 
   stop(): void {
     this.running = false;
+    this.pictures.close();
   }
 
   private async loop(): Promise<void> {
@@ -203,9 +265,9 @@ export class TileVideo {
       const shape = tileShape(this.canvas.clientWidth, this.canvas.clientHeight, window.devicePixelRatio, pixels);
       let buffer: ArrayBuffer;
       try {
-        buffer = await this.feed.fetch(this.participant, this.last, shape);
+        buffer = await this.pictures.next(this.last, shape);
       } catch {
-        return; // the call is over
+        return; // the tile was stopped
       }
       // A picture the app could not prepare is skipped like a drawn one, so it is not asked for again.
       this.last = frameSequence(buffer) ?? this.last;

@@ -6,20 +6,17 @@ use crate::commands::settings::settings_dir;
 use crate::error::UiError;
 use crate::events::{forward, UiEvent};
 use crate::local_media::{self, SourceChoice};
+use crate::picture_socket::PictureSocket;
 use crate::playout::Playout;
 use crate::settings::{self, Settings};
 use crate::state::AppState;
-use crate::tiles::{encode_frame, unprepared_frame, FrameShape, TileStats, SELF_VIEW};
-use confab_core::{MediaKind, ParticipantId};
+use crate::tiles::TileStats;
+use confab_core::MediaKind;
 use confab_engine::{Call, CallCommand, CallConfig};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, PoisonError};
-use std::time::Duration;
-use tauri::ipc::{Channel, Response};
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Runtime, State};
-
-/// How long a tile's `next_frame` waits for a new picture before answering "none yet".
-const FRAME_WAIT: Duration = Duration::from_millis(500);
 
 /// What the pre-join screen hands over.
 #[derive(Debug, Clone, Deserialize)]
@@ -165,45 +162,21 @@ pub async fn set_muted(state: State<'_, AppState>, media: MediaKind, muted: bool
     Ok(())
 }
 
-/// The next picture for `participant`'s tile ([`SELF_VIEW`]: our own) after the one numbered
-/// `after`, as raw bytes shaped as the tile asks (header, then I420 planes or RGBA pixels at
-/// the tile's size, see [`crate::tiles::encode_frame`]); empty if none came in time.
+/// Where the tiles get their pictures: the picture socket's address, with its secret token
+/// (see [`crate::picture_socket`]). The socket starts on the first ask and stays for the run.
 #[tauri::command]
-pub async fn next_frame(
-    state: State<'_, AppState>,
-    participant: String,
-    after: u64,
-    shape: Option<FrameShape>,
-) -> Result<Response, UiError> {
-    let participant = if participant == SELF_VIEW {
-        None
-    } else {
-        Some(
-            ParticipantId::new(participant)
-                .map_err(|e| UiError::new("bad_participant", format!("No such participant: {e}.")))?,
-        )
-    };
-    let Some((sequence, frame)) = state.tiles.next(participant.as_ref(), after, FRAME_WAIT).await else {
-        return Ok(Response::new(Vec::new()));
-    };
-    // Scaling and converting take a millisecond or two of CPU: off the async workers.
-    let shape = shape.unwrap_or_default();
-    let encoded = tokio::task::spawn_blocking(move || encode_frame(sequence, &frame, shape)).await;
-    let bytes = match encoded {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(e)) => {
-            // The tile keeps its last picture and asks for the one after this.
-            tracing::warn!(error = %e, "a picture could not be prepared for its tile");
-            unprepared_frame(sequence)
-        }
-        Err(e) => {
-            return Err(UiError::new(
-                "internal",
-                format!("Preparing a picture failed: {e}."),
-            ))
-        }
-    };
-    Ok(Response::new(bytes))
+pub async fn picture_socket(state: State<'_, AppState>) -> Result<String, UiError> {
+    let socket = state
+        .picture_socket
+        .get_or_try_init(|| PictureSocket::start(state.tiles.clone()))
+        .await
+        .map_err(|e| {
+            UiError::new(
+                "no_picture_socket",
+                format!("Video cannot be shown: the app could not listen on this computer's loopback address ({e})."),
+            )
+        })?;
+    Ok(socket.url().to_owned())
 }
 
 /// Pictures decoded, handed to the UI and skipped, per tile.

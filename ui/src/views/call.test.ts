@@ -29,7 +29,7 @@ function screen(switches: (role: DeviceRole, choice: SourceChoice) => boolean, j
     messagePrivately: () => undefined,
     openConversation: () => undefined,
     send: () => undefined,
-    video: { drawing: "canvas", fetch: () => new Promise<ArrayBuffer>(() => undefined) },
+    video: { drawing: "canvas", open: () => ({ next: () => new Promise<ArrayBuffer>(() => undefined), close: () => undefined }) },
   } as CallActions;
   const call = new CallScreen(actions, { camera: joinedCamera, microphone: "synthetic", speaker: "none" });
   call.setDevices(devices);
