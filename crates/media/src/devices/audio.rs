@@ -1,13 +1,16 @@
 //! What microphones and speakers share on cpal: finding a device by id, listing them, agreeing
-//! a 48 kHz stream, turning cpal's errors into [`SourceError`]s, and the thread that keeps a
-//! stream alive (cpal streams are not `Send` on every platform, so each lives on its own thread
-//! until its owner lets go).
+//! a stream (48 kHz, or the nearest rate the device has), turning cpal's errors into
+//! [`SourceError`]s, and the thread that keeps a stream alive (cpal streams are not `Send` on
+//! every platform, so each lives on its own thread until its owner lets go).
 
 use super::DeviceInfo;
 use crate::{SourceError, AUDIO_SAMPLE_RATE};
 use cpal::traits::{DeviceTrait, HostTrait, StreamTrait};
 use cpal::{Device, ErrorKind, SampleFormat, StreamConfig, SupportedStreamConfigRange};
 use crossbeam_channel::Sender;
+
+/// The lowest device rate taken (converted up to 48 kHz): below it there is no speech left.
+const MIN_DEVICE_RATE: u32 = 8_000;
 
 /// Which way a device's sound goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,8 +69,9 @@ pub(crate) fn find(direction: Direction, id: Option<&str>) -> Result<Device, Sou
     }
 }
 
-/// A 48 kHz stream the device supports with samples Confab converts (f32 or i16), fewest
-/// channels first; an error saying what the device offers instead if there is none.
+/// The stream to open on the device: f32 or i16 samples, fewest channels, at 48 kHz where the
+/// device offers it and otherwise at its rate nearest to 48 kHz (the caller converts, see
+/// [`super::resample`]); an error saying what the device offers instead if none will do.
 pub(crate) fn stream_config(
     device: &Device,
     direction: Direction,
@@ -80,15 +84,25 @@ pub(crate) fn stream_config(
     ranges
         .iter()
         .filter(|r| matches!(r.sample_format(), SampleFormat::F32 | SampleFormat::I16))
-        .filter(|r| (r.min_sample_rate()..=r.max_sample_rate()).contains(&AUDIO_SAMPLE_RATE))
-        .min_by_key(|r| (r.channels(), r.sample_format() != SampleFormat::F32))
         .map(|r| {
-            let config = r.with_sample_rate(AUDIO_SAMPLE_RATE);
+            let rate = AUDIO_SAMPLE_RATE.clamp(r.min_sample_rate(), r.max_sample_rate());
+            (r, rate)
+        })
+        .filter(|&(_, rate)| rate >= MIN_DEVICE_RATE)
+        .min_by_key(|&(r, rate)| {
+            (
+                rate.abs_diff(AUDIO_SAMPLE_RATE),
+                r.channels(),
+                r.sample_format() != SampleFormat::F32,
+            )
+        })
+        .map(|(r, rate)| {
+            let config = r.with_sample_rate(rate);
             (config.config(), config.sample_format())
         })
         .ok_or_else(|| SourceError::UnsupportedFormat {
             reason: format!(
-                "the {} offers no 48 kHz stream with 16-bit or float samples",
+                "the {} offers no stream with 16-bit or float samples at 8 kHz or more",
                 direction.kind()
             ),
         })

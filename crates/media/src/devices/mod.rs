@@ -7,6 +7,7 @@ mod audio;
 pub mod camera;
 pub mod convert;
 pub mod microphone;
+mod resample;
 pub mod speaker;
 
 use std::sync::atomic::{AtomicU32, Ordering};

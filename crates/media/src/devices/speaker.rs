@@ -1,9 +1,11 @@
 //! A speaker through cpal playing the [`Mixer`]: the device's callback pulls as many mono
-//! samples as it needs from the mix and writes each to every channel.
+//! samples as it needs from the mix (converted from 48 kHz if the device runs at another rate)
+//! and writes each to every channel.
 
 use super::audio::{self, device_error, Direction};
+use super::resample::RateConverter;
 use crate::mixer::Mixer;
-use crate::SourceError;
+use crate::{SourceError, AUDIO_FRAME_SAMPLES, AUDIO_SAMPLE_RATE};
 use cpal::traits::DeviceTrait;
 use cpal::{FromSample, SampleFormat, SizedSample};
 use crossbeam_channel::Sender;
@@ -33,16 +35,17 @@ fn build<T>(
     mixer: Arc<Mixer>,
 ) -> Result<cpal::Stream, SourceError>
 where
-    T: SizedSample + FromSample<i16>,
+    T: SizedSample + FromSample<f32>,
 {
     let channels = usize::from(config.channels).max(1);
+    let mut feed = SpeakerFeed::new(mixer, config.sample_rate)?;
     let mut mono = Vec::new();
     device
         .build_output_stream::<T, _, _>(
             *config,
             move |out: &mut [T], _| {
-                mono.resize(out.len() / channels, 0);
-                mixer.pull(&mut mono);
+                mono.resize(out.len() / channels, 0.0);
+                feed.fill(&mut mono);
                 for (frame, &sample) in out.chunks_exact_mut(channels).zip(&mono) {
                     frame.fill(T::from_sample_(sample));
                 }
@@ -51,4 +54,91 @@ where
             None,
         )
         .map_err(|e| device_error(Direction::Output, &e))
+}
+
+/// The mix as the device's rate wants it: straight through at 48 kHz, converted 20 ms at a
+/// time otherwise.
+struct SpeakerFeed {
+    mixer: Arc<Mixer>,
+    /// One pull from the mixer.
+    mix: Vec<i16>,
+    /// For a device not at 48 kHz: the converter, room for a step of the mix as floats, and
+    /// converted sound not yet played.
+    converter: Option<(RateConverter, Vec<f32>, Vec<f32>)>,
+}
+
+impl SpeakerFeed {
+    /// Plays `mixer` on a device running at `rate` Hz.
+    fn new(mixer: Arc<Mixer>, rate: u32) -> Result<Self, SourceError> {
+        let converter = match rate {
+            AUDIO_SAMPLE_RATE => None,
+            _ => Some((
+                RateConverter::new(AUDIO_SAMPLE_RATE, rate)?,
+                Vec::new(),
+                Vec::new(),
+            )),
+        };
+        Ok(Self {
+            mixer,
+            mix: Vec::new(),
+            converter,
+        })
+    }
+
+    /// Fills `out` (mono, at the device's rate) from the mix.
+    fn fill(&mut self, out: &mut [f32]) {
+        let Some((converter, step, ready)) = &mut self.converter else {
+            self.mix.resize(out.len(), 0);
+            self.mixer.pull(&mut self.mix);
+            for (o, &m) in out.iter_mut().zip(&self.mix) {
+                *o = f32::from_sample_(m);
+            }
+            return;
+        };
+        while ready.len() < out.len() {
+            self.mix.resize(AUDIO_FRAME_SAMPLES, 0);
+            self.mixer.pull(&mut self.mix);
+            step.clear();
+            step.extend(self.mix.iter().map(|&m| f32::from_sample_(m)));
+            converter.convert(step, ready);
+        }
+        let wanted = out.len();
+        for (o, sample) in out.iter_mut().zip(ready.drain(..wanted)) {
+            *o = sample;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::AudioFrame;
+
+    /// 20 ms of a 1 kHz tone at 48 kHz, starting `frame` frames in.
+    fn tone_frame(frame: usize) -> AudioFrame {
+        let start = frame * AUDIO_FRAME_SAMPLES;
+        let samples = (start..start + AUDIO_FRAME_SAMPLES)
+            .map(|i| (10_000.0 * (std::f32::consts::TAU * 1_000.0 * i as f32 / 48_000.0).sin()) as i16)
+            .collect();
+        AudioFrame { samples }
+    }
+
+    #[test]
+    fn a_44_1_khz_speaker_plays_the_mix_at_its_pitch_and_pace() {
+        let mixer = Arc::new(Mixer::default());
+        let mut feed = SpeakerFeed::new(mixer.clone(), 44_100).unwrap();
+        let mut played = Vec::new();
+        let mut buffer = vec![0.0f32; 882]; // 20 ms at 44.1 kHz
+        for frame in 0..100 {
+            mixer.push("alice", &tone_frame(frame));
+            feed.fill(&mut buffer);
+            played.extend_from_slice(&buffer);
+        }
+        let settled = &played[played.len() / 2..];
+        let rising = settled.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        let pitch = rising as f32 * 44_100.0 / settled.len() as f32;
+        assert!((990.0..1_010.0).contains(&pitch), "{pitch} Hz");
+        let peak = settled.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!((0.28..0.33).contains(&peak), "peak {peak}");
+    }
 }

@@ -1,0 +1,114 @@
+//! Sample-rate conversion for a microphone or speaker that offers no 48 kHz stream: a Windows
+//! device in shared mode runs at its mixer's rate, and many USB and built-in devices run only at
+//! 44.1 kHz. Mono, in 20 ms steps, with rubato's band-limited FFT resampler (a plain
+//! interpolation would alias).
+
+use crate::SourceError;
+use rubato::audioadapter_buffers::direct::InterleavedSlice;
+use rubato::{Fft, FixedSync, Resampler};
+
+/// Mono samples at one rate in, the same sound at another rate out.
+pub(crate) struct RateConverter {
+    resampler: Fft<f32>,
+    /// Input waiting for a whole step.
+    pending: Vec<f32>,
+    /// Room for one step's output.
+    converted: Vec<f32>,
+}
+
+impl RateConverter {
+    /// Converts from `from` Hz to `to` Hz.
+    pub(crate) fn new(from: u32, to: u32) -> Result<Self, SourceError> {
+        let step = (from / 50).max(1) as usize; // 20 ms
+        let resampler = Fft::new(from as usize, to as usize, step, 1, FixedSync::Input).map_err(|e| {
+            SourceError::UnsupportedFormat {
+                reason: format!("its {from} Hz sound cannot be converted to {to} Hz ({e})"),
+            }
+        })?;
+        Ok(Self {
+            converted: vec![0.0; resampler.output_frames_max()],
+            pending: Vec::with_capacity(step),
+            resampler,
+        })
+    }
+
+    /// Takes `samples` at the first rate and adds to `out` what is ready at the second: a
+    /// step's worth at a time, so the output lags the input by up to 20 ms plus the filter.
+    pub(crate) fn convert(&mut self, samples: &[f32], out: &mut Vec<f32>) {
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let wanted = self.resampler.input_frames_next() - self.pending.len();
+            let (now, later) = rest.split_at(wanted.min(rest.len()));
+            self.pending.extend_from_slice(now);
+            rest = later;
+            if self.pending.len() == self.resampler.input_frames_next() {
+                self.step(out);
+            }
+        }
+    }
+
+    fn step(&mut self, out: &mut Vec<f32>) {
+        let (frames, room) = (self.pending.len(), self.converted.len());
+        let written = InterleavedSlice::new(&self.pending[..], 1, frames)
+            .and_then(|input| {
+                InterleavedSlice::new_mut(&mut self.converted[..], 1, room).map(|output| (input, output))
+            })
+            .map_err(|e| e.to_string())
+            .and_then(|(input, mut output)| {
+                self.resampler
+                    .process_into_buffer(&input, &mut output, None)
+                    .map_err(|e| e.to_string())
+            });
+        match written {
+            Ok((_, written)) => out.extend_from_slice(&self.converted[..written]),
+            // The buffers are sized by the resampler itself; a step lost is 20 ms of silence.
+            Err(e) => tracing::warn!(error = %e, "20 ms of sound could not be converted"),
+        }
+        self.pending.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::f32::consts::TAU;
+
+    fn tone(hz: f32, rate: u32, samples: usize) -> Vec<f32> {
+        (0..samples)
+            .map(|i| 0.5 * (TAU * hz * i as f32 / rate as f32).sin())
+            .collect()
+    }
+
+    /// The tone's frequency, from how often it crosses zero upwards.
+    fn frequency(samples: &[f32], rate: u32) -> f32 {
+        let rising = samples.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
+        rising as f32 * rate as f32 / samples.len() as f32
+    }
+
+    #[test]
+    fn a_44_1_khz_tone_comes_out_at_48_khz_with_its_pitch_and_length() {
+        let mut converter = RateConverter::new(44_100, 48_000).unwrap();
+        let mut out = Vec::new();
+        // One second in uneven pieces, as a device's callback hands it over.
+        let input = tone(440.0, 44_100, 44_100);
+        for piece in input.chunks(441 * 3 + 17) {
+            converter.convert(piece, &mut out);
+        }
+        assert!((47_000..=48_000).contains(&out.len()), "{} samples", out.len());
+        let settled = &out[4_800..];
+        let pitch = frequency(settled, 48_000);
+        assert!((435.0..445.0).contains(&pitch), "{pitch} Hz");
+        let peak = settled.iter().fold(0.0f32, |m, s| m.max(s.abs()));
+        assert!((0.45..0.55).contains(&peak), "peak {peak}");
+    }
+
+    #[test]
+    fn the_way_back_to_a_speaker_at_44_1_khz_keeps_the_pitch_too() {
+        let mut converter = RateConverter::new(48_000, 44_100).unwrap();
+        let mut out = Vec::new();
+        converter.convert(&tone(1_000.0, 48_000, 48_000), &mut out);
+        assert!((43_000..=44_100).contains(&out.len()), "{} samples", out.len());
+        let pitch = frequency(&out[4_410..], 44_100);
+        assert!((990.0..1_010.0).contains(&pitch), "{pitch} Hz");
+    }
+}
