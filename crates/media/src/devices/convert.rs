@@ -200,6 +200,46 @@ mod tests {
     }
 
     #[test]
+    fn a_webcams_mjpeg_picture_keeps_its_colours_and_its_size_is_checked() {
+        // 640x480, left half red and right half blue, 4:2:2 as webcams send it.
+        let (width, height) = (640, 480);
+        let rgb: Vec<u8> = (0..width * height)
+            .flat_map(|i| {
+                if i % width < width / 2 {
+                    [255, 0, 0]
+                } else {
+                    [0, 0, 255]
+                }
+            })
+            .collect();
+        let mut jpeg = Vec::new();
+        let mut encoder = jpeg_encoder::Encoder::new(&mut jpeg, 90);
+        encoder.set_sampling_factor(jpeg_encoder::SamplingFactor::F_2_1);
+        encoder
+            .encode(&rgb, width as u16, height as u16, jpeg_encoder::ColorType::Rgb)
+            .unwrap();
+
+        let frame = to_i420(PixelFormat::Mjpeg, width, height, &jpeg).unwrap();
+        assert_eq!((frame.width, frame.height), (width, height));
+        // Away from the edge between the halves (JPEG blurs it), on one row of each plane.
+        let (y_row, chroma_row) = (&frame.y()[240 * width..241 * width], 120 * width / 2);
+        let (u_row, v_row) = (
+            &frame.u()[chroma_row..chroma_row + width / 2],
+            &frame.v()[chroma_row..chroma_row + width / 2],
+        );
+        let red = (y_row[100], u_row[50], v_row[50]);
+        let blue = (y_row[540], u_row[270], v_row[270]);
+        let close = |(y, u, v): (u8, u8, u8), want: (u8, u8, u8)| {
+            y.abs_diff(want.0) <= 4 && u.abs_diff(want.1) <= 4 && v.abs_diff(want.2) <= 4
+        };
+        assert!(close(red, (81, 90, 240)), "red came out as {red:?}");
+        assert!(close(blue, (41, 240, 110)), "blue came out as {blue:?}");
+
+        let other_size = to_i420(PixelFormat::Mjpeg, 1280, 720, &jpeg).unwrap_err();
+        assert!(other_size.reason.contains("640x480"), "{other_size}");
+    }
+
+    #[test]
     fn a_short_or_broken_frame_is_an_error_not_a_panic() {
         let short = to_i420(PixelFormat::Yuyv, 640, 480, &[0; 100]).unwrap_err();
         assert!(short.reason.contains("100 bytes"), "{short}");
