@@ -255,9 +255,9 @@ fn measure((compositing, switch): (&'static str, &str), drawing: &'static str, t
 /// Whether a row is asked for: every word given after `--` (a tile count, `OpenGL` / `off`,
 /// `webgl` / `canvas`) must name one of its settings; with no words, every row is.
 fn asked_for(words: &[String], tiles: usize, compositing: &str, drawing: &str) -> bool {
-    words
-        .iter()
-        .all(|w| *w == tiles.to_string() || w.eq_ignore_ascii_case(compositing) || w == drawing)
+    words.iter().all(|w| {
+        *w == tiles.to_string() || w.eq_ignore_ascii_case(compositing) || w.eq_ignore_ascii_case(drawing)
+    })
 }
 
 fn main() {
@@ -276,6 +276,10 @@ fn main() {
         .filter(|(tiles, (compositing, _), drawing)| asked_for(&words, *tiles, compositing, drawing))
         .map(|(tiles, compositing, drawing)| measure(compositing, drawing, tiles))
         .collect();
+    assert!(
+        !rows.is_empty(),
+        "no row is {words:?}: pick from 1, 4, 9, OpenGL, off, webgl, canvas"
+    );
     println!();
     println!("video into the webview: remote 1280x720 tiles at {SOURCE_FPS} fps; CPU in % of one core");
     println!(

@@ -21,6 +21,7 @@ use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
 use tokio_tungstenite::tungstenite::http::StatusCode;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -29,6 +30,11 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// The longest message a tile may send (an ask is a few dozen bytes of JSON).
 const ASK_LIMIT: usize = 1024;
+/// How long a connection may take to become a tile, and a tile to take a picture.
+const PATIENCE: Duration = Duration::from_secs(10);
+/// Connections served at once: a call shows far fewer tiles, and whatever else opens
+/// connections here cannot use up the app's descriptors.
+const MOST_CONNECTIONS: usize = 64;
 
 /// What a tile sends for its next picture.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
@@ -52,11 +58,19 @@ impl PictureSocket {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await?;
         let token: Arc<str> = format!("{:032x}", rand::random::<u128>()).into();
         let url = format!("ws://{}/{token}", listener.local_addr()?);
+        let room = Arc::new(Semaphore::new(MOST_CONNECTIONS));
         tokio::spawn(async move {
             loop {
+                let Ok(place) = room.clone().acquire_owned().await else {
+                    return; // never closed
+                };
                 match listener.accept().await {
                     Ok((stream, _)) => {
-                        tokio::spawn(serve_tile(stream, token.clone(), tiles.clone()));
+                        let (token, tiles) = (token.clone(), tiles.clone());
+                        tokio::spawn(async move {
+                            serve_tile(stream, token, tiles).await;
+                            drop(place);
+                        });
                     }
                     Err(e) => {
                         // Out of descriptors, most likely: try again shortly rather than spin.
@@ -118,9 +132,9 @@ async fn serve_tile(stream: TcpStream, token: Arc<str>, tiles: Arc<Tiles>) {
     let config = WebSocketConfig::default()
         .max_message_size(Some(ASK_LIMIT))
         .max_frame_size(Some(ASK_LIMIT));
-    let accepted = tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config)).await;
-    let (Ok(socket), Some(participant)) = (accepted, whose) else {
-        return; // not a tile of ours
+    let accepting = tokio_tungstenite::accept_hdr_async_with_config(stream, check, Some(config));
+    let (Ok(Ok(socket)), Some(participant)) = (tokio::time::timeout(PATIENCE, accepting).await, whose) else {
+        return; // not a tile of ours, or too slow to become one
     };
     let (mut to_tile, mut from_tile) = socket.split();
     let mut ask: Option<PictureAsk> = None;
@@ -159,7 +173,9 @@ async fn serve_tile(stream: TcpStream, token: Arc<str>, tiles: Arc<Tiles>) {
                         unprepared_frame(sequence)
                     }
                 };
-                if to_tile.send(Message::Binary(bytes.into())).await.is_err() {
+                // A tile that stops reading is let go rather than waited for.
+                let sent = tokio::time::timeout(PATIENCE, to_tile.send(Message::Binary(bytes.into()))).await;
+                if !matches!(sent, Ok(Ok(()))) {
                     return;
                 }
             }

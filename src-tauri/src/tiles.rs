@@ -103,9 +103,15 @@ impl Tiles {
             .sequence
     }
 
-    /// Forgets our own picture (the preview or the call stopped sending it).
+    /// Forgets our own picture (the preview or the call stopped sending it). The numbering goes
+    /// on, so a self-view that keeps asking after the last picture it drew gets the next camera's
+    /// first picture at once.
     pub fn clear_own(&self) {
-        self.slots.lock().unwrap_or_else(PoisonError::into_inner).own = Slot::default();
+        let mut slots = self.slots.lock().unwrap_or_else(PoisonError::into_inner);
+        slots.own = Slot {
+            sequence: slots.own.sequence,
+            ..Slot::default()
+        };
     }
 
     /// Waits for a picture of `participant` (`None`: ours) newer than `after` and returns it
@@ -266,6 +272,19 @@ mod tests {
         assert!(tokio::time::timeout(soon, tiles.next(Some(&alice()), 1))
             .await
             .is_err());
+    }
+
+    #[tokio::test]
+    async fn a_self_view_left_open_across_a_restarted_preview_gets_the_new_pictures() {
+        let tiles = Tiles::default();
+        for _ in 0..5 {
+            tiles.show(None, &VideoFrame::black(4, 2));
+        }
+        let (drawn, _) = tiles.next(None, 0).await;
+        tiles.clear_own();
+        tiles.show(None, &VideoFrame::black(2, 2));
+        let next = tokio::time::timeout(Duration::from_secs(1), tiles.next(None, drawn)).await;
+        assert_eq!(next.expect("the new camera's picture").1.width, 2);
     }
 
     #[test]

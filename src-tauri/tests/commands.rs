@@ -119,23 +119,37 @@ fn open_tile(window: &WebviewWindow<MockRuntime>, participant: &str) -> PictureT
 type PictureTile = tungstenite::WebSocket<MaybeTlsStream<std::net::TcpStream>>;
 
 /// [`first_picture`] asked for as a tile of `shape` asks (`{}`: as decoded).
-fn picture_shaped(
-    window: &WebviewWindow<MockRuntime>,
-    participant: &str,
-    mut shape: Value,
-) -> (u32, u32, usize) {
-    let mut tile = open_tile(window, participant);
-    shape["after"] = json!(0);
+fn picture_shaped(window: &WebviewWindow<MockRuntime>, participant: &str, shape: Value) -> (u32, u32, usize) {
+    let picture = ask(&mut open_tile(window, participant), 0, shape);
+    (picture.width, picture.height, picture.bytes)
+}
+
+/// What the picture socket answered: the picture's number, size and byte length.
+struct Answer {
+    sequence: u64,
+    width: u32,
+    height: u32,
+    bytes: usize,
+}
+
+/// Asks `tile` for the first picture after number `after`, shaped as `shape` says.
+fn ask(tile: &mut PictureTile, after: u64, mut shape: Value) -> Answer {
+    shape["after"] = json!(after);
     tile.send(Message::text(shape.to_string())).expect("an ask sent");
     loop {
         match tile.read() {
             Ok(Message::Binary(bytes)) => {
-                let width = u32::from_le_bytes(bytes[8..12].try_into().expect("four bytes"));
-                let height = u32::from_le_bytes(bytes[12..16].try_into().expect("four bytes"));
-                return (width, height, bytes.len());
+                let number =
+                    |at: usize| u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"));
+                return Answer {
+                    sequence: u64::from_le_bytes(bytes[..8].try_into().expect("eight bytes")),
+                    width: number(8),
+                    height: number(12),
+                    bytes: bytes.len(),
+                };
             }
             Ok(_) => {}
-            Err(e) => panic!("no picture of {participant} reached the tiles in 20 s: {e}"),
+            Err(e) => panic!("no picture reached the tile in 20 s: {e}"),
         }
     }
 }
@@ -256,11 +270,21 @@ fn a_joined_call_takes_commands_and_hands_pictures_to_the_tiles() {
     );
     let stats = json_of(&window, "tile_stats", json!({}));
     assert!(stats[0]["decoded"].as_u64().unwrap_or(0) >= 1, "{stats}");
-    // A small tile drawing on a 2D canvas gets a small RGBA picture of the same shape.
+    // A small tile drawing on a 2D canvas gets a small RGBA picture of the same shape, then,
+    // asking again on the same socket, a newer one.
     let small_tile = json!({"maxWidth": 160, "maxHeight": 160, "pixels": "rgba"});
+    let mut tile = open_tile(&window, ada_id.as_str());
+    let first = ask(&mut tile, 0, small_tile.clone());
     assert_eq!(
-        picture_shaped(&window, ada_id.as_str(), small_tile),
+        (first.width, first.height, first.bytes),
         (160, 90, 16 + 160 * 90 * 4)
+    );
+    let next = ask(&mut tile, first.sequence, small_tile);
+    assert!(
+        next.sequence > first.sequence,
+        "{} after {}",
+        next.sequence,
+        first.sequence
     );
 
     // A camera picked in the call (then unmuted) reaches Ada without a rejoin; "none" turns

@@ -10,9 +10,17 @@ const root = document.getElementById("app") as HTMLElement;
 let call: { model: CallModel; screen: CallScreen } | null = null;
 let prejoin: PrejoinScreen | null = null;
 /** Where tiles get their pictures; how they draw them comes from the settings. */
-const pictureSocket = backend.pictureSocket();
-pictureSocket.catch((error) => console.error(`no video: ${errorMessage(error)}`));
-const video: VideoFeed = { drawing: "auto", open: (participant) => socketPictures(pictureSocket, participant) };
+let pictureSocket: Promise<string> | null = null;
+/** The picture socket's address, asked for once; asked again by the next tile if that failed. */
+function pictureSocketAddress(): Promise<string> {
+  pictureSocket ??= backend.pictureSocket().catch((error) => {
+    console.error(`no video: ${errorMessage(error)}`);
+    pictureSocket = null;
+    throw error;
+  });
+  return pictureSocket;
+}
+const video: VideoFeed = { drawing: "auto", open: (participant) => socketPictures(pictureSocketAddress(), participant) };
 
 function show(node: HTMLElement): void {
   if (prejoin && node !== prejoin.root) {

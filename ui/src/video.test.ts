@@ -98,6 +98,26 @@ describe("a tile's pictures over the picture socket", () => {
     expect(socket().sent[0]).toEqual({ after: 41, ...shape });
     socket().answer(frameBytes(42, 4, 2, "rgba"));
     expect(frameSequence(await next)).toBe(42);
+
+    const after = pictures.next(42, shape);
+    await vi.waitFor(() => expect(socket().sent).toHaveLength(2));
+    expect(socket().sent[1]).toEqual({ after: 42, ...shape });
+    socket().answer(frameBytes(43, 4, 2, "rgba"));
+    expect(frameSequence(await after)).toBe(43);
+  });
+
+  it("closes a socket that opens after its tile already stopped", async () => {
+    let address: (base: string) => void = () => undefined;
+    let socket: FakeSocket | null = null;
+    const pictures = socketPictures(new Promise<string>((resolve) => (address = resolve)), "alice", (url) => {
+      socket = new FakeSocket(url);
+      queueMicrotask(() => socket?.open());
+      return socket;
+    });
+    pictures.close();
+    address("ws://127.0.0.1:4000/token");
+    await vi.waitFor(() => expect(socket?.closed).toBe(true));
+    await expect(pictures.next(0, shape)).rejects.toThrow();
   });
 
   it("stops a waiting tile when the tile is stopped or the app closes the socket", async () => {

@@ -68,6 +68,7 @@ export function socketPictures(
         };
       }),
   );
+  opened.catch(() => undefined); // a failure reaches the tile through `next`
   return {
     async next(after, shape) {
       const socket = await opened;
@@ -94,7 +95,8 @@ export interface Frame {
 
 const BYTES_PER_PIXEL: Record<Pixels, number> = { i420: 1.5, rgba: 4 };
 
-/** Reads the header the picture socket puts before the pixels; null for "no new picture". */
+/** Reads the header the picture socket puts before the pixels; null for an answer too short to
+ * be one or a picture the app could not prepare (size 0). */
 export function parseFrame(buffer: ArrayBuffer, layout: Pixels): Frame | null {
   const sequence = frameSequence(buffer);
   if (sequence === null) return null;
@@ -107,7 +109,7 @@ export function parseFrame(buffer: ArrayBuffer, layout: Pixels): Frame | null {
 }
 
 /** The number of the picture an answer is about, even one that could not be prepared (size 0);
- * null for "no new picture". */
+ * null for an answer too short to be one. */
 export function frameSequence(buffer: ArrayBuffer): number | null {
   if (buffer.byteLength < FRAME_HEADER_LEN) return null;
   return Number(new DataView(buffer).getBigUint64(0, true));
@@ -241,7 +243,8 @@ export class TileVideo {
   private last = 0;
   private running = true;
   private readonly painter: Painter | null;
-  private readonly pictures: PictureStream;
+  /** None when the canvas cannot draw: the tile then shows its placeholder and asks nothing. */
+  private readonly pictures: PictureStream | null;
 
   constructor(
     readonly canvas: HTMLCanvasElement,
@@ -250,24 +253,25 @@ export class TileVideo {
     private readonly onFirstPicture: () => void,
   ) {
     this.painter = painterFor(canvas, feed.drawing);
-    this.pictures = feed.open(participant);
+    this.pictures = this.painter ? feed.open(participant) : null;
     void this.loop();
   }
 
   stop(): void {
     this.running = false;
-    this.pictures.close();
+    this.pictures?.close();
   }
 
   private async loop(): Promise<void> {
-    while (this.running && this.painter) {
+    while (this.running && this.painter && this.pictures) {
       const { pixels } = this.painter;
       const shape = tileShape(this.canvas.clientWidth, this.canvas.clientHeight, window.devicePixelRatio, pixels);
       let buffer: ArrayBuffer;
       try {
         buffer = await this.pictures.next(this.last, shape);
-      } catch {
-        return; // the tile was stopped
+      } catch (error) {
+        if (this.running) console.warn(`a tile's pictures stopped: ${String(error)}`);
+        return;
       }
       // A picture the app could not prepare is skipped like a drawn one, so it is not asked for again.
       this.last = frameSequence(buffer) ?? this.last;

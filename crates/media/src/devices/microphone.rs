@@ -106,15 +106,19 @@ impl FrameCutter {
         channels: usize,
         rate: u32,
     ) -> Result<Self, SourceError> {
+        // Room for a generous callback up front, so the sound thread does not allocate.
         let converter = match rate {
             AUDIO_SAMPLE_RATE => None,
-            _ => Some((RateConverter::new(rate, AUDIO_SAMPLE_RATE)?, Vec::new())),
+            _ => Some((
+                RateConverter::new(rate, AUDIO_SAMPLE_RATE)?,
+                Vec::with_capacity(8192),
+            )),
         };
         Ok(Self {
             frames,
             level,
             channels: channels.max(1),
-            mono: Vec::new(),
+            mono: Vec::with_capacity(8192),
             converter,
             pending: Vec::with_capacity(AUDIO_FRAME_SAMPLES),
         })

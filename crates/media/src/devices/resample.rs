@@ -20,6 +20,13 @@ impl RateConverter {
     /// Converts from `from` Hz to `to` Hz.
     pub(crate) fn new(from: u32, to: u32) -> Result<Self, SourceError> {
         let step = (from / 50).max(1) as usize; // 20 ms
+                                                // The FFT works in blocks of `from / gcd` samples: beyond a step, an odd rate (say
+                                                // 44,101 Hz) would mean a second of delay and a huge transform in the sound callback.
+        if (from / gcd(from, to)) as usize > step {
+            return Err(SourceError::UnsupportedFormat {
+                reason: format!("its rate of {from} Hz is too odd to convert to {to} Hz in time"),
+            });
+        }
         let resampler = Fft::new(from as usize, to as usize, step, 1, FixedSync::Input).map_err(|e| {
             SourceError::UnsupportedFormat {
                 reason: format!("its {from} Hz sound cannot be converted to {to} Hz ({e})"),
@@ -68,6 +75,14 @@ impl RateConverter {
     }
 }
 
+fn gcd(a: u32, b: u32) -> u32 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +115,26 @@ mod tests {
         assert!((435.0..445.0).contains(&pitch), "{pitch} Hz");
         let peak = settled.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         assert!((0.45..0.55).contains(&peak), "peak {peak}");
+        // No click where one 20 ms step meets the next: a 0.5 sine at 440 Hz moves at most
+        // 0.029 from one 48 kHz sample to the next.
+        assert!(
+            largest_jump(settled) < 0.04,
+            "a jump of {}",
+            largest_jump(settled)
+        );
+    }
+
+    fn largest_jump(samples: &[f32]) -> f32 {
+        samples.windows(2).fold(0.0, |m, w| m.max((w[1] - w[0]).abs()))
+    }
+
+    #[test]
+    fn common_rates_convert_and_an_odd_one_is_refused_in_a_sentence() {
+        for rate in [8_000, 16_000, 22_050, 32_000, 44_100, 88_200, 96_000, 192_000] {
+            assert!(RateConverter::new(rate, 48_000).is_ok(), "{rate} Hz");
+        }
+        let odd = RateConverter::new(44_101, 48_000).err().expect("refused");
+        assert!(odd.to_string().contains("44101 Hz"), "{odd}");
     }
 
     #[test]
@@ -110,5 +145,11 @@ mod tests {
         assert!((43_000..=44_100).contains(&out.len()), "{} samples", out.len());
         let pitch = frequency(&out[4_410..], 44_100);
         assert!((990.0..1_010.0).contains(&pitch), "{pitch} Hz");
+        // At most 0.071 between 44.1 kHz samples for a 0.5 sine at 1 kHz.
+        assert!(
+            largest_jump(&out[4_410..]) < 0.08,
+            "a jump of {}",
+            largest_jump(&out[4_410..])
+        );
     }
 }
