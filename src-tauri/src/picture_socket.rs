@@ -39,12 +39,12 @@ const MOST_CONNECTIONS: usize = 64;
 /// What a tile sends for its next picture.
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-pub struct PictureAsk {
+struct PictureAsk {
     /// The number of the picture the tile drew last (0: none yet).
-    pub after: u64,
+    after: u64,
     /// How the tile wants it.
     #[serde(flatten)]
-    pub shape: FrameShape,
+    shape: FrameShape,
 }
 
 /// The listening socket, running until the app exits.

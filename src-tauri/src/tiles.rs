@@ -1,11 +1,10 @@
 //! Decoded remote video on its way to the UI's tiles.
 //!
 //! The engine hands every decoded picture to [`Tiles`], which keeps only the latest one per
-//! participant. Each tile in the UI pulls over the picture socket
-//! ([`crate::picture_socket`]): it waits for a picture newer than the one the tile drew and
-//! gets it as raw bytes. Pulling gives
-//! natural back-pressure — a tile that draws slower than frames arrive skips pictures instead
-//! of queueing them — and the skipped ones are counted. Our own picture (the self-view and the
+//! participant. Each tile in the UI pulls over the picture socket ([`crate::picture_socket`]):
+//! it waits for a picture newer than the one the tile drew and gets it as raw bytes. Pulling
+//! gives natural back-pressure — a tile that draws slower than frames arrive skips pictures
+//! instead of queueing them — and the skipped ones are counted. Our own picture (the self-view and the
 //! pre-join preview) waits in a slot of its own, asked for as [`SELF_VIEW`].
 //!
 //! A tile says how it draws ([`FrameShape`]): the size it shows pictures at, and whether it
@@ -28,8 +27,8 @@ use tokio::sync::Notify;
 /// could not be prepared, ask for the next one.
 pub const FRAME_HEADER_LEN: usize = 16;
 
-/// What a tile asks the picture socket for to get our own picture: not a valid participant id, so no
-/// remote participant can take it.
+/// What a tile asks the picture socket for to get our own picture: not a valid participant id,
+/// so no remote participant can take it.
 pub const SELF_VIEW: &str = "~self";
 
 #[derive(Default)]

@@ -9,7 +9,6 @@ import { socketPictures, type VideoFeed } from "./video";
 const root = document.getElementById("app") as HTMLElement;
 let call: { model: CallModel; screen: CallScreen } | null = null;
 let prejoin: PrejoinScreen | null = null;
-/** Where tiles get their pictures; how they draw them comes from the settings. */
 let pictureSocket: Promise<string> | null = null;
 /** The picture socket's address, asked for once; asked again by the next tile if that failed. */
 function pictureSocketAddress(): Promise<string> {
@@ -20,6 +19,7 @@ function pictureSocketAddress(): Promise<string> {
   });
   return pictureSocket;
 }
+/** Where tiles get their pictures; how they draw them comes from the settings. */
 const video: VideoFeed = { drawing: "auto", open: (participant) => socketPictures(pictureSocketAddress(), participant) };
 
 function show(node: HTMLElement): void {

@@ -1,6 +1,7 @@
 // One participant's picture: pulls frames from the Rust side (over the app's loopback picture
-// socket, binary, never JSON) already scaled to the size the tile shows them at, and draws them. Two ways to draw,
-// chosen by the tiles benchmark (docs/benchmarks.md) and the `videoDrawing` setting:
+// socket, binary, never JSON) already scaled to the size the tile shows them at, and draws
+// them. Two ways to draw, chosen by the tiles benchmark (docs/benchmarks.md) and the
+// `videoDrawing` setting:
 // - "webgl": I420 planes uploaded as textures, YUV to RGB in a shader (the GPU's work);
 // - "canvas": RGBA pixels (converted in Rust with SIMD) put on a 2D canvas as they are.
 

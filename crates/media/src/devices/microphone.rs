@@ -1,6 +1,6 @@
 //! A microphone through cpal as an [`AudioSource`]: the device's callback folds every channel
-//! into one, brings it to 48 kHz if the device runs at another rate, cuts 20 ms frames, measures each frame's level for the meter and hands the frames
-//! over a drop-oldest queue.
+//! into one, brings it to 48 kHz if the device runs at another rate, cuts 20 ms frames,
+//! measures each frame's level for the meter and hands the frames over a drop-oldest queue.
 
 use super::audio::{self, device_error, Direction};
 use super::resample::RateConverter;
@@ -156,6 +156,7 @@ impl FrameCutter {
 
 #[cfg(test)]
 mod tests {
+    use super::super::resample::tests::tone;
     use super::*;
 
     #[test]
@@ -185,10 +186,7 @@ mod tests {
         let (tx, rx) = drop_oldest(100);
         let mut cutter = FrameCutter::new(tx, Arc::new(Level::default()), 1, 44_100).unwrap();
         // One second of a loud tone, 10 ms a callback.
-        let tone: Vec<f32> = (0..44_100)
-            .map(|i| 0.5 * (std::f32::consts::TAU * 440.0 * i as f32 / 44_100.0).sin())
-            .collect();
-        for piece in tone.chunks(441) {
+        for piece in tone(440.0, 44_100, 44_100).chunks(441) {
             cutter.push(piece);
         }
         let frames: Vec<AudioFrame> =

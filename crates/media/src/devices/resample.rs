@@ -19,9 +19,10 @@ pub(crate) struct RateConverter {
 impl RateConverter {
     /// Converts from `from` Hz to `to` Hz.
     pub(crate) fn new(from: u32, to: u32) -> Result<Self, SourceError> {
-        let step = (from / 50).max(1) as usize; // 20 ms
-                                                // The FFT works in blocks of `from / gcd` samples: beyond a step, an odd rate (say
-                                                // 44,101 Hz) would mean a second of delay and a huge transform in the sound callback.
+        // One step is 20 ms. The FFT works in blocks of `from / gcd` samples: beyond a step, an
+        // odd rate (say 44,101 Hz) would mean a second of delay and a huge transform in the
+        // sound callback.
+        let step = (from / 50).max(1) as usize;
         if (from / gcd(from, to)) as usize > step {
             return Err(SourceError::UnsupportedFormat {
                 reason: format!("its rate of {from} Hz is too odd to convert to {to} Hz in time"),
@@ -55,23 +56,26 @@ impl RateConverter {
     }
 
     fn step(&mut self, out: &mut Vec<f32>) {
-        let (frames, room) = (self.pending.len(), self.converted.len());
-        let written = InterleavedSlice::new(&self.pending[..], 1, frames)
-            .and_then(|input| {
-                InterleavedSlice::new_mut(&mut self.converted[..], 1, room).map(|output| (input, output))
-            })
-            .map_err(|e| e.to_string())
-            .and_then(|(input, mut output)| {
-                self.resampler
-                    .process_into_buffer(&input, &mut output, None)
-                    .map_err(|e| e.to_string())
-            });
-        match written {
-            Ok((_, written)) => out.extend_from_slice(&self.converted[..written]),
+        match self.process_pending() {
+            Ok(written) => out.extend_from_slice(&self.converted[..written]),
             // The buffers are sized by the resampler itself; a step lost is 20 ms of silence.
             Err(e) => tracing::warn!(error = %e, "20 ms of sound could not be converted"),
         }
         self.pending.clear();
+    }
+
+    /// Converts the pending step into `converted`; how many samples it wrote.
+    fn process_pending(&mut self) -> Result<usize, String> {
+        let room = self.converted.len();
+        let input =
+            InterleavedSlice::new(&self.pending[..], 1, self.pending.len()).map_err(|e| e.to_string())?;
+        let mut output =
+            InterleavedSlice::new_mut(&mut self.converted[..], 1, room).map_err(|e| e.to_string())?;
+        let (_, written) = self
+            .resampler
+            .process_into_buffer(&input, &mut output, None)
+            .map_err(|e| e.to_string())?;
+        Ok(written)
     }
 }
 
@@ -83,21 +87,28 @@ fn gcd(a: u32, b: u32) -> u32 {
     }
 }
 
+/// Sound checks shared by the converter's, the microphone's and the speaker's tests.
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use std::f32::consts::TAU;
 
-    fn tone(hz: f32, rate: u32, samples: usize) -> Vec<f32> {
+    /// `samples` of a sine of amplitude 0.5 at `hz`, sampled at `rate`.
+    pub(crate) fn tone(hz: f32, rate: u32, samples: usize) -> Vec<f32> {
         (0..samples)
             .map(|i| 0.5 * (TAU * hz * i as f32 / rate as f32).sin())
             .collect()
     }
 
     /// The tone's frequency, from how often it crosses zero upwards.
-    fn frequency(samples: &[f32], rate: u32) -> f32 {
+    pub(crate) fn frequency(samples: &[f32], rate: u32) -> f32 {
         let rising = samples.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
         rising as f32 * rate as f32 / samples.len() as f32
+    }
+
+    /// The largest step from one sample to the next: a click stands out above a smooth tone's.
+    pub(crate) fn largest_jump(samples: &[f32]) -> f32 {
+        samples.windows(2).fold(0.0, |m, w| m.max((w[1] - w[0]).abs()))
     }
 
     #[test]
@@ -122,10 +133,6 @@ mod tests {
             "a jump of {}",
             largest_jump(settled)
         );
-    }
-
-    fn largest_jump(samples: &[f32]) -> f32 {
-        samples.windows(2).fold(0.0, |m, w| m.max((w[1] - w[0]).abs()))
     }
 
     #[test]

@@ -112,37 +112,38 @@ impl SpeakerFeed {
 
 #[cfg(test)]
 mod tests {
+    use super::super::resample::tests::{frequency, largest_jump, tone};
     use super::*;
     use crate::AudioFrame;
-
-    /// 20 ms of a 1 kHz tone at 48 kHz, starting `frame` frames in.
-    fn tone_frame(frame: usize) -> AudioFrame {
-        let start = frame * AUDIO_FRAME_SAMPLES;
-        let samples = (start..start + AUDIO_FRAME_SAMPLES)
-            .map(|i| (10_000.0 * (std::f32::consts::TAU * 1_000.0 * i as f32 / 48_000.0).sin()) as i16)
-            .collect();
-        AudioFrame { samples }
-    }
 
     #[test]
     fn a_44_1_khz_speaker_plays_the_mix_at_its_pitch_and_pace() {
         let mixer = Arc::new(Mixer::default());
         let mut feed = SpeakerFeed::new(mixer.clone(), 44_100).unwrap();
+        // Two seconds of a 1 kHz tone at 48 kHz, at 0.305 of full scale, arriving 20 ms at a time.
+        let sent: Vec<i16> = tone(1_000.0, 48_000, 100 * AUDIO_FRAME_SAMPLES)
+            .iter()
+            .map(|s| (s * 20_000.0) as i16)
+            .collect();
         let mut played = Vec::new();
         let mut buffer = vec![0.0f32; 882]; // 20 ms at 44.1 kHz
-        for frame in 0..100 {
-            mixer.push("alice", &tone_frame(frame));
+        for samples in sent.chunks(AUDIO_FRAME_SAMPLES) {
+            mixer.push(
+                "alice",
+                &AudioFrame {
+                    samples: samples.to_vec(),
+                },
+            );
             feed.fill(&mut buffer);
             played.extend_from_slice(&buffer);
         }
         let settled = &played[played.len() / 2..];
-        let rising = settled.windows(2).filter(|w| w[0] < 0.0 && w[1] >= 0.0).count();
-        let pitch = rising as f32 * 44_100.0 / settled.len() as f32;
+        let pitch = frequency(settled, 44_100);
         assert!((990.0..1_010.0).contains(&pitch), "{pitch} Hz");
         let peak = settled.iter().fold(0.0f32, |m, s| m.max(s.abs()));
         assert!((0.28..0.33).contains(&peak), "peak {peak}");
         // No click between steps: a 0.305 sine at 1 kHz moves at most 0.044 a 44.1 kHz sample.
-        let jump = settled.windows(2).fold(0.0f32, |m, w| m.max((w[1] - w[0]).abs()));
+        let jump = largest_jump(settled);
         assert!(jump < 0.05, "a jump of {jump}");
     }
 }
